@@ -1,0 +1,79 @@
+"""Constants, data and models of the health (MHEALTH) experiments.
+
+Every UPPER_CASE constant here is a default that a script's --key=value flag can override for
+one run (see `python Experiment/health_average_accuracy.py --help`).
+"""
+import os
+
+import mlp_DFG_health
+import mlp_ResiliNet_health
+import mlp_Vanilla_health
+from resilinet.builder import ModelKind
+from resilinet.data.health import MHEALTH_URL, load_mhealth, split_health
+from resilinet.dataset import DatasetDefinition
+from resilinet.topologies import HEALTH
+
+EPOCHS = 50
+BATCH_SIZE = 1024
+ITERATIONS = 10
+FAILOUT_SURVIVAL_RATE = 0.9
+
+# Alive probability of [fog1, fog2, edge].
+RELIABILITY_SETTINGS = {
+    "no failure": (1.0, 1.0, 1.0),
+    "normal": (0.99, 0.96, 0.92),
+    "poor": (0.95, 0.91, 0.87),
+    "hazardous": (0.85, 0.80, 0.78),
+}
+
+DATA_DIR = os.environ.get("RESILINET_HEALTH_DATA", "")  # a local copy (folder or zip); empty: download
+CACHE_DIR = "data/mhealth"  # where a download is kept
+MHEALTH_DOWNLOAD_URL = MHEALTH_URL
+VERIFY_CHECKSUMS = True
+TRUNCATE_SENSOR_VALUES = False  # True: the original's integer-formatted merge
+DROP_FIRST_ROW = False  # True: the original reader's header quirk
+SPLIT = "rows"  # "rows": the paper's shuffled-row split; "subjects": train 1-8, val 9, test 10
+
+
+def load_data(config):
+    x, y, subject = load_mhealth(config.data_dir, config.cache_dir, config.mhealth_download_url,
+                                 config.verify_checksums, config.truncate_sensor_values, config.drop_first_row)
+    return split_health(x, y, subject, config.split)
+
+
+def build_model(kind, config, options):
+    if kind is ModelKind.VANILLA:
+        return mlp_Vanilla_health.define_vanilla_model_MLP(config.partition_setting)
+    if kind is ModelKind.DFG:
+        return mlp_DFG_health.define_deepFogGuard_MLP(config.partition_setting, options)
+    return mlp_ResiliNet_health.define_ResiliNet_MLP(config.partition_setting, options,
+                                                     kind is ModelKind.RESILINET_PLUS, config.failout_survival_rate)
+
+
+def validate(config):
+    mlp_Vanilla_health.health_architecture(config.partition_setting)
+
+
+DATASET = DatasetDefinition(
+    name="health",
+    topology=HEALTH,
+    reliability_settings=RELIABILITY_SETTINGS,
+    defaults={
+        "epochs": EPOCHS,
+        "batch_size": BATCH_SIZE,
+        "iterations": ITERATIONS,
+        "failout_survival_rate": FAILOUT_SURVIVAL_RATE,
+        "partition_setting": mlp_Vanilla_health.PARTITION_SETING,
+        "resilinet_plus": mlp_ResiliNet_health.ResiliNetPlus,
+        "data_dir": DATA_DIR,
+        "cache_dir": CACHE_DIR,
+        "mhealth_download_url": MHEALTH_DOWNLOAD_URL,
+        "verify_checksums": VERIFY_CHECKSUMS,
+        "truncate_sensor_values": TRUNCATE_SENSOR_VALUES,
+        "drop_first_row": DROP_FIRST_ROW,
+        "split": SPLIT,
+    },
+    load_data=load_data,
+    build_model=build_model,
+    validate=validate,
+)

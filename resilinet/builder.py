@@ -1,0 +1,130 @@
+"""One builder for every distributed network: Vanilla, DFG, ResiliNet and ResiliNet+.
+
+The topology says which node feeds which; an architecture says what layers each node runs and how
+a skip hyperconnection's tensor is made to fit the tensor it is merged with. Nothing here is
+specific to a dataset.
+"""
+from __future__ import annotations
+
+import enum
+from typing import Mapping, Protocol, Sequence
+
+import keras
+
+from resilinet.layers import Failout, FailureGate, InputMultiplexer
+from resilinet.topology import Connection, Topology
+
+
+class ModelKind(enum.Enum):
+    VANILLA = "Vanilla"
+    DFG = "DFG"
+    RESILINET = "ResiliNet"
+    RESILINET_PLUS = "ResiliNet+"
+
+    @property
+    def has_skips(self) -> bool:
+        return self is not ModelKind.VANILLA
+
+    @property
+    def has_failout(self) -> bool:
+        return self in (ModelKind.RESILINET, ModelKind.RESILINET_PLUS)
+
+    @property
+    def file_name(self) -> str:
+        return self.value.replace("+", "Plus")
+
+
+class Architecture(Protocol):
+    """What a dataset supplies: input shapes, each node's layers, and skip alignment."""
+
+    input_shapes: Mapping[str, tuple[int, ...]]
+
+    def node(self, name: str, x):
+        """Apply node `name`'s layer stack to its input tensor (the output node ends in softmax)."""
+
+    def align_skip(self, skip: Connection, skip_tensor, below_tensor):
+        """Return (skip_tensor, below_tensor) reshaped so the two can be summed or multiplexed."""
+
+
+def build_model(
+    topology: Topology,
+    architecture: Architecture,
+    kind: ModelKind | str,
+    *,
+    skip_mask: Sequence[bool] | None = None,
+    weights: Mapping[Connection, float] | None = None,
+    survival_rates: Mapping[str, float] | float = 1.0,
+    name: str | None = None,
+) -> keras.Model:
+    """Build the Keras model of `kind` on `topology`.
+
+    Args:
+        skip_mask: Which skip hyperconnections exist, in the topology's bit order (None: all).
+        weights: Weight of each connection (chain and skip); missing connections weigh 1.
+            Ignored for Vanilla, which has no hyperconnections.
+        survival_rates: Failout survival rate per failable node, or one rate for all. Used by
+            ResiliNet and ResiliNet+ only.
+    """
+    kind = ModelKind(kind)
+    skips = topology.active_skips(skip_mask) if kind.has_skips else ()
+    weights = dict(weights or {}) if kind.has_skips else {}
+    if not isinstance(survival_rates, Mapping):
+        survival_rates = {node: float(survival_rates) for node in topology.failable}
+
+    def weigh(tensor, connection: Connection):
+        scale = float(weights.get(connection, 1.0))
+        if scale == 1.0:
+            return tensor
+        source, target = connection
+        return keras.layers.Rescaling(scale, name=f"weight_{source}_to_{target}")(tensor)
+
+    def merge(tensors, layer_name):
+        return tensors[0] if len(tensors) == 1 else keras.layers.Add(name=layer_name)(tensors)
+
+    inputs = {node: keras.Input(shape=architecture.input_shapes[node], name=node) for node in topology.inputs}
+    outputs = {}
+    for node in topology.nodes:
+        if node in inputs:
+            x = inputs[node]
+        else:
+            parts = []
+            for below_node in topology.chain_sources(node):
+                below = weigh(outputs[below_node], (below_node, node))
+                bypass = [s for s in skips if s[1] == node and topology.bypassed_node(s) == below_node]
+                skip_parts = []
+                for skip in bypass:
+                    carried, below = architecture.align_skip(skip, outputs[skip[0]], below)
+                    skip_parts.append(weigh(carried, skip))
+                if not skip_parts:
+                    parts.append(below)
+                elif kind is ModelKind.RESILINET:
+                    carried = merge(skip_parts, f"skips_over_{below_node}_to_{node}")
+                    mux = InputMultiplexer(name=f"mux_{below_node}_to_{node}")
+                    parts.append(mux([below, carried]))
+                else:
+                    parts.extend([below, *skip_parts])
+            x = merge(parts, f"{node}_input")
+        y = architecture.node(node, x)
+        if node in topology.failable:
+            if kind.has_failout:
+                y = Failout(survival_rates[node], name=f"{node}_failout")(y)
+            y = FailureGate(name=f"{node}_gate")(y)
+        outputs[node] = y
+
+    model_inputs = [inputs[node] for node in topology.inputs]
+    return keras.Model(
+        inputs=model_inputs[0] if len(model_inputs) == 1 else model_inputs,
+        outputs=outputs[topology.output],
+        name=name or f"{kind.file_name}_{topology.name}",
+    )
+
+
+def failure_gates(model: keras.Model, topology: Topology) -> list[FailureGate]:
+    """The gate of each failable node, in the topology's failable order."""
+    return [model.get_layer(f"{node}_gate") for node in topology.failable]
+
+
+def set_alive(model: keras.Model, topology: Topology, alive: Sequence[bool]) -> None:
+    """Simulate a failure combination: dead nodes output zeros until the next call."""
+    for gate, up in zip(failure_gates(model, topology), alive, strict=True):
+        gate.set_alive(up)

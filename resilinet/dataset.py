@@ -1,0 +1,74 @@
+"""What a dataset provides to the shared experiment drivers."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any, Callable, Mapping, Sequence
+
+import keras
+import numpy as np
+
+from resilinet.builder import ModelKind
+from resilinet.topology import Connection, Topology
+
+
+@dataclass
+class Split:
+    """One data split.
+
+    `x` is an array, a list of arrays (one per model input), or a `keras.utils.PyDataset` that
+    yields (x, y) batches (streamed data); `y` holds the labels in the order `x` yields them.
+    """
+
+    x: Any
+    y: np.ndarray
+
+    @property
+    def is_streamed(self) -> bool:
+        return isinstance(self.x, keras.utils.PyDataset)
+
+
+@dataclass
+class Data:
+    train: Split
+    val: Split
+    test: Split
+    num_classes: int
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """How one model variant differs from the default network of its kind."""
+
+    skip_mask: Sequence[bool] | None = None
+    weights: Mapping[Connection, float] | None = None
+    survival_rates: Mapping[str, float] | float | None = None  # None: the dataset's default
+
+
+@dataclass
+class DatasetDefinition:
+    """A dataset's topology, constants, data and models, as the experiment drivers use them.
+
+    Attributes:
+        defaults: Flag-overridable constants of every script of this dataset, by lower-case name
+            (epochs, batch_size, iterations, seed, data paths, partition_setting, ...).
+        reliability_settings: Name -> alive probability of each failable node (topology order).
+        load_data: config -> Data.
+        build_model: (kind, config, ModelOptions) -> an uncompiled keras.Model.
+        metric: "accuracy" or "micro_f1".
+        no_path_score: Score when no input reaches the output; None: random guessing by the
+            training set's class frequencies.
+        balanced_class_weight: Train with class weights "balanced" over the training labels.
+        validate: config -> None; raises UserError for a bad constant or flag value.
+    """
+
+    name: str
+    topology: Topology
+    reliability_settings: Mapping[str, tuple[float, ...]]
+    defaults: dict[str, Any]
+    load_data: Callable[[SimpleNamespace], Data]
+    build_model: Callable[[ModelKind, SimpleNamespace, ModelOptions], keras.Model]
+    metric: str = "accuracy"
+    no_path_score: float | None = None
+    balanced_class_weight: bool = False
+    validate: Callable[[SimpleNamespace], None] = field(default=lambda config: None)

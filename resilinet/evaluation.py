@@ -1,0 +1,87 @@
+"""Failure simulation and expected accuracy under reliability settings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import keras
+import numpy as np
+from sklearn.metrics import f1_score
+
+from resilinet.builder import set_alive
+from resilinet.dataset import Split
+from resilinet.topology import Topology, combination_probabilities
+
+
+def score(metric: str, y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Accuracy, or micro-averaged F1 (which equals accuracy for single-label classes)."""
+    if metric == "accuracy":
+        return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
+    if metric == "micro_f1":
+        return float(f1_score(y_true, y_pred, average="micro"))
+    raise ValueError(f"unknown metric {metric!r}")
+
+
+def random_guess_score(train_labels: np.ndarray, test_labels: np.ndarray, metric: str, seed: int) -> float:
+    """Score of guessing each test label at random with the training set's class frequencies.
+
+    Guesses are class labels (not class positions), so labels need not be 0..K-1.
+    """
+    classes, counts = np.unique(np.asarray(train_labels).ravel(), return_counts=True)
+    rng = np.random.default_rng(seed)
+    guesses = rng.choice(classes, size=len(test_labels), p=counts / counts.sum())
+    return score(metric, np.asarray(test_labels).ravel(), guesses)
+
+
+@dataclass(frozen=True)
+class CombinationResult:
+    alive: tuple[bool, ...]
+    no_path: bool
+    score: float
+
+
+def evaluate_combinations(
+    model: keras.Model,
+    topology: Topology,
+    skip_mask: Sequence[bool],
+    test: Split,
+    metric: str,
+    no_path_score: float,
+    batch_size: int,
+) -> list[CombinationResult]:
+    """Score of `model` on `test` for every alive/dead combination of the failable nodes.
+
+    Dead nodes are switched off through the failure gates; combinations whose graph (with the
+    model's own skip hyperconnections, `skip_mask`) has no input-to-output path score
+    `no_path_score` without running the model. The gates are all reset to alive afterwards.
+    Nothing of `test` is modified.
+    """
+    results = []
+    y_true = np.asarray(test.y).ravel()
+    try:
+        for alive in topology.failure_combinations():
+            if not topology.has_path(alive, skip_mask):
+                results.append(CombinationResult(alive, True, float(no_path_score)))
+                continue
+            set_alive(model, topology, alive)
+            if test.is_streamed:
+                probabilities = model.predict(test.x, verbose=0)
+            else:
+                probabilities = model.predict(test.x, batch_size=batch_size, verbose=0)
+            y_pred = np.argmax(probabilities, axis=-1)
+            results.append(CombinationResult(alive, False, score(metric, y_true, y_pred)))
+    finally:
+        set_alive(model, topology, [True] * len(topology.failable))
+    return results
+
+
+def expected_score(results: Sequence[CombinationResult], reliability: Sequence[float]) -> float:
+    """Sum over combinations of probability x score."""
+    probabilities = combination_probabilities([r.alive for r in results], reliability)
+    return float(np.dot(probabilities, [r.score for r in results]))
+
+
+def mean_and_std(values: Sequence[float]) -> tuple[float, float | None]:
+    """Mean and sample standard deviation (ddof=1); the std is None for a single value."""
+    values = np.asarray(values, dtype=np.float64)
+    return float(values.mean()), (float(values.std(ddof=1)) if len(values) > 1 else None)

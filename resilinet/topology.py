@@ -1,0 +1,155 @@
+"""Physical topology of a distributed network: the single source of truth.
+
+A topology names the physical nodes, the chain connections of the plain (Vanilla) partitioned
+network, the skip hyperconnections (in the bit order used by the sensitivity experiment) and the
+failable nodes (in the order used by every reliability setting). Everything that depends on the
+shape of the network derives from it: the networkx graph and its no-path test, the hyperconnection
+weights, the Keras model variants and the failure simulation.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import networkx as nx
+import numpy as np
+
+Connection = tuple[str, str]
+
+WEIGHT_SCHEMES = {
+    1: "every weight 1",
+    2: "normalised reliability r_u / sum of r over the sources of v",
+    3: "reliability r_u",
+    4: "uniform random in [0, 1]",
+    5: "uniform random in [0, 10]",
+}
+RELIABILITY_DEPENDENT_SCHEMES = (2, 3)
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Nodes and connections of one distributed network.
+
+    Attributes:
+        name: Short name used in logs.
+        inputs: Nodes that receive raw input; they never fail (IoT, cameras).
+        chain: Directed connections of the Vanilla network, (source, target).
+        skips: Skip hyperconnections in sensitivity bit order; each jumps over exactly one node.
+        failable: Failable nodes in the order of every reliability setting.
+        output: The node that produces the prediction (never fails).
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    chain: tuple[Connection, ...]
+    skips: tuple[Connection, ...]
+    failable: tuple[str, ...]
+    output: str = "cloud"
+
+    def __post_init__(self):
+        nodes = set(self.nodes)
+        for source, target in self.chain + self.skips:
+            if source not in nodes or target not in nodes:
+                raise ValueError(f"{self.name}: connection {source}->{target} names an unknown node")
+        for node in self.failable:
+            if node in self.inputs or node == self.output:
+                raise ValueError(f"{self.name}: {node} is an input or the output and cannot fail")
+        if not nx.is_directed_acyclic_graph(nx.DiGraph(self.chain)):
+            raise ValueError(f"{self.name}: the chain has a cycle")
+        for skip in self.skips:
+            self.bypassed_node(skip)  # raises if the skip does not jump over exactly one node
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """All nodes in topological order of the chain (inputs first, output last)."""
+        return tuple(nx.topological_sort(nx.DiGraph(self.chain)))
+
+    def chain_sources(self, node: str) -> tuple[str, ...]:
+        return tuple(source for source, target in self.chain if target == node)
+
+    def active_skips(self, skip_mask: Sequence[bool] | None) -> tuple[Connection, ...]:
+        """The skip hyperconnections switched on by `skip_mask` (bit order); None means all."""
+        if skip_mask is None:
+            return self.skips
+        if len(skip_mask) != len(self.skips):
+            raise ValueError(
+                f"{self.name}: a skip configuration needs {len(self.skips)} bits "
+                f"({', '.join(f'{s}->{t}' for s, t in self.skips)}), got {len(skip_mask)}"
+            )
+        return tuple(skip for skip, on in zip(self.skips, skip_mask) if on)
+
+    def bypassed_node(self, skip: Connection) -> str:
+        """The node a skip hyperconnection jumps over: source -> node -> target in the chain."""
+        source, target = skip
+        middle = [m for s, m in self.chain if s == source and (m, target) in self.chain]
+        if len(middle) != 1:
+            raise ValueError(f"{self.name}: skip {source}->{target} must jump over exactly one node")
+        return middle[0]
+
+    def connections(self, skip_mask: Sequence[bool] | None = None) -> tuple[Connection, ...]:
+        """Chain connections plus the active skip hyperconnections."""
+        return self.chain + self.active_skips(skip_mask)
+
+    def graph(self, skip_mask: Sequence[bool] | None = None) -> nx.DiGraph:
+        return nx.DiGraph(self.connections(skip_mask))
+
+    def has_path(self, alive: Sequence[bool], skip_mask: Sequence[bool] | None = None) -> bool:
+        """Whether some input still reaches the output when the nodes flagged dead are removed."""
+        graph = self.graph(skip_mask)
+        graph.remove_nodes_from(node for node, up in zip(self.failable, alive, strict=True) if not up)
+        return any(nx.has_path(graph, source, self.output) for source in self.inputs)
+
+    def failure_combinations(self) -> list[tuple[bool, ...]]:
+        """All 2^n alive flags of the failable nodes, from all dead to all alive."""
+        return [tuple(bool(b) for b in bits) for bits in itertools.product((0, 1), repeat=len(self.failable))]
+
+    def describe(self, alive: Sequence[bool]) -> str:
+        return " ".join(f"{node}={'up' if up else 'DOWN'}" for node, up in zip(self.failable, alive))
+
+    def connection_weights(
+        self,
+        scheme: int,
+        reliability: Sequence[float] | None = None,
+        skip_mask: Sequence[bool] | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> dict[Connection, float]:
+        """Weight of every connection (chain and active skips) under a weight scheme.
+
+        Scheme 2: a connection u->v weighs r_u / sum of r_s over every source s feeding v.
+        Scheme 3: it weighs r_u. Nodes that never fail have r = 1.
+        Schemes 4 and 5 draw uniformly from [0, 1] and [0, 10] with `rng`.
+        """
+        connections = self.connections(skip_mask)
+        if scheme == 1:
+            return {c: 1.0 for c in connections}
+        if scheme in RELIABILITY_DEPENDENT_SCHEMES:
+            r = self.node_reliability(reliability)
+            if scheme == 3:
+                return {(u, v): r[u] for u, v in connections}
+            incoming = {v: sum(r[s] for s, t in connections if t == v) for _, v in connections}
+            return {(u, v): r[u] / incoming[v] for u, v in connections}
+        if scheme in (4, 5):
+            if rng is None:
+                raise ValueError(f"weight scheme {scheme} is random and needs an rng")
+            high = 1.0 if scheme == 4 else 10.0
+            return {c: float(rng.uniform(0.0, high)) for c in connections}
+        raise ValueError(f"unknown weight scheme {scheme}; known: {sorted(WEIGHT_SCHEMES)}")
+
+    def node_reliability(self, reliability: Sequence[float] | None) -> dict[str, float]:
+        if reliability is None or len(reliability) != len(self.failable):
+            raise ValueError(
+                f"{self.name}: a reliability setting needs one value per failable node "
+                f"{list(self.failable)}, got {reliability}"
+            )
+        r = {node: 1.0 for node in self.nodes}
+        r.update(zip(self.failable, (float(v) for v in reliability)))
+        return r
+
+
+def combination_probabilities(combinations: Sequence[Sequence[bool]], reliability: Sequence[float]) -> np.ndarray:
+    """Probability of each alive/dead combination under a reliability setting, normalised to 1."""
+    r = np.asarray(reliability, dtype=np.float64)
+    alive = np.asarray(combinations, dtype=bool)
+    probabilities = np.prod(np.where(alive, r, 1.0 - r), axis=1)
+    return probabilities / probabilities.sum()
