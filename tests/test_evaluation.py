@@ -1,0 +1,58 @@
+"""Evaluation: per-combination scores, random guessing, expected accuracy, mean and std."""
+import numpy as np
+import pytest
+
+from resilinet.builder import ModelKind
+from resilinet.dataset import Split
+from resilinet.evaluation import (
+    CombinationResult, evaluate_combinations, expected_score, mean_and_std, random_guess_score, score,
+)
+from resilinet.topologies import HEALTH
+import mlp_Vanilla_health
+
+
+def test_expected_score_by_hand():
+    combinations = HEALTH.failure_combinations()
+    results = [CombinationResult(a, False, 1.0 if all(a) else 0.0) for a in combinations]
+    assert expected_score(results, (0.9, 0.8, 0.7)) == pytest.approx(0.504)
+    scores = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+    results = [CombinationResult(a, False, s) for a, s in zip(combinations, scores)]
+    assert expected_score(results, (0.5, 0.5, 0.5)) == pytest.approx(0.45)
+    # fog1 always alive, fog2 and edge fair coins: mean of the last four scores
+    assert expected_score(results, (1.0, 0.5, 0.5)) == pytest.approx(0.65)
+
+
+def test_random_guess_returns_labels_not_positions():
+    train = np.array([5] * 90 + [9] * 10)
+    test = np.array([5] * 1000)
+    # guesses are label 5 with probability 0.9: positions 0/1 would never match
+    assert random_guess_score(train, test, "accuracy", seed=0) == pytest.approx(0.9, abs=0.03)
+    assert random_guess_score(train, test, "accuracy", seed=0) == random_guess_score(train, test, "accuracy", 0)
+
+
+def test_micro_f1_equals_accuracy():
+    y_true = np.array([0, 1, 2, 2, 1])
+    y_pred = np.array([0, 2, 2, 2, 0])
+    assert score("micro_f1", y_true, y_pred) == pytest.approx(score("accuracy", y_true, y_pred)) == 0.6
+
+
+def test_mean_and_sample_std():
+    mean, std = mean_and_std([0.8, 0.9, 1.0])
+    assert mean == pytest.approx(0.9) and std == pytest.approx(0.1)
+    assert mean_and_std([0.7]) == (0.7, None)
+
+
+def test_evaluate_combinations_is_pure_and_uses_no_path_score():
+    model = mlp_Vanilla_health.build_health_model(ModelKind.VANILLA)
+    x = np.random.default_rng(0).normal(size=(50, 23)).astype("float32")
+    y = np.random.default_rng(1).integers(1, 13, size=50)
+    test = Split(x.copy(), y.copy())
+    weights_before = [w.copy() for w in model.get_weights()]
+    results = evaluate_combinations(model, HEALTH, (False,) * 3, test, "accuracy", no_path_score=-1.0, batch_size=16)
+    assert [r.no_path for r in results] == [True] * 7 + [False]
+    assert [r.score for r in results[:7]] == [-1.0] * 7
+    np.testing.assert_array_equal(test.x, x)
+    np.testing.assert_array_equal(test.y, y)
+    for before, after in zip(weights_before, model.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert all(float(model.get_layer(f"{n}_gate").alive.numpy()) == 1.0 for n in HEALTH.failable)
