@@ -3,8 +3,8 @@
 Trains the three networks (ResiliNet+ instead of ResiliNet when ResiliNetPlus is set in
 mlp_ResiliNet_health.py) for ITERATIONS iterations and evaluates every failure combination.
 """
-from resilinet.experiments import main  # first: it quiets TensorFlow's start-up logging
 from health_common import DATASET
+from resilinet.experiments import main
 
 if __name__ == "__main__":
     main(DATASET, "average_accuracy", description=__doc__)

@@ -3,8 +3,8 @@
 Variable failout trains one model per reliability setting with failures, each node's survival
 rate being its reliability; the no-failure setting has no failout to train with (n/a).
 """
-from resilinet.experiments import main  # first: it quiets TensorFlow's start-up logging
 from health_common import DATASET
+from resilinet.experiments import main
 
 FAILOUT_SURVIVAL_RATES = (0.95, 0.9, 0.7, 0.5)
 

@@ -3,8 +3,8 @@
 Schemes: 1 every weight 1; 2 normalised reliability; 3 reliability; 4 uniform [0, 1];
 5 uniform [0, 10]. Schemes 2 and 3 train one model per reliability setting.
 """
-from resilinet.experiments import main  # first: it quiets TensorFlow's start-up logging
 from health_common import DATASET
+from resilinet.experiments import main
 
 WEIGHT_SCHEMES = (1, 2, 3, 4)
 MODEL_KINDS = ("DFG", "ResiliNet")

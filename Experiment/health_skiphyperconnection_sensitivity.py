@@ -2,8 +2,8 @@
 
 Bit order: fog2->cloud, edge->fog1, IoT->fog2 ("101": fog2->cloud and IoT->fog2 on).
 """
-from resilinet.experiments import main  # first: it quiets TensorFlow's start-up logging
 from health_common import DATASET
+from resilinet.experiments import main
 
 SKIP_CONFIGURATIONS = ("000", "001", "010", "011", "100", "101", "110", "111")
 

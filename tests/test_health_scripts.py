@@ -89,3 +89,19 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path, data_flag, capsys, fla
     err = capsys.readouterr().err
     assert err.startswith("Experiment/health_skiphyperconnection_sensitivity.py: error:")
     assert message in err
+
+
+def test_scripts_run_as_users_run_them_from_the_repository_root():
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    shown = subprocess.run([sys.executable, "Experiment/health_average_accuracy.py", "--help"], cwd=REPO,
+                           capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stderr
+    assert "usage: python Experiment/health_average_accuracy.py" in shown.stdout and "--partition_setting" in shown.stdout
+    refused = subprocess.run([sys.executable, "Experiment/health_average_accuracy.py", "--partition_setting=3"],
+                             cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2
+    assert "PARTITION_SETING = 3" in refused.stderr and "Traceback" not in refused.stderr

@@ -1,0 +1,80 @@
+"""Pre-activation (v2) ResNet-18 split across IoT, edge, fog and cloud."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+
+from resilinet.convolutional import PartitionedCNN
+
+REPETITIONS = (2, 2, 2, 2)
+INITIAL_FILTERS = 64
+WEIGHT_DECAY = 1e-4
+INITIALIZER = "he_normal"
+
+# Unit 0 is the initial 7x7 convolution, units 1..4 are the stages (the 3x3 max-pool opens stage 1);
+# the head follows stage 4.
+PARTITIONS = {
+    1: {"iot": (0,), "edge": (1,), "fog": (2,), "cloud": (3, 4)},
+    2: {"iot": (0,), "edge": (1, 2), "fog": (3,), "cloud": (4,)},
+}
+
+
+class ResNet18(PartitionedCNN):
+    """ResNet-18 of pre-activation basic blocks, with projection shortcuts where the shape changes.
+
+    `strides` are those of the initial convolution and of the max-pool that follows it.
+    """
+
+    partitions = PARTITIONS
+
+    def __init__(
+        self,
+        partition_setting: int = 1,
+        input_shape: Sequence[int] = (32, 32, 3),
+        num_classes: int = 10,
+        strides: Sequence[int] = (2, 2),
+        augment: bool = True,
+    ):
+        super().__init__(partition_setting, input_shape, num_classes, augment)
+        self.strides = tuple(strides)
+
+    @staticmethod
+    def conv(filters: int, kernel_size: int, strides, name: str, padding: str = "same"):
+        return keras.layers.Conv2D(filters, kernel_size, strides=strides, padding=padding,
+                                   kernel_initializer=INITIALIZER,
+                                   kernel_regularizer=keras.regularizers.L2(WEIGHT_DECAY), name=name)
+
+    @staticmethod
+    def batch_norm_relu(x, name: str):
+        x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+        return keras.layers.ReLU(name=f"{name}_relu")(x)
+
+    def unit(self, index: int, node: str, x):
+        if index == 0:
+            x = self.conv(INITIAL_FILTERS, 7, self.strides, f"{node}_conv1")(x)
+            return self.batch_norm_relu(x, f"{node}_conv1")
+        if index == 1:
+            x = keras.layers.MaxPooling2D(3, strides=self.strides, padding="same", name=f"{node}_maxpool")(x)
+        filters = INITIAL_FILTERS * 2 ** (index - 1)
+        for block in range(1, REPETITIONS[index - 1] + 1):
+            strides = (2, 2) if block == 1 and index > 1 else (1, 1)
+            preactivate = not (block == 1 and index == 1)  # conv1 already ends in batch norm and ReLU
+            x = self.basic_block(x, filters, strides, preactivate, f"{node}_stage{index}_block{block}")
+        return x
+
+    def basic_block(self, x, filters: int, strides, preactivate: bool, name: str):
+        residual = self.batch_norm_relu(x, f"{name}_pre") if preactivate else x
+        residual = self.conv(filters, 3, strides, f"{name}_conv1")(residual)
+        residual = self.batch_norm_relu(residual, f"{name}_mid")
+        residual = self.conv(filters, 3, (1, 1), f"{name}_conv2")(residual)
+        shortcut = x
+        if strides != (1, 1) or x.shape[-1] != filters:
+            shortcut = self.conv(filters, 1, strides, f"{name}_shortcut", padding="valid")(x)
+        return keras.layers.Add(name=f"{name}_add")([shortcut, residual])
+
+    def head(self, node: str, x):
+        x = self.batch_norm_relu(x, f"{node}_final")
+        x = keras.layers.GlobalAveragePooling2D(name=f"{node}_global_pool")(x)
+        x = keras.layers.Dense(self.num_classes, kernel_initializer=INITIALIZER, name=f"{node}_logits")(x)
+        return keras.layers.Activation("softmax", dtype="float32", name=f"{node}_predictions")(x)
