@@ -30,7 +30,10 @@ def distribution_scope(mode: str = "auto"):
             devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
             return tf.distribute.MirroredStrategy(devices=devices).scope()
     elif backend == "jax":
-        gpus = keras.distribution.list_devices("gpu")
+        try:
+            gpus = keras.distribution.list_devices("gpu")
+        except RuntimeError:  # JAX raises when no GPU platform is present
+            gpus = []
         if mode == "on" or len(gpus) > 1:
             devices = gpus or keras.distribution.list_devices("cpu")
             keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
