@@ -1,0 +1,67 @@
+"""Constants, data and models of the camera (multi-view multi-camera) experiments.
+
+Every UPPER_CASE constant here is a default that a script's --key=value flag can override for
+one run (see `python Experiment/camera_average_accuracy.py --help`).
+"""
+import os
+
+import mlp_DFG_camera
+import mlp_ResiliNet_camera
+import mlp_Vanilla_camera
+from resilinet.builder import ModelKind
+from resilinet.data.camera import load_camera
+from resilinet.dataset import DatasetDefinition
+from resilinet.topologies import CAMERA
+
+EPOCHS = 50
+BATCH_SIZE = 64
+ITERATIONS = 10
+FAILOUT_SURVIVAL_RATE = 0.8
+SEED = 0
+EVALUATE_SAVED = False
+
+# Alive probability of [fog1, fog2, fog3, fog4, edge1, edge2, edge3, edge4].
+RELIABILITY_SETTINGS = {
+    "no failure": (1.0,) * 8,
+    "normal": (0.99,) * 4 + (0.98,) * 4,
+    "poor": (0.95, 0.95, 0.9, 0.9, 0.8, 0.8, 0.75, 0.75),
+    "hazardous": (0.8, 0.8, 0.75, 0.75, 0.7, 0.7, 0.65, 0.65),
+}
+
+DATA_DIR = os.environ.get("RESILINET_CAMERA_DATA", "")  # the multiview-dataset folder or its .tar.gz
+CACHE_DIR = "data/camera"  # where a .tar.gz is unpacked
+
+
+def load_data(config):
+    return load_camera(config.data_dir, config.cache_dir)
+
+
+def build_model(kind, config, options):
+    if kind is ModelKind.VANILLA:
+        return mlp_Vanilla_camera.define_vanilla_model_MLP()
+    if kind is ModelKind.DFG:
+        return mlp_DFG_camera.define_deepFogGuard_MLP(options)
+    return mlp_ResiliNet_camera.define_ResiliNet_MLP(options, kind is ModelKind.RESILINET_PLUS,
+                                                     config.failout_survival_rate)
+
+
+DATASET = DatasetDefinition(
+    name="camera",
+    topology=CAMERA,
+    reliability_settings=RELIABILITY_SETTINGS,
+    defaults={
+        "epochs": EPOCHS,
+        "batch_size": BATCH_SIZE,
+        "iterations": ITERATIONS,
+        "seed": SEED,
+        "evaluate_saved": EVALUATE_SAVED,
+        "failout_survival_rate": FAILOUT_SURVIVAL_RATE,
+        "resilinet_plus": mlp_ResiliNet_camera.ResiliNetPlus,
+        "data_dir": DATA_DIR,
+        "cache_dir": CACHE_DIR,
+    },
+    load_data=load_data,
+    build_model=build_model,
+    metric="micro_f1",
+    balanced_class_weight=True,
+)

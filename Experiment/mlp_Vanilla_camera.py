@@ -1,0 +1,34 @@
+"""Camera (multi-view) networks: the node layer stacks and the Vanilla model."""
+import keras
+
+from resilinet.architectures import DenseStacks
+from resilinet.builder import ModelKind, build_model
+from resilinet.data.camera import CLASSES, IMAGE_SHAPE
+from resilinet.dataset import ModelOptions
+from resilinet.topologies import CAMERA, CAMERAS
+
+HIDDEN_UNITS = 32
+LAYERS_PER_NODE = {"edge1": 1, "edge2": 1, "edge3": 1, "edge4": 1,
+                   "fog3": 1, "fog4": 2, "fog2": 2, "fog1": 2, "cloud": 3}
+
+
+def camera_architecture() -> DenseStacks:
+    """Dense layers act on each pixel's channels; the cloud flattens before the classifier."""
+    return DenseStacks(
+        input_shapes={camera: IMAGE_SHAPE for camera in CAMERAS},
+        layers_per_node=LAYERS_PER_NODE,
+        units=HIDDEN_UNITS,
+        num_classes=len(CLASSES),
+        flatten_before_classifier=True,
+    )
+
+
+def define_vanilla_model_MLP() -> keras.Model:
+    return build_camera_model(ModelKind.VANILLA)
+
+
+def build_camera_model(kind: ModelKind, options: ModelOptions = ModelOptions(),
+                       default_survival_rate: float = 0.8) -> keras.Model:
+    survival = default_survival_rate if options.survival_rates is None else options.survival_rates
+    return build_model(CAMERA, camera_architecture(), kind, skip_mask=options.skip_mask, weights=options.weights,
+                       survival_rates=survival)

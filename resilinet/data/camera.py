@@ -1,0 +1,92 @@
+"""The multi-view multi-camera dataset: six synchronised 32x32 views per sample, 3 classes.
+
+Layout: <root>/{train_dir,test_dir,holdout_dir}/{person,car,bus}_images/c<cam>_<k>_<frame>.jpg,
+cameras 0..5. The views of one sample share the class folder, <k> (the object in the frame) and
+<frame>; they are ordered by camera id, so camera c<i> always feeds model input i + 1.
+"""
+from __future__ import annotations
+
+import re
+import tarfile
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from resilinet.dataset import Data, Split
+from resilinet.errors import UserError
+
+CLASSES = ("person", "car", "bus")
+NUM_CAMERAS = 6
+IMAGE_SHAPE = (32, 32, 3)
+SPLIT_FOLDERS = {"train": "train_dir", "val": "test_dir", "test": "holdout_dir"}
+FILE_NAME = re.compile(r"^c(?P<camera>\d+)_(?P<k>\d+)_(?P<frame>\d+)\.jpg$", re.IGNORECASE)
+
+
+def locate_root(data_dir: str, cache_dir: str) -> Path:
+    """The folder holding train_dir, test_dir and holdout_dir (a .tar.gz is unpacked to cache_dir)."""
+    source = Path(data_dir)
+    if not data_dir or not source.exists():
+        raise UserError(f"camera data {data_dir!r} does not exist: pass --data_dir=<the multiview-dataset folder "
+                        "or its .tar.gz> (or set RESILINET_CAMERA_DATA)")
+    if source.is_file():
+        target = Path(cache_dir)
+        if not (target / "multiview-dataset").exists():
+            try:
+                with tarfile.open(source) as archive:
+                    archive.extractall(target, filter="data")
+            except (tarfile.TarError, OSError) as error:
+                raise UserError(f"{source} is not a readable .tar.gz archive ({error})") from None
+        source = target
+    for candidate in (source, source / "multiview-dataset"):
+        if all((candidate / folder).is_dir() for folder in SPLIT_FOLDERS.values()):
+            return candidate
+    raise UserError(f"{source} lacks {', '.join(SPLIT_FOLDERS.values())}: it is not the multi-view dataset")
+
+
+def read_image(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise UserError(f"{path} is not a readable image")
+    if image.shape != IMAGE_SHAPE:
+        raise UserError(f"{path} is {image.shape[1]}x{image.shape[0]}, expected 32x32 colour")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def load_split(folder: Path) -> tuple[list[np.ndarray], np.ndarray, int]:
+    """Views (one array per camera), labels, and the number of incomplete samples skipped."""
+    groups: dict[tuple[int, str, str], dict[int, Path]] = defaultdict(dict)
+    for label, name in enumerate(CLASSES):
+        class_folder = folder / f"{name}_images"
+        if not class_folder.is_dir():
+            raise UserError(f"{class_folder} is missing")
+        for path in sorted(class_folder.iterdir()):
+            match = FILE_NAME.match(path.name)
+            if match is None:
+                raise UserError(f"{path}: the name is not c<camera>_<k>_<frame>.jpg")
+            camera = int(match["camera"])
+            if camera >= NUM_CAMERAS:
+                raise UserError(f"{path}: camera {camera} is not one of 0..{NUM_CAMERAS - 1}")
+            groups[label, match["k"], match["frame"]][camera] = path
+    complete = [(key, views) for key, views in sorted(groups.items()) if len(views) == NUM_CAMERAS]
+    views = [np.empty((len(complete), *IMAGE_SHAPE), dtype=np.float32) for _ in range(NUM_CAMERAS)]
+    for index, (_, paths) in enumerate(complete):
+        for camera in range(NUM_CAMERAS):
+            views[camera][index] = read_image(paths[camera]) / np.float32(255.0)
+    labels = np.array([key[0] for key, _ in complete], dtype=np.int64)
+    return views, labels, len(groups) - len(complete)
+
+
+def load_camera(data_dir: str, cache_dir: str = "data/camera") -> Data:
+    """train = train_dir, validation = test_dir, test = holdout_dir; incomplete samples skipped."""
+    root = locate_root(data_dir, cache_dir)
+    splits = {}
+    for split, folder in SPLIT_FOLDERS.items():
+        views, labels, skipped = load_split(root / folder)
+        if len(labels) == 0:
+            raise UserError(f"{root / folder} holds no sample with all six camera views")
+        if skipped:
+            print(f"camera data: skipped {skipped} sample(s) of {folder} with fewer than six views", flush=True)
+        splits[split] = Split(views, labels)
+    return Data(splits["train"], splits["val"], splits["test"], num_classes=len(CLASSES))
