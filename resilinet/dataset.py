@@ -56,8 +56,8 @@ class DatasetDefinition:
         load_data: config -> Data.
         build_model: (kind, config, ModelOptions) -> an uncompiled keras.Model.
         metric: "accuracy" or "micro_f1".
-        no_path_score: Score when no input reaches the output; None: random guessing by the
-            training set's class frequencies.
+        no_path_score: Score when no input reaches the output: a number, a function of the
+            loaded Data, or None for random guessing by the training set's class frequencies.
         balanced_class_weight: Train with class weights "balanced" over the training labels.
         validate: config -> None; raises UserError for a bad constant or flag value.
     """
@@ -69,6 +69,6 @@ class DatasetDefinition:
     load_data: Callable[[SimpleNamespace], Data]
     build_model: Callable[[ModelKind, SimpleNamespace, ModelOptions], keras.Model]
     metric: str = "accuracy"
-    no_path_score: float | None = None
+    no_path_score: float | Callable[[Data], float] | None = None
     balanced_class_weight: bool = False
     validate: Callable[[SimpleNamespace], None] = field(default=lambda config: None)

@@ -145,12 +145,23 @@ def model_options(dataset: DatasetDefinition, variant: Variant, config, iteratio
 
 
 def run_experiment(dataset: DatasetDefinition, experiment_type: str, config) -> ResultsLog:
-    """Train (or load) every variant for every iteration, evaluate it, and log as results arrive."""
+    """Train (or load) every variant for every iteration, evaluate it, and log as results arrive.
+
+    With `config.mixed_precision` the models are built under the mixed_float16 policy; the policy
+    in force before the run is restored afterwards.
+    """
+    previous_policy = keras.mixed_precision.global_policy()
+    try:
+        return _run_variants(dataset, experiment_type, config)
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+
+
+def _run_variants(dataset: DatasetDefinition, experiment_type: str, config) -> ResultsLog:
     experiment = f"{dataset.name}_{experiment_type}"
     variants = VARIANTS[experiment_type](dataset, config)
     topology = dataset.topology
-    if getattr(config, "mixed_precision", False):
-        keras.mixed_precision.set_global_policy("mixed_float16")
+    policy = "mixed_float16" if getattr(config, "mixed_precision", False) else "float32"
     data = dataset.load_data(config)
     class_weight = balanced_class_weight(data.train.y) if dataset.balanced_class_weight else None
     log = ResultsLog(Path(config.results_dir), experiment, vars(config), topology,
@@ -162,6 +173,7 @@ def run_experiment(dataset: DatasetDefinition, experiment_type: str, config) -> 
         for variant in variants:
             started = time.perf_counter()
             keras.backend.clear_session()
+            keras.mixed_precision.set_global_policy(policy)  # clear_session resets the policy
             keras.utils.set_random_seed(config.seed + iteration)
             options = model_options(dataset, variant, config, iteration)
             weights_path = models_dir / f"{variant.name}_iter{iteration}.weights.h5"
@@ -173,7 +185,7 @@ def run_experiment(dataset: DatasetDefinition, experiment_type: str, config) -> 
                     train(model, data, epochs=config.epochs, batch_size=config.batch_size,
                           weights_path=weights_path, class_weight=class_weight, verbose=config.verbose)
             skip_mask = options.skip_mask if variant.kind.has_skips else (False,) * len(topology.skips)
-            no_path = dataset.no_path_score
+            no_path = dataset.no_path_score(data) if callable(dataset.no_path_score) else dataset.no_path_score
             if no_path is None:
                 no_path = random_guess_score(data.train.y, data.test.y, dataset.metric, config.seed + iteration)
             results = evaluate_combinations(model, topology, skip_mask, data.test, dataset.metric, no_path,
