@@ -17,8 +17,8 @@ EPOCHS = 50
 BATCH_SIZE = 64
 ITERATIONS = 10
 FAILOUT_SURVIVAL_RATE = 0.8
-SEED = 0
-EVALUATE_SAVED = False
+SEED = 0  # iteration i trains with seed SEED + i
+EVALUATE_SAVED = False  # True: evaluate the weights saved in models/ instead of training
 
 # Alive probability of [fog1, fog2, fog3, fog4, edge1, edge2, edge3, edge4].
 RELIABILITY_SETTINGS = {

@@ -17,6 +17,8 @@ EPOCHS = 50
 BATCH_SIZE = 1024
 ITERATIONS = 10
 FAILOUT_SURVIVAL_RATE = 0.9
+SEED = 0  # iteration i trains with seed SEED + i
+EVALUATE_SAVED = False  # True: evaluate the weights saved in models/ instead of training
 
 # Alive probability of [fog1, fog2, edge].
 RELIABILITY_SETTINGS = {
@@ -62,6 +64,8 @@ DATASET = DatasetDefinition(
         "epochs": EPOCHS,
         "batch_size": BATCH_SIZE,
         "iterations": ITERATIONS,
+        "seed": SEED,
+        "evaluate_saved": EVALUATE_SAVED,
         "failout_survival_rate": FAILOUT_SURVIVAL_RATE,
         "partition_setting": mlp_Vanilla_health.PARTITION_SETING,
         "resilinet_plus": mlp_ResiliNet_health.ResiliNetPlus,
