@@ -2,8 +2,10 @@
 
 The networks are those of cnn_Vanilla_MobileNet.py / cnn_DFG_MobileNet.py /
 cnn_ResiliNet_MobileNet.py (PARTITION_SETING and ResiliNetPlus live there) with ImageNet's input
-size, strides and class count. Every UPPER_CASE constant is a default that a script's --key=value
-flag can override for one run.
+size, strides and class count. Images are streamed from disk batch by batch (a
+keras.utils.PyDataset: any backend), the CIFAR augmentation runs as layers of the IoT node, and
+with two or more GPUs training is data-parallel (--distribute, as CIFAR). Every UPPER_CASE
+constant is a default that a script's --key=value flag can override for one run.
 """
 import os
 
@@ -11,13 +13,13 @@ import cnn_DFG_MobileNet
 import cnn_ResiliNet_MobileNet
 import cnn_Vanilla_MobileNet
 from resilinet.builder import ModelKind
-from resilinet.data.imagenet import ImageFolderSequence, list_images
+from resilinet.data.imagenet import ImageFolderSequence, class_names, hold_out, list_images
 from resilinet.dataset import Data, DatasetDefinition, Split
 from resilinet.errors import UserError
 from resilinet.topologies import CNN
 
-EPOCHS = 75
-BATCH_SIZE = 128
+EPOCHS = 75  # as CIFAR; the original's ImageNet code ran 10 epochs with batches of 1024 per GPU on 4 GPUs
+BATCH_SIZE = 128  # global batch, split over the GPUs when training distributed
 ITERATIONS = 1
 FAILOUT_SURVIVAL_RATE = 0.9
 IMAGE_SIZE = 160
@@ -33,25 +35,38 @@ RELIABILITY_SETTINGS = {
     "hazardous": (0.85, 0.80),
 }
 
-# Class-per-folder directories (<dir>/<wnid>/*.JPEG). The validation images are both the
-# validation data (best-epoch selection) and the test data, as in the paper.
+# Class-per-folder directories (<dir>/<wnid>/*.JPEG). The images of VAL_DIR (ImageNet's labelled
+# validation set) are the test set. The best epoch is chosen on VALIDATION_IMAGES_PER_CLASS images
+# per class held out from TRAIN_DIR (seeded), never on the test set. (The original trained without
+# validation data, kept the last epoch and tested on the validation directory.)
 TRAIN_DIR = os.environ.get("RESILINET_IMAGENET_TRAIN", "")
 VAL_DIR = os.environ.get("RESILINET_IMAGENET_VAL", "")
+VALIDATION_IMAGES_PER_CLASS = 10
 AUGMENT = True
 MIXED_PRECISION = False
 WORKERS = 4  # threads reading images in parallel (keras.utils.PyDataset workers)
 
 
 def load_data(config):
-    train_paths, train_labels, classes = list_images(config.train_dir, "train_dir")
-    val_paths, val_labels, val_classes = list_images(config.val_dir, "val_dir")
-    if val_classes != classes:
+    paths, labels, classes = list_images(config.train_dir, "train_dir")
+    test_paths, test_labels, test_classes = list_images(config.val_dir, "val_dir")
+    if test_classes != classes:
+        different = sorted(set(classes) ^ set(test_classes))
         raise UserError(f"--train_dir and --val_dir hold different class folders ({len(classes)} vs "
-                        f"{len(val_classes)}); they must be the same")
+                        f"{len(test_classes)}; e.g. {', '.join(different[:3])}); they must be the same")
+    train, val = hold_out(labels, classes, config.validation_images_per_class)
     stream = dict(batch_size=config.batch_size, image_size=config.image_size, workers=config.workers)
-    train = ImageFolderSequence(train_paths, train_labels, shuffle=True, seed=config.seed, **stream)
-    val = ImageFolderSequence(val_paths, val_labels, shuffle=False, **stream)
-    return Data(Split(train, train_labels), Split(val, val_labels), Split(val, val_labels), num_classes=len(classes))
+
+    def split(indices, shuffle):
+        chosen = [paths[i] for i in indices]
+        return Split(ImageFolderSequence(chosen, labels[indices], shuffle=shuffle, seed=config.seed, **stream),
+                     labels[indices])
+
+    test = Split(ImageFolderSequence(test_paths, test_labels, shuffle=False, **stream), test_labels)
+    print(f"imagenet: {len(classes)} classes; training on {len(train)} images, choosing the best epoch on "
+          f"{len(val)} held out from --train_dir, testing on the {len(test_labels)} images of --val_dir; "
+          f"no path to the cloud scores {no_path_note(len(classes))}", flush=True)
+    return Data(split(train, True), split(val, False), test, num_classes=len(classes))
 
 
 def architecture(config):
@@ -71,14 +86,22 @@ def build_model(kind, config, options):
 
 
 def validate(config):
-    """Check the constants, and record the number of classes found in --train_dir."""
-    config.num_classes = len(list_images(config.train_dir, "train_dir")[2])
+    """Check the constants, and record the number of class folders in --train_dir (1000 for ImageNet)."""
+    if config.image_size < 32:
+        raise UserError(f"--image_size must be at least 32 (MobileNet halves it five times), got {config.image_size}")
+    config.num_classes = len(class_names(config.train_dir, "train_dir"))
     cnn_Vanilla_MobileNet.mobilenet_architecture(config.partition_setting, **architecture(config))
 
 
 def no_path_score(data):
     """Guessing one of the classes: 0.001 for the 1000 ImageNet classes, as in the paper."""
     return 1.0 / data.num_classes
+
+
+def no_path_note(num_classes):
+    if num_classes == 1000:
+        return "0.001 (1/1000, as in the paper)"
+    return f"1/{num_classes} = {1.0 / num_classes:.4g} (chance level of this {num_classes}-class subset)"
 
 
 DATASET = DatasetDefinition(
@@ -97,6 +120,7 @@ DATASET = DatasetDefinition(
         "alpha": cnn_Vanilla_MobileNet.ALPHA,
         "train_dir": TRAIN_DIR,
         "val_dir": VAL_DIR,
+        "validation_images_per_class": VALIDATION_IMAGES_PER_CLASS,
         "image_size": IMAGE_SIZE,
         "augment": AUGMENT,
         "mixed_precision": MIXED_PRECISION,

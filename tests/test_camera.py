@@ -88,6 +88,17 @@ def test_loader_counts_views_and_labels_on_the_real_dataset(full_data, capsys):
     assert data.test.y[index] == 0
 
 
+def test_loader_reads_the_archive_and_ignores_hidden_files(slice_dir, tmp_path):
+    data = camera.load_camera(str(shared_archive(ARCHIVE)), str(tmp_path / "cache"))
+    assert (len(data.train.y), len(data.val.y), len(data.test.y)) == (1110, 146, 123)
+    hidden = slice_dir / "test_dir" / "bus_images" / ".DS_Store"
+    hidden.write_bytes(b"\0")
+    try:
+        assert len(camera.load_camera(str(slice_dir)).test.y) == 12 + 12 + 1  # holdout_dir has a single bus
+    finally:
+        hidden.unlink()
+
+
 def test_loader_errors_name_the_problem(slice_dir, tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         camera.load_camera(str(tmp_path / "missing"))
@@ -174,6 +185,7 @@ def test_hyperconnection_weight_end_to_end(slice_dir, tmp_path):
     document = run_script("camera_hyperconnection_weight.py", f"--data_dir={slice_dir}", "--weight_schemes=4",
                           "--model_kinds=ResiliNet", *FAST, cwd=tmp_path)
     assert [r["variant"] for r in document["records"]] == ["ResiliNet_weight_scheme4"]
+    assert len(document["records"][0]["combinations"]) == 256
 
 
 def test_failout_rate_end_to_end(slice_dir, tmp_path):
