@@ -11,11 +11,12 @@ MODES = ("auto", "on", "off")
 
 
 def distribution_scope(mode: str = "auto"):
-    """A context in which to build and compile a model for data-parallel training.
+    """A context in which to build and train a model data-parallel.
 
-    TensorFlow backend: `tf.distribute.MirroredStrategy` over the visible GPUs. JAX backend:
-    `keras.distribution.DataParallel`. "auto" distributes when more than one GPU is visible,
-    "on" always (also over several logical CPU devices), "off" never.
+    TensorFlow backend: `tf.distribute.MirroredStrategy`; a model built in its scope keeps the
+    strategy for `fit` and `predict`. JAX backend: `keras.distribution.DataParallel`, made the
+    global distribution inside the context only. "auto" distributes over the GPUs when there are
+    two or more, "on" always (over the logical CPU devices when there is no GPU), "off" never.
     """
     if mode not in MODES:
         raise UserError(f"--distribute must be one of {', '.join(MODES)}, got {mode!r}")
@@ -23,18 +24,30 @@ def distribution_scope(mode: str = "auto"):
         return contextlib.nullcontext()
     backend = keras.backend.backend()
     if backend == "tensorflow":
-        import tensorflow as tf
-
-        gpus = tf.config.list_logical_devices("GPU")
-        if mode == "on" or len(gpus) > 1:
-            devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
-            return tf.distribute.MirroredStrategy(devices=devices).scope()
-    elif backend == "jax":
-        try:
-            gpus = keras.distribution.list_devices("gpu")
-        except RuntimeError:  # JAX raises when no GPU platform is present
-            gpus = []
-        if mode == "on" or len(gpus) > 1:
-            devices = gpus or keras.distribution.list_devices("cpu")
-            keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+        return _mirrored_strategy_scope(mode)
+    if backend == "jax":
+        return _data_parallel_scope(mode)
+    if mode == "on":
+        raise UserError(f"--distribute=on needs the tensorflow or jax backend; this is {backend}")
     return contextlib.nullcontext()
+
+
+def _mirrored_strategy_scope(mode: str):
+    import tensorflow as tf
+
+    devices = [device.name for device in tf.config.list_logical_devices("GPU")]
+    if len(devices) < 2 and mode == "auto":
+        return contextlib.nullcontext()
+    devices = devices or [device.name for device in tf.config.list_logical_devices("CPU")]
+    return tf.distribute.MirroredStrategy(devices=devices).scope()
+
+
+def _data_parallel_scope(mode: str):
+    try:
+        devices = keras.distribution.list_devices("gpu")
+    except RuntimeError:  # JAX raises when no GPU platform is present
+        devices = []
+    if len(devices) < 2 and mode == "auto":
+        return contextlib.nullcontext()
+    devices = devices or keras.distribution.list_devices("cpu")
+    return keras.distribution.DataParallel(devices=devices).scope()

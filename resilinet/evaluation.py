@@ -35,9 +35,14 @@ def random_guess_score(train_labels: np.ndarray, test_labels: np.ndarray, metric
 
 def predict(model: keras.Model, split: Split, batch_size: int) -> np.ndarray:
     """Class probabilities for a split; in-memory data goes batch by batch through
-    `predict_on_batch`, which skips `predict`'s per-call set-up (it dominates on small test sets)."""
+    `predict_on_batch`, which skips `predict`'s per-call set-up (it dominates on small test sets).
+    A model built under a `tf.distribute` strategy with several replicas goes through `predict`:
+    its `predict_on_batch` runs the whole batch on every replica and returns every copy."""
     if split.is_streamed:
         return model.predict(split.x, verbose=0)
+    strategy = getattr(model, "distribute_strategy", None)  # TensorFlow backend only
+    if strategy is not None and strategy.num_replicas_in_sync > 1:
+        return model.predict(split.x, batch_size=batch_size, verbose=0)
     inputs = split.x if isinstance(split.x, (list, tuple)) else [split.x]
     batches = []
     for start in range(0, len(inputs[0]), batch_size):

@@ -1,0 +1,114 @@
+"""Constants, data and models of the CIFAR-10 experiments (MobileNet v1 and ResNet-18).
+
+Every UPPER_CASE constant here is a default that a script's --key=value flag can override for
+one run (see `python Experiment/cifar_mobilenet_average_accuracy.py --help`).
+"""
+import os
+
+import cnn_DFG_MobileNet
+import cnn_DFG_ResNet
+import cnn_ResiliNet_MobileNet
+import cnn_ResiliNet_ResNet
+import cnn_Vanilla_MobileNet
+import cnn_Vanilla_ResNet
+from resilinet.builder import ModelKind
+from resilinet.data.cifar import ENVIRONMENT_VARIABLE, load_data as load_cifar10_data
+from resilinet.dataset import DatasetDefinition
+from resilinet.topologies import CNN
+
+EPOCHS = 75
+BATCH_SIZE = 128
+ITERATIONS = 1  # the original's CNN runs trained once; raise it for a mean and std over iterations
+FAILOUT_SURVIVAL_RATE = 0.9
+SEED = 0  # iteration i trains with seed SEED + i
+EVALUATE_SAVED = False  # True: evaluate the weights saved in models/ instead of training
+
+# Alive probability of [fog, edge].
+RELIABILITY_SETTINGS = {
+    "no failure": (1.0, 1.0),
+    "normal": (0.98, 0.96),
+    "poor": (0.95, 0.90),
+    "hazardous": (0.85, 0.80),
+}
+
+# A folder with train/<class>/*.jpg and test/<class>/*.jpg, or its .tar.gz; empty: keras.datasets.cifar10.
+DATA_DIR = os.environ.get(ENVIRONMENT_VARIABLE, "")
+AUGMENT = True  # rotation 30 degrees, width/height shift 0.2, horizontal flip; in training only
+MIXED_PRECISION = False  # mixed_float16: for GPUs with float16 units
+DISTRIBUTE = "auto"  # auto: MirroredStrategy (TensorFlow) or DataParallel (JAX) over 2+ GPUs; on; off
+
+
+def load_data(config):
+    return load_cifar10_data(config.data_dir)
+
+
+def build_mobilenet(kind, config, options):
+    architecture = {"alpha": config.alpha, "augment": config.augment}
+    if kind is ModelKind.VANILLA:
+        return cnn_Vanilla_MobileNet.define_vanilla_model_MobileNet(config.partition_setting, **architecture)
+    if kind is ModelKind.DFG:
+        return cnn_DFG_MobileNet.define_deepFogGuard_MobileNet(config.partition_setting, options, **architecture)
+    return cnn_ResiliNet_MobileNet.define_ResiliNet_MobileNet(
+        config.partition_setting, options, kind is ModelKind.RESILINET_PLUS, config.failout_survival_rate,
+        **architecture)
+
+
+def build_resnet(kind, config, options):
+    if kind is ModelKind.VANILLA:
+        return cnn_Vanilla_ResNet.define_vanilla_model_ResNet(config.partition_setting, augment=config.augment)
+    if kind is ModelKind.DFG:
+        return cnn_DFG_ResNet.define_deepFogGuard_ResNet(config.partition_setting, options, augment=config.augment)
+    return cnn_ResiliNet_ResNet.define_ResiliNet_ResNet(
+        config.partition_setting, options, kind is ModelKind.RESILINET_PLUS, config.failout_survival_rate,
+        augment=config.augment)
+
+
+def validate_mobilenet(config):
+    cnn_Vanilla_MobileNet.mobilenet_architecture(config.partition_setting, alpha=config.alpha)
+
+
+def validate_resnet(config):
+    cnn_Vanilla_ResNet.resnet_architecture(config.partition_setting)
+
+
+COMMON_DEFAULTS = {
+    "epochs": EPOCHS,
+    "batch_size": BATCH_SIZE,
+    "iterations": ITERATIONS,
+    "seed": SEED,
+    "evaluate_saved": EVALUATE_SAVED,
+    "failout_survival_rate": FAILOUT_SURVIVAL_RATE,
+    "data_dir": DATA_DIR,
+    "augment": AUGMENT,
+    "mixed_precision": MIXED_PRECISION,
+    "distribute": DISTRIBUTE,
+}
+
+CIFAR_MOBILENET = DatasetDefinition(
+    name="cifar_mobilenet",
+    topology=CNN,
+    reliability_settings=RELIABILITY_SETTINGS,
+    defaults={
+        **COMMON_DEFAULTS,
+        "partition_setting": cnn_Vanilla_MobileNet.PARTITION_SETING,
+        "resilinet_plus": cnn_ResiliNet_MobileNet.ResiliNetPlus,
+        "alpha": cnn_Vanilla_MobileNet.ALPHA,
+    },
+    load_data=load_data,
+    build_model=build_mobilenet,
+    validate=validate_mobilenet,
+)
+
+CIFAR_RESNET = DatasetDefinition(
+    name="cifar_resnet",
+    topology=CNN,
+    reliability_settings=RELIABILITY_SETTINGS,
+    defaults={
+        **COMMON_DEFAULTS,
+        "partition_setting": cnn_Vanilla_ResNet.PARTITION_SETING,
+        "resilinet_plus": cnn_ResiliNet_ResNet.ResiliNetPlus,
+    },
+    load_data=load_data,
+    build_model=build_resnet,
+    validate=validate_resnet,
+)

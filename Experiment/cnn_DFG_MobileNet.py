@@ -1,0 +1,12 @@
+"""MobileNet v1 DFG (deepFogGuard) model: the Vanilla network plus weighted skip hyperconnections."""
+import keras
+
+from cnn_Vanilla_MobileNet import PARTITION_SETING, build_mobilenet_model
+from resilinet.builder import ModelKind
+from resilinet.dataset import ModelOptions
+
+
+def define_deepFogGuard_MobileNet(
+    partition_setting: int = PARTITION_SETING, options: ModelOptions = ModelOptions(), **architecture,
+) -> keras.Model:
+    return build_mobilenet_model(ModelKind.DFG, partition_setting, options, **architecture)
