@@ -40,9 +40,9 @@ def build_mobilenet_model(
     default_survival_rate: float = 0.9, **architecture,
 ) -> keras.Model:
     """`architecture`: keyword arguments of `mobilenet_architecture` (input_shape, num_classes, ...)."""
-    survival = default_survival_rate if options.survival_rates is None else options.survival_rates
     return build_model(CNN, mobilenet_architecture(partition_setting, **architecture), kind,
-                       skip_mask=options.skip_mask, weights=options.weights, survival_rates=survival,
+                       skip_mask=options.skip_mask, weights=options.weights,
+                       survival_rates=options.survival_rates_or(default_survival_rate),
                        name=f"{ModelKind(kind).file_name}_MobileNet")
 
 

@@ -36,9 +36,9 @@ def build_resnet_model(
     default_survival_rate: float = 0.9, **architecture,
 ) -> keras.Model:
     """`architecture`: keyword arguments of `resnet_architecture` (input_shape, num_classes, ...)."""
-    survival = default_survival_rate if options.survival_rates is None else options.survival_rates
     return build_model(CNN, resnet_architecture(partition_setting, **architecture), kind,
-                       skip_mask=options.skip_mask, weights=options.weights, survival_rates=survival,
+                       skip_mask=options.skip_mask, weights=options.weights,
+                       survival_rates=options.survival_rates_or(default_survival_rate),
                        name=f"{ModelKind(kind).file_name}_ResNet18")
 
 

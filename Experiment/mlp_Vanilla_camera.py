@@ -29,6 +29,5 @@ def define_vanilla_model_MLP() -> keras.Model:
 
 def build_camera_model(kind: ModelKind, options: ModelOptions = ModelOptions(),
                        default_survival_rate: float = 0.8) -> keras.Model:
-    survival = default_survival_rate if options.survival_rates is None else options.survival_rates
     return build_model(CAMERA, camera_architecture(), kind, skip_mask=options.skip_mask, weights=options.weights,
-                       survival_rates=survival)
+                       survival_rates=options.survival_rates_or(default_survival_rate))

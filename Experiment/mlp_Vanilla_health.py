@@ -44,6 +44,5 @@ def build_health_model(
     kind: ModelKind, partition_setting: int = PARTITION_SETING, options: ModelOptions = ModelOptions(),
     default_survival_rate: float = 0.9,
 ) -> keras.Model:
-    survival = default_survival_rate if options.survival_rates is None else options.survival_rates
     return build_model(HEALTH, health_architecture(partition_setting), kind, skip_mask=options.skip_mask,
-                       weights=options.weights, survival_rates=survival)
+                       weights=options.weights, survival_rates=options.survival_rates_or(default_survival_rate))

@@ -44,6 +44,10 @@ class ModelOptions:
     weights: Mapping[Connection, float] | None = None
     survival_rates: Mapping[str, float] | float | None = None  # None: the dataset's default
 
+    def survival_rates_or(self, default: float) -> Mapping[str, float] | float:
+        """This variant's failout survival rates, or `default` where it sets none."""
+        return default if self.survival_rates is None else self.survival_rates
+
 
 @dataclass
 class DatasetDefinition:
