@@ -5,10 +5,9 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, Callable, Mapping, Sequence
 
-import keras
 import numpy as np
 
-from resilinet.builder import ModelKind
+from resilinet.kinds import ModelKind
 from resilinet.topology import Connection, Topology
 
 
@@ -25,6 +24,8 @@ class Split:
 
     @property
     def is_streamed(self) -> bool:
+        import keras  # imported here so that flag parsing does not load Keras
+
         return isinstance(self.x, keras.utils.PyDataset)
 
 
@@ -71,7 +72,7 @@ class DatasetDefinition:
     reliability_settings: Mapping[str, tuple[float, ...]]
     defaults: dict[str, Any]
     load_data: Callable[[SimpleNamespace], Data]
-    build_model: Callable[[ModelKind, SimpleNamespace, ModelOptions], keras.Model]
+    build_model: Callable[[ModelKind, SimpleNamespace, ModelOptions], Any]
     metric: str = "accuracy"
     no_path_score: float | Callable[[Data], float] | None = None
     balanced_class_weight: bool = False

@@ -22,6 +22,31 @@ def score(metric: str, y_true: np.ndarray, y_pred: np.ndarray) -> float:
     raise ValueError(f"unknown metric {metric!r}")
 
 
+NO_PATH_GUESSES = ("expected", "draw")
+
+
+def expected_guess_score(train_labels: np.ndarray, test_labels: np.ndarray) -> float:
+    """Exact expected accuracy (= micro-F1) of guessing each test label at random with the training
+    set's class frequencies: the sum over labels of p_train(label) x p_test(label)."""
+    train_classes, train_counts = np.unique(np.asarray(train_labels).ravel(), return_counts=True)
+    test_classes, test_counts = np.unique(np.asarray(test_labels).ravel(), return_counts=True)
+    p_train = dict(zip(train_classes.tolist(), train_counts / train_counts.sum()))
+    p_test = test_counts / test_counts.sum()
+    return float(sum(p_train.get(c, 0.0) * p for c, p in zip(test_classes.tolist(), p_test)))
+
+
+def no_path_guess_score(train_labels: np.ndarray, test_labels: np.ndarray, metric: str, guess: str,
+                        seed: int) -> float:
+    """Score of a network that cannot answer: the exact expectation of guessing by the training
+    frequencies (`guess="expected"`), or one seeded draw of such guesses as the original did
+    (`guess="draw"`)."""
+    if guess == "expected":
+        return expected_guess_score(train_labels, test_labels)
+    if guess == "draw":
+        return random_guess_score(train_labels, test_labels, metric, seed)
+    raise ValueError(f"no-path guess must be one of {NO_PATH_GUESSES}, got {guess!r}")
+
+
 def random_guess_score(train_labels: np.ndarray, test_labels: np.ndarray, metric: str, seed: int) -> float:
     """Score of guessing each test label at random with the training set's class frequencies.
 
@@ -93,9 +118,3 @@ def expected_score(results: Sequence[CombinationResult], reliability: Sequence[f
     """Sum over combinations of probability x score."""
     probabilities = combination_probabilities([r.alive for r in results], reliability)
     return float(np.dot(probabilities, [r.score for r in results]))
-
-
-def mean_and_std(values: Sequence[float]) -> tuple[float, float | None]:
-    """Mean and sample standard deviation (ddof=1); the std is None for a single value."""
-    values = np.asarray(values, dtype=np.float64)
-    return float(values.mean()), (float(values.std(ddof=1)) if len(values) > 1 else None)

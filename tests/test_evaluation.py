@@ -5,8 +5,9 @@ import pytest
 from resilinet.builder import ModelKind
 from resilinet.dataset import Split
 from resilinet.evaluation import (
-    CombinationResult, evaluate_combinations, expected_score, mean_and_std, random_guess_score, score,
+    CombinationResult, evaluate_combinations, expected_score, random_guess_score, score,
 )
+from resilinet.results import mean_and_std
 from resilinet.topologies import HEALTH
 import mlp_Vanilla_health
 

@@ -80,7 +80,7 @@ def test_skiphyperconnection_sensitivity(tmp_path, data_flag):
     (["--bogus=1"], "unknown flag --bogus"),
     (["--skip_configurations=01"], "must be 3 bits"),
     (["--data_dir=/nonexistent/mhealth"], "/nonexistent/mhealth does not exist"),
-    (["--evaluate_saved=true"], "no saved weights at models/health_skiphyperconnection_sensitivity"),
+    (["--evaluate_saved=true"], "80 weights file(s) missing in models/health_skiphyperconnection_sensitivity: ResiliNet_skips000_iter1"),
 ])
 def test_bad_input_exits_2_with_a_clear_message(tmp_path, data_flag, capsys, flags, message):
     with pytest.raises(SystemExit) as exit_info:

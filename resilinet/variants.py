@@ -1,0 +1,136 @@
+"""The four experiments of the paper as lists of model variants, shared by every dataset.
+
+Each experiment trains every variant once per iteration; a variant is evaluated once for every
+failure combination, and its expected accuracy is computed from those scores for each reliability
+setting it is evaluated under. Nothing here imports Keras.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from resilinet.dataset import DatasetDefinition, ModelOptions
+from resilinet.errors import UserError
+from resilinet.kinds import ModelKind
+from resilinet.topology import RELIABILITY_DEPENDENT_SCHEMES, WEIGHT_SCHEMES
+
+EXPERIMENT_TYPES = ("average_accuracy", "hyperconnection_weight", "failout_rate", "skiphyperconnection_sensitivity")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One model trained per iteration.
+
+    Attributes:
+        name: Unique within the experiment; names the weights file.
+        group: Row label of the summary table (variants trained per setting share a group).
+        settings: Reliability settings it is evaluated under.
+        weight_scheme: Hyperconnection weight scheme (1-5).
+        weight_setting: The setting schemes 2 and 3 take reliabilities from.
+        survival_rates: Failout survival rate (one for all nodes), a setting name (variable
+            failout: each node's rate is its reliability), or None for the dataset default.
+    """
+
+    name: str
+    group: str
+    kind: ModelKind
+    settings: tuple[str, ...]
+    skip_mask: tuple[bool, ...] | None = None
+    weight_scheme: int = 1
+    weight_setting: str | None = None
+    survival_rates: float | str | None = None
+
+
+def _resilinet_kind(config) -> ModelKind:
+    return ModelKind.RESILINET_PLUS if config.resilinet_plus else ModelKind.RESILINET
+
+
+def average_accuracy_variants(dataset: DatasetDefinition, config) -> list[Variant]:
+    settings = tuple(dataset.reliability_settings)
+    kinds = (ModelKind.VANILLA, ModelKind.DFG, _resilinet_kind(config))
+    return [Variant(kind.file_name, kind.value, kind, settings) for kind in kinds]
+
+
+def hyperconnection_weight_variants(dataset: DatasetDefinition, config) -> list[Variant]:
+    """DFG and ResiliNet (ResiliNet+ when `resilinet_plus` is set) under each weight scheme."""
+    settings = tuple(dataset.reliability_settings)
+    known = {kind.value: kind for kind in ModelKind}
+    variants = []
+    for name in config.model_kinds:
+        if name not in known:
+            raise UserError(f"--model_kinds: unknown kind {name!r}; known: {', '.join(known)}")
+        kind = known[name]
+        if not kind.has_skips:
+            raise UserError("--model_kinds: Vanilla has no hyperconnections to weigh")
+        if kind is ModelKind.RESILINET:
+            kind = _resilinet_kind(config)
+        for scheme in config.weight_schemes:
+            if scheme not in WEIGHT_SCHEMES:
+                raise UserError(f"--weight_schemes: unknown scheme {scheme}; known: {sorted(WEIGHT_SCHEMES)}")
+            group = f"{kind.file_name}_weight_scheme{scheme}"
+            if scheme in RELIABILITY_DEPENDENT_SCHEMES:
+                variants += [
+                    Variant(f"{group}_{_slug(s)}", group, kind, (s,), weight_scheme=scheme, weight_setting=s)
+                    for s in settings
+                ]
+            else:
+                variants.append(Variant(group, group, kind, settings, weight_scheme=scheme))
+    return variants
+
+
+def failout_rate_variants(dataset: DatasetDefinition, config) -> list[Variant]:
+    settings = tuple(dataset.reliability_settings)
+    kind = _resilinet_kind(config)
+    variants = []
+    for rate in config.failout_survival_rates:
+        if not 0.0 < rate <= 1.0:
+            raise UserError(f"--failout_survival_rates: {rate} is not in (0, 1]")
+        variants.append(Variant(f"{kind.file_name}_failout{rate}", f"{kind.value} failout {rate}", kind, settings,
+                                survival_rates=rate))
+    group = f"{kind.value} variable failout"
+    for name, reliability in dataset.reliability_settings.items():
+        if all(r == 1.0 for r in reliability):
+            continue  # no failures: no failout to train with; the summary reports n/a
+        variants.append(Variant(f"{kind.file_name}_variable_failout_{_slug(name)}", group, kind, (name,),
+                                survival_rates=name))
+    return variants
+
+
+def skiphyperconnection_sensitivity_variants(dataset: DatasetDefinition, config) -> list[Variant]:
+    settings = tuple(dataset.reliability_settings)
+    skips = dataset.topology.skips
+    kind = _resilinet_kind(config)
+    variants = []
+    for bits in config.skip_configurations:
+        if len(bits) != len(skips) or set(bits) - {"0", "1"}:
+            order = ", ".join(f"{s}->{t}" for s, t in skips)
+            raise UserError(f"--skip_configurations: {bits!r} must be {len(skips)} bits of 0/1 in the order {order}")
+        mask = tuple(bit == "1" for bit in bits)
+        variants.append(Variant(f"{kind.file_name}_skips{bits}", f"{kind.value} skips {bits}", kind, settings,
+                                skip_mask=mask))
+    return variants
+
+
+VARIANTS = {
+    "average_accuracy": average_accuracy_variants,
+    "hyperconnection_weight": hyperconnection_weight_variants,
+    "failout_rate": failout_rate_variants,
+    "skiphyperconnection_sensitivity": skiphyperconnection_sensitivity_variants,
+}
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text)
+
+
+def model_options(dataset: DatasetDefinition, variant: Variant, config, iteration: int) -> ModelOptions:
+    """Skip mask, connection weights and failout survival rates of one (iteration, variant)."""
+    topology = dataset.topology
+    reliability = dataset.reliability_settings.get(variant.weight_setting)
+    rng = np.random.default_rng([config.seed, iteration, variant.weight_scheme])
+    weights = topology.connection_weights(variant.weight_scheme, reliability, variant.skip_mask, rng)
+    survival = variant.survival_rates
+    if isinstance(survival, str):
+        survival = dict(zip(topology.failable, dataset.reliability_settings[survival]))
+    return ModelOptions(skip_mask=variant.skip_mask, weights=weights, survival_rates=survival)

@@ -1,0 +1,137 @@
+"""Resume: an interrupted run, resumed, gives exactly the records of an uninterrupted one."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import EXPERIMENT_DIR, REPO, run_script, write_mhealth_logs
+
+FAST = ["--epochs=2", "--batch_size=128", "--verbose=0", "--verify_checksums=false", "--iterations=2"]
+SCRIPT = "health_average_accuracy.py"
+
+
+@pytest.fixture(scope="module")
+def data_flag(tmp_path_factory):
+    folder = write_mhealth_logs(tmp_path_factory.mktemp("mhealth"), rows_per_subject=150)
+    return f"--data_dir={folder}"
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, data_flag):
+    return run_script(SCRIPT, data_flag, *FAST, cwd=tmp_path_factory.mktemp("plain"))
+
+
+def scores(document):
+    return {(r["iteration"], r["variant"]): r["combinations"] for r in document["records"]}
+
+
+def only_json(folder):
+    (path,) = (folder / "results").glob("health_average_accuracy_*.json")
+    return path
+
+
+def test_killed_run_resumes_to_the_uninterrupted_records(tmp_path, data_flag, uninterrupted):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(EXPERIMENT_DIR)])}
+    process = subprocess.Popen([sys.executable, str(EXPERIMENT_DIR / SCRIPT), data_flag, *FAST], cwd=tmp_path,
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            logs = list((tmp_path / "results").glob("*.json"))
+            if logs and json.loads(logs[0].read_text())["records"]:
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, "the run ended before it could be killed"
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait()
+    killed = json.loads(only_json(tmp_path).read_text())
+    assert 1 <= len(killed["records"]) < 6
+
+    resumed = run_script(SCRIPT, data_flag, *FAST, "--resume=latest", cwd=tmp_path)
+    assert only_json(tmp_path).name == only_json(tmp_path).name  # the same file was rewritten, no second one
+    assert scores(resumed) == scores(uninterrupted)
+    assert [(r["iteration"], r["variant"]) for r in resumed["records"]] == [
+        (i, m) for i in (1, 2) for m in ("Vanilla", "DFG", "ResiliNet")]
+    assert resumed["summary"] == uninterrupted["summary"]
+    models = tmp_path / "models" / "health_average_accuracy"
+    assert not list(models.glob("*.inprogress.weights.h5"))
+    assert len(list(models.glob("*_iter*.weights.h5"))) == 6
+
+
+def test_finished_weights_without_record_are_evaluated_not_retrained(tmp_path, data_flag, uninterrupted, capsys):
+    run_script(SCRIPT, data_flag, *FAST, cwd=tmp_path)
+    path = only_json(tmp_path)
+    document = json.loads(path.read_text())
+    document["records"] = document["records"][:4]  # killed while evaluating (2, DFG)
+    path.write_text(json.dumps(document))
+    models = tmp_path / "models" / "health_average_accuracy"
+    (models / "ResiliNet_iter2.weights.h5").rename(models / "ResiliNet_iter2.inprogress.weights.h5")
+    capsys.readouterr()
+    resumed = run_script(SCRIPT, data_flag, *FAST, f"--resume={path}", cwd=tmp_path)
+    out = capsys.readouterr().out
+    assert "iteration 2/2 DFG (loaded" in out
+    assert "iteration 2/2 ResiliNet (trained" in out, "an in-progress checkpoint is discarded and retrained"
+    assert scores(resumed) == scores(uninterrupted)
+
+
+def test_resuming_a_finished_run_does_nothing(tmp_path, data_flag, capsys):
+    run_script(SCRIPT, data_flag, *FAST, "--iterations=1", cwd=tmp_path)
+    before = only_json(tmp_path).read_text()
+    capsys.readouterr()
+    run_script(SCRIPT, data_flag, *FAST, "--iterations=1", "--resume=latest", cwd=tmp_path)
+    assert "nothing to do" in capsys.readouterr().out
+    assert only_json(tmp_path).read_text() == before
+
+
+def test_resume_with_other_constants_names_each_key(tmp_path, data_flag, capsys):
+    run_script(SCRIPT, data_flag, *FAST, "--iterations=1", "--epochs=1", cwd=tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        run_script(SCRIPT, data_flag, *FAST, "--epochs=3", "--seed=4", "--verbose=1", "--resume=latest",
+                   cwd=tmp_path)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "epochs: logged 1, now 3" in err and "seed: logged 0, now 4" in err
+    assert "verbose" not in err and "iterations" not in err
+
+
+@pytest.mark.parametrize("resume, message", [
+    ("latest", "holds no results file of health_average_accuracy"),
+    ("missing.json", "missing.json is not a results file"),
+])
+def test_resume_of_nothing_is_a_clear_error(tmp_path, data_flag, capsys, resume, message):
+    with pytest.raises(SystemExit) as exit_info:
+        run_script(SCRIPT, data_flag, *FAST, f"--resume={resume}", cwd=tmp_path)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_resume_of_a_truncated_file_names_it(tmp_path, data_flag, capsys):
+    (tmp_path / "results").mkdir()
+    broken = tmp_path / "results" / "health_average_accuracy_20200101-000000.json"
+    broken.write_text('{"experiment": "health_average_accuracy", "rec')
+    with pytest.raises(SystemExit):
+        run_script(SCRIPT, data_flag, *FAST, "--resume=latest", cwd=tmp_path)
+    assert f"results/{broken.name} is not a readable results file" in capsys.readouterr().err
+
+
+def test_evaluate_saved_names_every_missing_file_before_loading_data(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_script(SCRIPT, "--data_dir=/nonexistent", *FAST, "--evaluate_saved=true", cwd=tmp_path)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "6 weights file(s) missing in models/health_average_accuracy" in err
+    assert all(f"{m}_iter{i}.weights.h5" in err for m in ("Vanilla", "DFG", "ResiliNet") for i in (1, 2))
+    assert not (tmp_path / "results").exists() or not list((tmp_path / "results").iterdir())
+
+
+def test_job_seed_depends_only_on_seed_iteration_and_variant():
+    from resilinet.jobs import job_seed
+
+    seeds = {job_seed(s, i, v) for s in (0, 1) for i in (1, 2) for v in ("DFG", "ResiliNet")}
+    assert len(seeds) == 8 and job_seed(0, 1, "DFG") == job_seed(0, 1, "DFG")
+    assert all(0 <= s < 2**31 for s in seeds) and np.int32(max(seeds)) == max(seeds)
