@@ -21,6 +21,7 @@ from resilinet.distribute import distribution_scope
 from resilinet.errors import UserError
 from resilinet.evaluation import evaluate_combinations, expected_score, random_guess_score
 from resilinet.flags import parse_flags
+from resilinet.output_dirs import check_output_dirs
 from resilinet.results import ResultsLog
 from resilinet.topology import RELIABILITY_DEPENDENT_SCHEMES, WEIGHT_SCHEMES
 from resilinet.training import balanced_class_weight, train
@@ -220,6 +221,7 @@ def main(
     defaults = {**COMMON_DEFAULTS, **dataset.defaults, **(script_defaults or {})}
     try:
         config = parse_flags(defaults, sys.argv[1:] if argv is None else argv, description, program)
+        check_output_dirs(config, f"{dataset.name}_{experiment_type}")
         for key in ("epochs", "iterations", "batch_size"):
             if getattr(config, key) < 1:
                 raise UserError(f"--{key} must be at least 1, got {getattr(config, key)}")
