@@ -1,6 +1,8 @@
 """Folders a run writes into: checked before any work, and never left behind empty by a failure."""
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +43,21 @@ def created_directory(path: Path) -> Iterator[Path]:
         yield path
     except BaseException:
         _remove_empty(created)
+        raise
+
+
+@contextmanager
+def staged_directory(destination: Path) -> Iterator[Path]:
+    """A temporary folder beside `destination` to fill; it replaces `destination` when the block
+    succeeds and is removed when it fails, so `destination` is never left half-written."""
+    destination = Path(destination)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}-", dir=destination.parent))
+    try:
+        yield staging
+        shutil.rmtree(destination, ignore_errors=True)
+        os.replace(staging, destination)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
         raise
 
 

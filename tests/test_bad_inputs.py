@@ -235,3 +235,71 @@ def test_8_advice_fits_the_origin_of_a_corrupt_zip(logs, tmp_path):
     with pytest.raises(UserError) as downloaded:
         health.load_mhealth(cache_dir=str(tmp_path / "cache"), url=archive.as_uri(), verify_checksums=False)
     assert "the download was deleted: run again to download it anew" in str(downloaded.value)
+
+
+# The same care for the other datasets' archives
+def multiview_archive(tmp_path, name, content=b"view"):
+    """A .tar.gz laid out as the multi-view dataset (file contents are not read by the unpacking)."""
+    import tarfile
+
+    source = tmp_path / f"{name}-source"
+    for split in ("train_dir", "test_dir", "holdout_dir"):
+        (source / "multiview-dataset" / split / "person_images").mkdir(parents=True)
+        (source / "multiview-dataset" / split / "person_images" / "c0_0_0.jpg").write_bytes(content + os.urandom(4096))
+    archive = tmp_path / f"{name}.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(source / "multiview-dataset", "multiview-dataset")
+    return archive
+
+
+def test_camera_archives_are_unpacked_whole_and_apart(tmp_path):
+    from resilinet.data import camera
+
+    cache = tmp_path / "data" / "camera"
+    first, second = multiview_archive(tmp_path, "first", b"1"), multiview_archive(tmp_path, "second", b"2")
+    root_first = camera.locate_root(str(first), str(cache))
+    root_second = camera.locate_root(str(second), str(cache))
+    assert root_first != root_second, "another archive never reuses an unpacked one"
+    view = ("train_dir", "person_images", "c0_0_0.jpg")
+    assert (root_second.joinpath(*view)).read_bytes()[:1] == b"2"
+    assert len(list(cache.iterdir())) == 2, "no staging folder left"
+
+    truncated = tmp_path / "truncated.tar.gz"
+    truncated.write_bytes(first.read_bytes()[: first.stat().st_size // 2])
+    with pytest.raises(UserError, match=r"truncated.tar.gz is not a readable .tar.gz archive") as error:
+        camera.locate_root(str(truncated), str(tmp_path / "other" / "camera"))
+    assert "\n" not in str(error.value)
+    assert not (tmp_path / "other").exists(), "nothing of a failed unpacking is left"
+
+
+def flipped_in_the_middle(archive):
+    """A copy of `archive` with bytes inverted in the middle of its compressed stream."""
+    data = bytearray(archive.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 64] = bytes(b ^ 0xFF for b in data[middle:middle + 64])
+    damaged = archive.with_name("damaged.tar.gz")
+    damaged.write_bytes(bytes(data))
+    return damaged
+
+
+@pytest.mark.parametrize("loader", ["camera", "cifar"])
+@pytest.mark.parametrize("bad, reason", [
+    ("not an archive", "not a tar, tar.gz, tar.bz2 or tar.xz file"),
+    ("flipped", "CRC check failed"),  # tarfile alone would stop silently at the first unreadable header
+])
+def test_a_bad_archive_gets_a_one_line_error(tmp_path, loader, bad, reason):
+    from resilinet.data import camera, cifar
+
+    if bad == "flipped":
+        archive = flipped_in_the_middle(multiview_archive(tmp_path, "source"))
+    else:
+        archive = tmp_path / "damaged.tar.gz"
+        archive.write_text(bad)
+    before = set(tmp_path.iterdir())
+    with pytest.raises(UserError, match=rf"damaged.tar.gz is not a readable .tar.* \({reason}") as error:
+        if loader == "camera":
+            camera.locate_root(str(archive), str(tmp_path / "cache"))
+        else:
+            cifar.load_cifar10(str(archive))
+    assert "\n" not in str(error.value)
+    assert set(tmp_path.iterdir()) == before

@@ -6,7 +6,6 @@ import io
 import math
 import os
 import shutil
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -20,7 +19,7 @@ from sklearn.model_selection import train_test_split
 
 from resilinet.dataset import Data, Split
 from resilinet.errors import UserError
-from resilinet.output_dirs import created_directory
+from resilinet.output_dirs import created_directory, staged_directory
 
 MHEALTH_URL = "https://archive.ics.uci.edu/static/public/319/mhealth+dataset.zip"
 NUM_SENSOR_CHANNELS = 23
@@ -114,23 +113,18 @@ def extract_download(archive: Path, destination: Path, checksums: dict[int, str]
     The logs are extracted into a temporary folder beside `destination`, which takes its place only
     when every log extracted cleanly (and matched its checksum); otherwise the download is deleted.
     """
-    staging = None
     try:
         logs = zip_logs(archive, f"the download was deleted: run again to download it anew, or "
                                  f"{_manual_instructions(url)}")
-        staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}-", dir=destination.parent))
-        for subject, log in logs.items():
-            data = log.read()
-            if checksums:
-                verify(log.name, data, checksums[subject],
-                       "the download is not the published file and was deleted (pass --verify_checksums=false "
-                       "to use it)")
-            (staging / log_name(subject)).write_bytes(data)
-        shutil.rmtree(destination, ignore_errors=True)
-        os.replace(staging, destination)
+        with staged_directory(destination) as staging:
+            for subject, log in logs.items():
+                data = log.read()
+                if checksums:
+                    verify(log.name, data, checksums[subject],
+                           "the download is not the published file and was deleted (pass --verify_checksums=false "
+                           "to use it)")
+                (staging / log_name(subject)).write_bytes(data)
     except BaseException:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
         archive.unlink(missing_ok=True)
         raise
     return destination
