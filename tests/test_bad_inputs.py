@@ -2,6 +2,7 @@
 
 The numbers in the test names are those of the "Bad input" list of issue 7.
 """
+import hashlib
 import os
 import subprocess
 import sys
@@ -235,6 +236,16 @@ def test_8_advice_fits_the_origin_of_a_corrupt_zip(logs, tmp_path):
     with pytest.raises(UserError) as downloaded:
         health.load_mhealth(cache_dir=str(tmp_path / "cache"), url=archive.as_uri(), verify_checksums=False)
     assert "the download was deleted: run again to download it anew" in str(downloaded.value)
+
+
+def test_8_a_checksum_mismatch_in_the_cache_says_how_to_renew_it(logs, tmp_path, monkeypatch):
+    monkeypatch.setattr(health, "MHEALTH_SHA256", {
+        s: hashlib.sha256((logs / health.log_name(s)).read_bytes()).hexdigest() for s in health.SUBJECTS})
+    cache = tmp_path / "cache"
+    health.load_mhealth(cache_dir=str(cache), url=zip_logs(logs, tmp_path / "served.zip").as_uri())
+    damage(cache / "logs", 2, 1, "1.0")
+    with pytest.raises(UserError, match=rf"mHealth_subject2.log: SHA-256 .* delete {cache / 'logs'} and run again"):
+        health.load_mhealth(cache_dir=str(cache), url="http://127.0.0.1:9/unused.zip")
 
 
 # The same care for the other datasets' archives

@@ -47,7 +47,7 @@ def log_name(subject: int) -> str:
 
 
 def _manual_instructions(url: str) -> str:
-    return (f"download {url} by hand, unzip it, and pass --data_dir=<folder holding "
+    return (f"download {url} by hand and pass --data_dir=<that zip, or a folder holding "
             f"mHealth_subject1.log .. mHealth_subject10.log> (or set RESILINET_HEALTH_DATA)")
 
 
