@@ -31,6 +31,7 @@ class ResultsLog:
     ):
         stamp = time.strftime("%Y%m%d-%H%M%S")
         results_dir = Path(results_dir)
+        results_dir.mkdir(parents=True, exist_ok=True)
         self.text_path = results_dir / f"{experiment}_{stamp}.txt"
         self.json_path = results_dir / f"{experiment}_{stamp}.json"
         self.experiment = experiment
@@ -72,8 +73,6 @@ class ResultsLog:
         return rows
 
     def write(self) -> None:
-        """Rewrite both files (the folder is made at the first write, so a run that fails first leaves none)."""
-        self.json_path.parent.mkdir(parents=True, exist_ok=True)
         document = {
             "experiment": self.experiment,
             "metric": self.metric,

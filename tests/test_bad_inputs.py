@@ -230,9 +230,9 @@ def test_7_error_in_user_zip_names_zip_and_member(logs, tmp_path):
 def test_8_advice_fits_the_origin_of_a_corrupt_zip(logs, tmp_path):
     archive = zip_logs(logs, tmp_path / "mine.zip", corrupt_subject=1)
     with pytest.raises(UserError) as user_zip:
-        health.load_mhealth(str(archive), verify_checksums=False)
+        health.load_mhealth(str(archive), cache_dir=str(tmp_path / "cache"), verify_checksums=False)
     assert "download a fresh copy from" in str(user_zip.value) and "delete" not in str(user_zip.value)
-    assert archive.exists(), "a user's file is never deleted"
+    assert archive.exists() and not (tmp_path / "cache").exists(), "a user's file is never deleted nor cached"
     with pytest.raises(UserError) as downloaded:
         health.load_mhealth(cache_dir=str(tmp_path / "cache"), url=archive.as_uri(), verify_checksums=False)
     assert "the download was deleted: run again to download it anew" in str(downloaded.value)
