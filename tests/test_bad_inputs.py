@@ -6,12 +6,13 @@ import hashlib
 import os
 import subprocess
 import sys
+import tarfile
 import zipfile
 
 import pytest
 
 from conftest import EXPERIMENT_DIR, REPO, run_script, write_mhealth_logs
-from resilinet.data import health
+from resilinet.data import camera, cifar, health
 from resilinet.errors import UserError
 from resilinet.output_dirs import check_writable_directory
 
@@ -251,8 +252,6 @@ def test_8_a_checksum_mismatch_in_the_cache_says_how_to_renew_it(logs, tmp_path,
 # The same care for the other datasets' archives
 def multiview_archive(tmp_path, name, content=b"view"):
     """A .tar.gz laid out as the multi-view dataset (file contents are not read by the unpacking)."""
-    import tarfile
-
     source = tmp_path / f"{name}-source"
     for split in ("train_dir", "test_dir", "holdout_dir"):
         (source / "multiview-dataset" / split / "person_images").mkdir(parents=True)
@@ -264,8 +263,6 @@ def multiview_archive(tmp_path, name, content=b"view"):
 
 
 def test_camera_archives_are_unpacked_whole_and_apart(tmp_path):
-    from resilinet.data import camera
-
     cache = tmp_path / "data" / "camera"
     first, second = multiview_archive(tmp_path, "first", b"1"), multiview_archive(tmp_path, "second", b"2")
     root_first = camera.locate_root(str(first), str(cache))
@@ -299,8 +296,6 @@ def flipped_in_the_middle(archive):
     ("flipped", "CRC check failed"),  # tarfile alone would stop silently at the first unreadable header
 ])
 def test_a_bad_archive_gets_a_one_line_error(tmp_path, loader, bad, reason):
-    from resilinet.data import camera, cifar
-
     if bad == "flipped":
         archive = flipped_in_the_middle(multiview_archive(tmp_path, "source"))
     else:
@@ -314,3 +309,12 @@ def test_a_bad_archive_gets_a_one_line_error(tmp_path, loader, bad, reason):
             cifar.load_cifar10(str(archive))
     assert "\n" not in str(error.value)
     assert set(tmp_path.iterdir()) == before
+
+
+def test_an_unwritable_cache_dir_is_named(logs, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    with pytest.raises(UserError, match=f"--cache_dir {blocker}/mhealth cannot be created: {blocker} is a file"):
+        health.load_mhealth(cache_dir=str(blocker / "mhealth"), url=zip_logs(logs, tmp_path / "x.zip").as_uri())
+    with pytest.raises(UserError, match=f"--cache_dir {blocker}/camera cannot be created: {blocker} is a file"):
+        camera.locate_root(str(multiview_archive(tmp_path, "views")), str(blocker / "camera"))

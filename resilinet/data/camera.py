@@ -31,7 +31,7 @@ import numpy as np
 from resilinet.data.archives import TAR_ERRORS, read_to_end, reason
 from resilinet.dataset import Data, Split
 from resilinet.errors import UserError
-from resilinet.output_dirs import created_directory, staged_directory
+from resilinet.output_dirs import check_writable_directory, created_directory, staged_directory
 
 CLASSES = ("person", "car", "bus")
 NUM_CAMERAS = 6
@@ -68,6 +68,7 @@ def unpack(archive: Path, cache_dir: Path) -> Path:
     target = cache_dir / f"{archive.name}-{hashlib.sha256(archive.read_bytes()).hexdigest()[:16]}"
     if target.is_dir():
         return target
+    check_writable_directory(cache_dir, "cache_dir")
     with created_directory(cache_dir), staged_directory(target) as staging:
         try:
             with tarfile.open(archive) as tar:

@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 
 from resilinet.dataset import Data, Split
 from resilinet.errors import UserError
-from resilinet.output_dirs import created_directory, staged_directory
+from resilinet.output_dirs import check_writable_directory, created_directory, staged_directory
 
 MHEALTH_URL = "https://archive.ics.uci.edu/static/public/319/mhealth+dataset.zip"
 NUM_SENSOR_CHANNELS = 23
@@ -209,6 +209,7 @@ def obtain_logs(data_dir: str, cache_dir: str, url: str, verify_checksums: bool)
         return find_logs(source)
     cached = Path(cache_dir) / "logs"
     if not all((cached / log_name(s)).is_file() for s in SUBJECTS):
+        check_writable_directory(cache_dir, "cache_dir")
         with created_directory(Path(cache_dir)):
             archive = download(url, Path(cache_dir) / "mhealth_dataset.zip")
             extract_download(archive, cached, checksums, url)
