@@ -13,6 +13,7 @@ from typing import Any, Sequence
 from resilinet.dataset import DatasetDefinition
 from resilinet.errors import UserError
 from resilinet.flags import parse_flags
+from resilinet.output_dirs import check_output_dirs
 from resilinet.results import ResultsLog
 from resilinet.variants import VARIANTS, Variant
 
@@ -114,6 +115,7 @@ def main(
         if config.no_path_guess not in ("expected", "draw"):
             raise UserError(f"--no_path_guess must be expected or draw, got {config.no_path_guess!r}")
         dataset.validate(config)
+        check_output_dirs(config, f"{dataset.name}_{experiment_type}")
         config.argv = argv
         return run_experiment(dataset, experiment_type, config)
     except UserError as error:

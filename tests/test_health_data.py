@@ -89,16 +89,15 @@ def test_local_zip_and_missing_folder(served, tmp_path):
 
 @pytest.mark.parametrize("content, message", [
     ("1 2 3\n", r"line 1: expected 24 .* found 3"),
-    (" ".join(["1.0"] * 23) + " 4\n" + " ".join(["1.0"] * 22) + " abc 4\n", r"line 2: 'abc' is not a number"),
-    (" ".join(["1.0"] * 23) + " 13\n", r"line 1: label '13' is not an integer in 0..12"),
+    (" ".join(["1.0"] * 23) + " 4\n" + " ".join(["1.0"] * 22) + " abc 4\n",
+     r"line 2, column 23: sensor value 'abc' is not a finite number"),
+    (" ".join(["1.0"] * 23) + " 13\n", r"line 1, column 24: label '13' is not an integer in 0..12"),
     ("", "is empty"),
 ])
-def test_malformed_logs_name_file_and_line(tmp_path, content, message):
-    path = tmp_path / "mHealth_subject3.log"
-    path.write_text(content)
+def test_malformed_logs_name_file_and_line(content, message):
     with pytest.raises(UserError, match=message) as error:
-        health.read_log(path)
-    assert "mHealth_subject3.log" in str(error.value)
+        health.parse_log(content.encode(), "logs/mHealth_subject3.log")
+    assert str(error.value).startswith("logs/mHealth_subject3.log")
 
 
 def test_quirk_options(logs):

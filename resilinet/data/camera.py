@@ -19,6 +19,7 @@ unreadable image is a UserError naming the file.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import tarfile
 from collections import defaultdict
@@ -27,8 +28,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from resilinet.data.archives import TAR_ERRORS, read_to_end, reason
 from resilinet.dataset import Data, Split
 from resilinet.errors import UserError
+from resilinet.output_dirs import check_writable_directory, created_directory, staged_directory
 
 CLASSES = ("person", "car", "bus")
 NUM_CAMERAS = 6
@@ -38,24 +41,44 @@ FILE_NAME = re.compile(r"^c(?P<camera>\d+)_(?P<k>\d+)_(?P<frame>\d+)\.jpg$", re.
 
 
 def locate_root(data_dir: str, cache_dir: str) -> Path:
-    """The folder holding train_dir, test_dir and holdout_dir (a .tar.gz is unpacked to cache_dir)."""
+    """The folder holding train_dir, test_dir and holdout_dir (a .tar.gz is unpacked below cache_dir)."""
     source = Path(data_dir)
     if not data_dir or not source.exists():
         raise UserError(f"camera data {data_dir!r} does not exist: pass --data_dir=<the multiview-dataset folder "
                         "or its .tar.gz> (or set RESILINET_CAMERA_DATA)")
     if source.is_file():
-        target = Path(cache_dir)
-        if not (target / "multiview-dataset").exists():
-            try:
-                with tarfile.open(source) as archive:
-                    archive.extractall(target, filter="data")
-            except (tarfile.TarError, OSError) as error:
-                raise UserError(f"{source} is not a readable .tar.gz archive ({error})") from None
-        source = target
-    for candidate in (source, source / "multiview-dataset"):
-        if all((candidate / folder).is_dir() for folder in SPLIT_FOLDERS.values()):
+        return _dataset_root(unpack(source, Path(cache_dir)))
+    root = _dataset_root(source)
+    if root is None:
+        raise UserError(f"{source} lacks {', '.join(SPLIT_FOLDERS.values())}: it is not the multi-view dataset")
+    return root
+
+
+def _dataset_root(folder: Path) -> Path | None:
+    """`folder` or its multiview-dataset subfolder, whichever holds the three split folders."""
+    for candidate in (folder, folder / "multiview-dataset"):
+        if all((candidate / name).is_dir() for name in SPLIT_FOLDERS.values()):
             return candidate
-    raise UserError(f"{source} lacks {', '.join(SPLIT_FOLDERS.values())}: it is not the multi-view dataset")
+    return None
+
+
+def unpack(archive: Path, cache_dir: Path) -> Path:
+    """The folder below `cache_dir` that `archive` is unpacked into, one per archive content (keyed by
+    its SHA-256), so another archive never reuses it; unpacked whole or not at all."""
+    target = cache_dir / f"{archive.name}-{hashlib.sha256(archive.read_bytes()).hexdigest()[:16]}"
+    if target.is_dir():
+        return target
+    check_writable_directory(cache_dir, "cache_dir")
+    with created_directory(cache_dir), staged_directory(target) as staging:
+        try:
+            with tarfile.open(archive) as tar:
+                tar.extractall(staging, filter="data")
+                read_to_end(tar)
+        except TAR_ERRORS as error:
+            raise UserError(f"{archive} is not a readable .tar.gz archive ({reason(error)})") from None
+        if _dataset_root(staging) is None:
+            raise UserError(f"{archive} lacks {', '.join(SPLIT_FOLDERS.values())}: it is not the multi-view dataset")
+    return target
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -73,7 +96,7 @@ def load_split(folder: Path) -> tuple[list[np.ndarray], np.ndarray, int]:
     for label, name in enumerate(CLASSES):
         class_folder = folder / f"{name}_images"
         if not class_folder.is_dir():
-            raise UserError(f"{class_folder} is missing")
+            raise UserError(f"{class_folder} is missing or not a folder")
         for path in sorted(p for p in class_folder.iterdir() if not p.name.startswith(".")):
             match = FILE_NAME.match(path.name)
             if match is None:

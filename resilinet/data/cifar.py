@@ -14,6 +14,7 @@ import keras
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from resilinet.data.archives import TAR_ERRORS, read_to_end, reason
 from resilinet.dataset import Data, Split
 from resilinet.errors import UserError
 
@@ -94,8 +95,10 @@ def read_archive(archive: Path) -> tuple[np.ndarray, np.ndarray]:
                 if split in SOURCE_SPLITS:
                     images.setdefault((split, class_name), []).append(
                         (f"{archive}:{member.name}", tar.extractfile(member).read()))
-    except (tarfile.TarError, EOFError, OSError) as error:
-        raise UserError(f"{archive} is not a readable .tar(.gz) archive ({error}); {_instructions()}") from None
+            read_to_end(tar)
+    except TAR_ERRORS as error:
+        raise UserError(f"{archive} is not a readable .tar(.gz) archive ({reason(error)}); "
+                        f"{_instructions()}") from None
     return _stack(images, str(archive))
 
 

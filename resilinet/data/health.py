@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import math
 import os
 import shutil
 import urllib.error
 import urllib.request
 import zipfile
-from pathlib import Path
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
@@ -15,6 +19,7 @@ from sklearn.model_selection import train_test_split
 
 from resilinet.dataset import Data, Split
 from resilinet.errors import UserError
+from resilinet.output_dirs import check_writable_directory, created_directory, staged_directory
 
 MHEALTH_URL = "https://archive.ics.uci.edu/static/public/319/mhealth+dataset.zip"
 NUM_SENSOR_CHANNELS = 23
@@ -32,6 +37,8 @@ MHEALTH_SHA256 = {
     10: "382d3d7b58e1fe24679fb241fd7e48ce1992757f6b1b237a56cd660e8f1fabda",
 }
 SPLITS = ("rows", "subjects")
+# What reading a damaged zip raises (CRC and deflate errors, truncation, unsupported or encrypted members)
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
 SUBJECT_SPLIT = {"train": tuple(range(1, 9)), "val": (9,), "test": (10,)}
 
 
@@ -40,13 +47,12 @@ def log_name(subject: int) -> str:
 
 
 def _manual_instructions(url: str) -> str:
-    return (f"download {url} by hand, unzip it, and pass --data_dir=<folder holding "
+    return (f"download {url} by hand and pass --data_dir=<that zip, or a folder holding "
             f"mHealth_subject1.log .. mHealth_subject10.log> (or set RESILINET_HEALTH_DATA)")
 
 
 def download(url: str, destination: Path, timeout: float = 60.0) -> Path:
-    """Download `url` to `destination` (atomically)."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    """Download `url` to `destination` (atomically; nothing is left behind when it fails)."""
     partial = destination.with_name(destination.name + ".partial")
     print(f"downloading {url} ...", flush=True)
     try:
@@ -60,106 +66,162 @@ def download(url: str, destination: Path, timeout: float = 60.0) -> Path:
     return destination
 
 
-def extract_logs(archive: Path, destination: Path) -> Path:
-    """Unzip the subject logs of an MHEALTH zip into `destination`; return that folder."""
+@dataclass(frozen=True)
+class SubjectLog:
+    """Where one subject log is read from: a file, or a member of a zip archive.
+
+    `advice` says what to do when the archive is corrupt, fitting where it came from.
+    """
+
+    path: Path
+    member: str | None = None
+    advice: str = ""
+
+    @property
+    def name(self) -> str:
+        """How messages refer to the log: the file, or archive:member."""
+        return str(self.path) if self.member is None else f"{self.path}:{self.member}"
+
+    def read(self) -> bytes:
+        try:
+            if self.member is None:
+                return self.path.read_bytes()
+            with zipfile.ZipFile(self.path) as archive:
+                return archive.read(self.member)
+        except ZIP_ERRORS as error:
+            raise UserError(f"{self.name} is corrupt ({error}); {self.advice}") from None
+        except OSError as error:
+            raise UserError(f"{self.name} cannot be read ({error.strerror or error})") from None
+
+
+def zip_logs(archive: Path, advice: str) -> dict[int, SubjectLog]:
+    """The ten subject logs inside an MHEALTH zip (in any folder of it), read in place."""
     try:
         with zipfile.ZipFile(archive) as zipped:
-            members = {Path(name).name: name for name in zipped.namelist()}
-            missing = [log_name(s) for s in SUBJECTS if log_name(s) not in members]
-            if missing:
-                raise UserError(f"{archive} lacks {', '.join(missing)}: it is not the MHEALTH archive")
-            destination.mkdir(parents=True, exist_ok=True)
-            for subject in SUBJECTS:
-                target = destination / log_name(subject)
-                with zipped.open(members[log_name(subject)]) as source, open(target, "wb") as out:
-                    shutil.copyfileobj(source, out)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as error:
-        raise UserError(f"{archive} is not a readable zip archive ({error}); delete it and try again") from None
+            members = {PurePosixPath(name).name: name for name in zipped.namelist()}
+    except ZIP_ERRORS as error:
+        raise UserError(f"{archive} is not a readable zip archive ({error}); {advice}") from None
+    missing = [log_name(s) for s in SUBJECTS if log_name(s) not in members]
+    if missing:
+        raise UserError(f"{archive} lacks {', '.join(missing)}: it is not the MHEALTH archive")
+    return {s: SubjectLog(archive, members[log_name(s)], advice) for s in SUBJECTS}
+
+
+def extract_download(archive: Path, destination: Path, checksums: dict[int, str] | None, url: str) -> Path:
+    """Unzip the subject logs of the downloaded MHEALTH zip into `destination`, checked against `checksums`.
+
+    The logs are extracted into a temporary folder beside `destination`, which takes its place only
+    when every log extracted cleanly (and matched its checksum); otherwise the download is deleted.
+    """
+    try:
+        logs = zip_logs(archive, f"the download was deleted: run again to download it anew, or "
+                                 f"{_manual_instructions(url)}")
+        with staged_directory(destination) as staging:
+            for subject, log in logs.items():
+                data = log.read()
+                if checksums:
+                    verify(log.name, data, checksums[subject],
+                           "the download is not the published file and was deleted (pass --verify_checksums=false "
+                           "to use it)")
+                (staging / log_name(subject)).write_bytes(data)
+    except BaseException:
+        archive.unlink(missing_ok=True)
+        raise
     return destination
 
 
-def find_logs(folder: Path) -> dict[int, Path]:
+def find_logs(folder: Path) -> dict[int, SubjectLog]:
     """The ten subject logs in `folder` or anywhere below it."""
     found = {}
     for subject in SUBJECTS:
-        matches = sorted(folder.rglob(log_name(subject)))
+        matches = sorted(p for p in folder.rglob(log_name(subject)) if p.is_file())
         if not matches:
             raise UserError(f"{folder} has no {log_name(subject)}; {_manual_instructions(MHEALTH_URL)}")
-        found[subject] = matches[0]
+        found[subject] = SubjectLog(matches[0])
     return found
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as source:
-        for block in iter(lambda: source.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def verify(name: str, data: bytes, expected: str, advice: str) -> None:
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise UserError(f"{name}: SHA-256 {actual} does not match the published {expected}; {advice}")
 
 
-def verify(logs: dict[int, Path], checksums: dict[int, str]) -> None:
-    for subject, path in logs.items():
-        actual = sha256(path)
-        if actual != checksums[subject]:
-            raise UserError(f"{path}: SHA-256 {actual} does not match the published {checksums[subject]}; "
-                            "the file is corrupt or not the UCI original (pass --verify_checksums=false "
-                            "to use it anyway)")
+def _locate_bad_line(data: bytes, name: str, parse_error: Exception | None) -> None:
+    """Raise a UserError naming the first malformed line and column of a subject log."""
+    rows = 0
+    for number, line in enumerate(data.decode(errors="replace").splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue  # blank lines carry no sample (the reader skips them too)
+        rows += 1
+        where = f"{name}, line {number}"
+        if len(fields) != NUM_SENSOR_CHANNELS + 1:
+            raise UserError(f"{where}: expected {NUM_SENSOR_CHANNELS + 1} whitespace-separated "
+                            f"numbers ({NUM_SENSOR_CHANNELS} sensor channels, then the label), "
+                            f"found {len(fields)}")
+        for column, field in enumerate(fields[:-1], start=1):
+            if not _is_finite_number(field):
+                raise UserError(f"{where}, column {column}: sensor value {field!r} is not a finite number")
+        label = fields[-1]
+        if not _is_finite_number(label) or float(label) != int(float(label)) or not 0 <= float(label) <= 12:
+            raise UserError(f"{where}, column {NUM_SENSOR_CHANNELS + 1}: label {label!r} is not an integer in 0..12")
+    if rows == 0:
+        raise UserError(f"{name} is empty: a subject log holds one line of {NUM_SENSOR_CHANNELS + 1} numbers "
+                        "per sample")
+    raise UserError(f"{name} could not be read as a subject log" + (f" ({parse_error})" if parse_error else ""))
 
 
-def _locate_bad_line(path: Path) -> None:
-    """Raise a UserError naming the first malformed line of a subject log."""
-    with open(path, errors="replace") as source:
-        for number, line in enumerate(source, start=1):
-            fields = line.split()
-            if len(fields) != NUM_SENSOR_CHANNELS + 1:
-                raise UserError(f"{path}, line {number}: expected {NUM_SENSOR_CHANNELS + 1} whitespace-separated "
-                                f"numbers ({NUM_SENSOR_CHANNELS} sensor channels, then the label), "
-                                f"found {len(fields)}")
-            for field in fields:
-                try:
-                    float(field)
-                except ValueError:
-                    raise UserError(f"{path}, line {number}: {field!r} is not a number") from None
-            label = float(fields[-1])
-            if label != int(label) or not 0 <= label <= 12:
-                raise UserError(f"{path}, line {number}: label {fields[-1]!r} is not an integer in 0..12")
-    raise UserError(f"{path} is empty")
-
-
-def read_log(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Sensor values (n, 23) and labels (n,) of one subject log; a clear error if malformed."""
+def _is_finite_number(text: str) -> bool:
     try:
-        frame = pd.read_csv(path, sep=r"\s+", header=None, dtype=np.float64, engine="c")
-    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
-        frame = None
-    if frame is None or frame.shape[1] != NUM_SENSOR_CHANNELS + 1 or frame.isna().any().any():
-        _locate_bad_line(path)
-    values = frame.to_numpy()
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def parse_log(data: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Sensor values (n, 23) and labels (n,) of one subject log's bytes; an error naming `name`,
+    line and column if malformed."""
+    try:
+        values = pd.read_csv(io.BytesIO(data), sep=r"\s+", header=None, dtype=np.float64, engine="c").to_numpy()
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        _locate_bad_line(data, name, error)
+    if values.shape[1] != NUM_SENSOR_CHANNELS + 1 or not np.isfinite(values).all():
+        _locate_bad_line(data, name, None)
     labels = values[:, -1]
     if np.any(labels != np.round(labels)) or np.any((labels < 0) | (labels > 12)):
-        _locate_bad_line(path)
+        _locate_bad_line(data, name, None)
     return values[:, :-1], labels.astype(np.int64)
 
 
-def obtain_logs(data_dir: str, cache_dir: str, url: str, verify_checksums: bool) -> dict[int, Path]:
-    """Subject logs from `data_dir` (a folder or the zip), else the cache, else a download."""
+def obtain_logs(data_dir: str, cache_dir: str, url: str, verify_checksums: bool) -> dict[int, SubjectLog]:
+    """Subject logs from `data_dir` (a folder, or the zip read in place), else the cache, else a download.
+
+    Only a download is cached, in `cache_dir`/logs; a failed download leaves nothing behind.
+    """
     checksums = MHEALTH_SHA256 if verify_checksums else None
     if data_dir:
         source = Path(data_dir)
         if not source.exists():
             raise UserError(f"--data_dir {source} does not exist; {_manual_instructions(url)}")
         if source.is_file():
-            source = extract_logs(source, Path(cache_dir) / "logs")
-        logs = find_logs(source)
-    else:
-        cached = Path(cache_dir) / "logs"
-        if not all((cached / log_name(s)).exists() for s in SUBJECTS):
+            return zip_logs(source, f"the archive is damaged: download a fresh copy from {url}")
+        return find_logs(source)
+    cached = Path(cache_dir) / "logs"
+    if not all((cached / log_name(s)).is_file() for s in SUBJECTS):
+        check_writable_directory(cache_dir, "cache_dir")
+        with created_directory(Path(cache_dir)):
             archive = download(url, Path(cache_dir) / "mhealth_dataset.zip")
-            extract_logs(archive, cached)
-        logs = find_logs(cached)
-    if checksums:
-        verify(logs, checksums)
-    return logs
+            extract_download(archive, cached, checksums, url)
+    return find_logs(cached)
+
+
+def mismatch_advice(data_dir: str, cache_dir: str) -> str:
+    """What to do when a log does not match its published checksum, fitting where it came from."""
+    if data_dir:
+        return "the file is corrupt or not the UCI original (pass --verify_checksums=false to use it anyway)"
+    return (f"the cached download was altered: delete {Path(cache_dir) / 'logs'} and run again to download "
+            "it anew")
 
 
 def load_mhealth(
@@ -176,7 +238,13 @@ def load_mhealth(
     preprocessing (integer-formatted merge; first merged line read as a header).
     """
     logs = obtain_logs(data_dir, cache_dir, url, verify_checksums)
-    parts = [read_log(logs[s]) for s in SUBJECTS]
+    advice = mismatch_advice(data_dir, cache_dir)
+    parts = []
+    for subject in SUBJECTS:
+        data = logs[subject].read()
+        if verify_checksums:
+            verify(logs[subject].name, data, MHEALTH_SHA256[subject], advice)
+        parts.append(parse_log(data, logs[subject].name))
     x = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
     subject = np.concatenate([np.full(len(p[1]), s) for s, p in zip(SUBJECTS, parts)])

@@ -1,0 +1,91 @@
+"""Folders a run writes into: checked before any work, and never left behind empty by a failure."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from resilinet.errors import UserError
+
+
+def _missing_folders(path: Path) -> list[Path]:
+    """`path` and those of its parents that do not exist yet, deepest first."""
+    return [folder for folder in (path, *path.parents) if not folder.exists()]
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders (deepest first) as long as they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def _blocking_file(path: Path) -> Path | None:
+    """The first existing ancestor (or `path` itself) that is not a folder, if any."""
+    for folder in reversed((path, *path.parents)):
+        if folder.exists() and not folder.is_dir():
+            return folder
+    return None
+
+
+@contextmanager
+def created_directory(path: Path) -> Iterator[Path]:
+    """Create `path` with its parents; if the block fails, remove the folders created here while empty."""
+    path = Path(path)
+    created = _missing_folders(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        yield path
+    except BaseException:
+        _remove_empty(created)
+        raise
+
+
+@contextmanager
+def staged_directory(destination: Path) -> Iterator[Path]:
+    """A temporary folder beside `destination` to fill; it replaces `destination` when the block
+    succeeds and is removed when it fails, so `destination` is never left half-written."""
+    destination = Path(destination)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}-", dir=destination.parent))
+    try:
+        yield staging
+        shutil.rmtree(destination, ignore_errors=True)
+        os.replace(staging, destination)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def check_writable_directory(path: str | Path, flag: str) -> None:
+    """Raise a UserError naming --`flag` unless a file can be created in `path` (a folder, made if missing).
+
+    Writes a temporary file there to find out (permission bits alone say nothing for root) and
+    removes it, and every folder created for the check, before returning.
+    """
+    path = Path(path)
+    blocking = _blocking_file(path)
+    if blocking == path:
+        raise UserError(f"--{flag} {path} is a file, not a folder")
+    if blocking is not None:
+        raise UserError(f"--{flag} {path} cannot be created: {blocking} is a file, not a folder")
+    created = _missing_folders(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise UserError(f"--{flag} {path}: cannot write a file there ({error.strerror or error})") from None
+    finally:
+        _remove_empty(created)
+
+
+def check_output_dirs(config, experiment: str) -> None:
+    """Check, before any data is loaded, that the run can write its results and (when training) its weights."""
+    check_writable_directory(config.results_dir, "results_dir")
+    if not config.evaluate_saved:
+        check_writable_directory(Path(config.models_dir) / experiment, "models_dir")
