@@ -6,32 +6,13 @@ specific to a dataset.
 """
 from __future__ import annotations
 
-import enum
 from typing import Mapping, Protocol, Sequence
 
 import keras
 
+from resilinet.kinds import ModelKind
 from resilinet.layers import Failout, FailureGate, InputMultiplexer
 from resilinet.topology import Connection, Topology
-
-
-class ModelKind(enum.Enum):
-    VANILLA = "Vanilla"
-    DFG = "DFG"
-    RESILINET = "ResiliNet"
-    RESILINET_PLUS = "ResiliNet+"
-
-    @property
-    def has_skips(self) -> bool:
-        return self is not ModelKind.VANILLA
-
-    @property
-    def has_failout(self) -> bool:
-        return self in (ModelKind.RESILINET, ModelKind.RESILINET_PLUS)
-
-    @property
-    def file_name(self) -> str:
-        return self.value.replace("+", "Plus")
 
 
 class Architecture(Protocol):
