@@ -24,7 +24,6 @@ import tarfile
 from collections import defaultdict
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from resilinet.dataset import Data, Split
@@ -59,6 +58,8 @@ def locate_root(data_dir: str, cache_dir: str) -> Path:
 
 
 def read_image(path: Path) -> np.ndarray:
+    import cv2  # imported here, so that flag parsing stays fast
+
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise UserError(f"{path} is not a readable image")

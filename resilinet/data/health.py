@@ -1,4 +1,7 @@
-"""UCI MHEALTH: download, verify, merge the ten subject logs and split them."""
+"""UCI MHEALTH: download, verify, merge the ten subject logs and split them.
+
+pandas and scikit-learn are imported where they are used, so that flag parsing stays fast.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -10,8 +13,6 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from resilinet.dataset import Data, Split
 from resilinet.errors import UserError
@@ -128,6 +129,8 @@ def _locate_bad_line(path: Path) -> None:
 
 def read_log(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Sensor values (n, 23) and labels (n,) of one subject log; a clear error if malformed."""
+    import pandas as pd
+
     try:
         frame = pd.read_csv(path, sep=r"\s+", header=None, dtype=np.float64, engine="c")
     except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
@@ -190,6 +193,8 @@ def load_mhealth(
 
 def split_health(x: np.ndarray, y: np.ndarray, subject: np.ndarray, split: str = "rows") -> Data:
     """80/10/10 split of shuffled rows (the paper's; random_state 42), or by subject (1-8/9/10)."""
+    from sklearn.model_selection import train_test_split
+
     if split == "rows":
         x_train, x_rest, y_train, y_rest = train_test_split(x, y, test_size=0.2, random_state=42, shuffle=True)
         x_val, x_test, y_val, y_test = train_test_split(x_rest, y_rest, test_size=0.5, random_state=42,
