@@ -10,20 +10,22 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-import keras
 import numpy as np
 
-from resilinet.builder import ModelKind
 from resilinet.dataset import DatasetDefinition, ModelOptions
 from resilinet.distribute import distribution_scope
 from resilinet.errors import UserError
-from resilinet.evaluation import evaluate_combinations, expected_score, random_guess_score
+from resilinet.flag_table import flag_specs
 from resilinet.flags import parse_flags
-from resilinet.results import ResultsLog
+from resilinet.kinds import ModelKind
 from resilinet.topology import RELIABILITY_DEPENDENT_SCHEMES, WEIGHT_SCHEMES
-from resilinet.training import balanced_class_weight, train
+
+if TYPE_CHECKING:
+    import keras
+
+    from resilinet.results import ResultsLog
 
 EXPERIMENT_TYPES = ("average_accuracy", "hyperconnection_weight", "failout_rate", "skiphyperconnection_sensitivity")
 
@@ -150,6 +152,8 @@ def run_experiment(dataset: DatasetDefinition, experiment_type: str, config) -> 
     With `config.mixed_precision` the models are built under the mixed_float16 policy; the policy
     in force before the run is restored afterwards.
     """
+    import keras  # imported here, once the flags are checked
+
     previous_policy = keras.mixed_precision.global_policy()
     try:
         return _run_variants(dataset, experiment_type, config)
@@ -158,6 +162,12 @@ def run_experiment(dataset: DatasetDefinition, experiment_type: str, config) -> 
 
 
 def _run_variants(dataset: DatasetDefinition, experiment_type: str, config) -> ResultsLog:
+    import keras
+
+    from resilinet.evaluation import evaluate_combinations, expected_score, random_guess_score
+    from resilinet.results import ResultsLog
+    from resilinet.training import balanced_class_weight, train
+
     experiment = f"{dataset.name}_{experiment_type}"
     variants = VARIANTS[experiment_type](dataset, config)
     topology = dataset.topology
@@ -219,11 +229,13 @@ def main(
     program = f"Experiment/{dataset.name}_{experiment_type}.py"
     defaults = {**COMMON_DEFAULTS, **dataset.defaults, **(script_defaults or {})}
     try:
-        config = parse_flags(defaults, sys.argv[1:] if argv is None else argv, description, program)
+        config = parse_flags(defaults, sys.argv[1:] if argv is None else argv, description, program,
+                             flag_specs(dataset, defaults))
         for key in ("epochs", "iterations", "batch_size"):
             if getattr(config, key) < 1:
                 raise UserError(f"--{key} must be at least 1, got {getattr(config, key)}")
         dataset.validate(config)
+        VARIANTS[experiment_type](dataset, config)  # the experiment's own flags, checked before Keras loads
         return run_experiment(dataset, experiment_type, config)
     except UserError as error:
         print(f"{program}: error: {error}", file=sys.stderr)
