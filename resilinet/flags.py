@@ -67,7 +67,10 @@ def _parse(text: str, default: Any, key: str):
             return _parse_scalar(text, default)
         if not default:
             raise UserError(f"--{key} has an empty default and cannot be typed")
-        return tuple(_parse_scalar(item.strip(), default[0]) for item in text.split(",") if item.strip())
+        items = tuple(_parse_scalar(item.strip(), default[0]) for item in text.split(",") if item.strip())
+        if not items:
+            raise ValueError(text)
+        return items
     except ValueError:
         if isinstance(default, tuple):
             raise UserError(f"--{key} takes {_NOUNS[type(default[0])][1]} separated by commas, got {text!r}") from None

@@ -120,6 +120,7 @@ SPECS = {"epochs": FlagSpec("", range=Range(1)), "rate": FlagSpec("", range=Rang
     ("--rates=0.9,nan", "--rates takes finite numbers separated by commas, got '0.9,nan'"),
     ("--rates=0.9,1.5", "each value of --rates must be in (0, 1], got 1.5"),
     ("--schemes=1,x", "--schemes takes integers separated by commas, got '1,x'"),
+    ("--schemes=", "--schemes takes integers separated by commas, got ''"),
     ("--schemes=1,7", "each value of --schemes must be one of 1, 2, 3, got 7"),
 ])
 def test_bad_values_name_the_flag_and_what_it_takes(flag, message):
