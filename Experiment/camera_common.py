@@ -8,9 +8,9 @@ import os
 import mlp_DFG_camera
 import mlp_ResiliNet_camera
 import mlp_Vanilla_camera
-from resilinet.builder import ModelKind
 from resilinet.data.camera import load_camera
 from resilinet.dataset import DatasetDefinition
+from resilinet.kinds import ModelKind
 from resilinet.topologies import CAMERA
 
 EPOCHS = 50
@@ -28,7 +28,8 @@ RELIABILITY_SETTINGS = {
     "hazardous": (0.8, 0.8, 0.75, 0.75, 0.7, 0.7, 0.65, 0.65),
 }
 
-DATA_DIR = os.environ.get("RESILINET_CAMERA_DATA", "")  # the multiview-dataset folder or its .tar.gz
+DATA_DIR_VARIABLE = "RESILINET_CAMERA_DATA"
+DATA_DIR = os.environ.get(DATA_DIR_VARIABLE, "")  # the multiview-dataset folder or its .tar.gz
 CACHE_DIR = "data/camera"  # where a .tar.gz is unpacked
 
 
@@ -64,4 +65,5 @@ DATASET = DatasetDefinition(
     build_model=build_model,
     metric="micro_f1",
     balanced_class_weight=True,
+    environment={"data_dir": DATA_DIR_VARIABLE},
 )

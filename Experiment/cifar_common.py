@@ -11,9 +11,9 @@ import cnn_ResiliNet_MobileNet
 import cnn_ResiliNet_ResNet
 import cnn_Vanilla_MobileNet
 import cnn_Vanilla_ResNet
-from resilinet.builder import ModelKind
 from resilinet.data.cifar import ENVIRONMENT_VARIABLE, load_data as load_cifar10_data
 from resilinet.dataset import DatasetDefinition
+from resilinet.kinds import ModelKind
 from resilinet.topologies import CNN
 
 EPOCHS = 75
@@ -64,11 +64,11 @@ def build_resnet(kind, config, options):
 
 
 def validate_mobilenet(config):
-    cnn_Vanilla_MobileNet.mobilenet_architecture(config.partition_setting, alpha=config.alpha)
+    cnn_Vanilla_MobileNet.check_constants(config.partition_setting, config.alpha)
 
 
 def validate_resnet(config):
-    cnn_Vanilla_ResNet.resnet_architecture(config.partition_setting)
+    cnn_Vanilla_ResNet.check_partition_setting(config.partition_setting)
 
 
 COMMON_DEFAULTS = {
@@ -97,6 +97,8 @@ CIFAR_MOBILENET = DatasetDefinition(
     load_data=load_data,
     build_model=build_mobilenet,
     validate=validate_mobilenet,
+    choices={"partition_setting": tuple(cnn_Vanilla_MobileNet.PARTITIONS)},
+    environment={"data_dir": ENVIRONMENT_VARIABLE},
 )
 
 CIFAR_RESNET = DatasetDefinition(
@@ -111,4 +113,6 @@ CIFAR_RESNET = DatasetDefinition(
     load_data=load_data,
     build_model=build_resnet,
     validate=validate_resnet,
+    choices={"partition_setting": tuple(cnn_Vanilla_ResNet.PARTITIONS)},
+    environment={"data_dir": ENVIRONMENT_VARIABLE},
 )

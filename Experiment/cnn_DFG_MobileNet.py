@@ -1,9 +1,14 @@
 """MobileNet v1 DFG (deepFogGuard) model: the Vanilla network plus weighted skip hyperconnections."""
-import keras
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from cnn_Vanilla_MobileNet import PARTITION_SETING, build_mobilenet_model
-from resilinet.builder import ModelKind
 from resilinet.dataset import ModelOptions
+from resilinet.kinds import ModelKind
+
+if TYPE_CHECKING:
+    import keras
 
 
 def define_deepFogGuard_MobileNet(

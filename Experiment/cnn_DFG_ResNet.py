@@ -1,9 +1,14 @@
 """ResNet-18 DFG (deepFogGuard) model: the Vanilla network plus weighted skip hyperconnections."""
-import keras
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from cnn_Vanilla_ResNet import PARTITION_SETING, build_resnet_model
-from resilinet.builder import ModelKind
 from resilinet.dataset import ModelOptions
+from resilinet.kinds import ModelKind
+
+if TYPE_CHECKING:
+    import keras
 
 
 def define_deepFogGuard_ResNet(

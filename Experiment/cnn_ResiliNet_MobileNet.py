@@ -2,11 +2,16 @@
 
 Edit ResiliNetPlus to replace the multiplexers by sums (ResiliNet+; failout kept).
 """
-import keras
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from cnn_Vanilla_MobileNet import PARTITION_SETING, build_mobilenet_model
-from resilinet.builder import ModelKind
 from resilinet.dataset import ModelOptions
+from resilinet.kinds import ModelKind
+
+if TYPE_CHECKING:
+    import keras
 
 ResiliNetPlus = False
 

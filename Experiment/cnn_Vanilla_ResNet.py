@@ -4,15 +4,20 @@ Edit PARTITION_SETING to choose how ResNet-18's stages are split across IoT, edg
 1: IoT initial conv | edge max-pool + stage 1 | fog stage 2 | cloud stages 3-4 + head;
 2: IoT initial conv | edge max-pool + stages 1-2 | fog stage 3 | cloud stage 4 + head.
 """
-from typing import Sequence
+from __future__ import annotations
 
-import keras
+from typing import TYPE_CHECKING, Sequence
 
-from resilinet.builder import ModelKind, build_model
 from resilinet.dataset import ModelOptions
 from resilinet.errors import UserError
-from resilinet.resnet import PARTITIONS, ResNet18
+from resilinet.kinds import ModelKind
+from resilinet.partitions import RESNET as PARTITIONS
 from resilinet.topologies import CNN
+
+if TYPE_CHECKING:  # Keras loads only when a model is built, so that the flags are checked at once
+    import keras
+
+    from resilinet.resnet import ResNet18
 
 PARTITION_SETING = 1  # 1 or 2 (spelling as in the original code)
 
@@ -21,13 +26,20 @@ STRIDES = (2, 2)  # of the initial 7x7 convolution and the 3x3 max-pool
 NUM_CLASSES = 10
 
 
+def check_partition_setting(partition_setting: int = PARTITION_SETING) -> None:
+    """Stop with a message naming the constant and its flag if it is not a partition setting (no Keras needed)."""
+    if partition_setting not in PARTITIONS:
+        raise UserError(f"PARTITION_SETING = {partition_setting!r} (Experiment/cnn_Vanilla_ResNet.py or "
+                        f"--partition_setting) must be one of {sorted(PARTITIONS)}")
+
+
 def resnet_architecture(
     partition_setting: int = PARTITION_SETING, *, input_shape: Sequence[int] = INPUT_SHAPE,
     num_classes: int = NUM_CLASSES, strides: Sequence[int] = STRIDES, augment: bool = True,
 ) -> ResNet18:
-    if partition_setting not in PARTITIONS:
-        raise UserError(f"PARTITION_SETING = {partition_setting!r} (Experiment/cnn_Vanilla_ResNet.py or "
-                        f"--partition_setting) must be one of {sorted(PARTITIONS)}")
+    from resilinet.resnet import ResNet18
+
+    check_partition_setting(partition_setting)
     return ResNet18(partition_setting, input_shape, num_classes, strides, augment=augment)
 
 
@@ -36,6 +48,8 @@ def build_resnet_model(
     default_survival_rate: float = 0.9, **architecture,
 ) -> keras.Model:
     """`architecture`: keyword arguments of `resnet_architecture` (input_shape, num_classes, ...)."""
+    from resilinet.builder import build_model
+
     return build_model(CNN, resnet_architecture(partition_setting, **architecture), kind,
                        skip_mask=options.skip_mask, weights=options.weights,
                        survival_rates=options.survival_rates_or(default_survival_rate),

@@ -8,9 +8,9 @@ import os
 import mlp_DFG_health
 import mlp_ResiliNet_health
 import mlp_Vanilla_health
-from resilinet.builder import ModelKind
-from resilinet.data.health import MHEALTH_URL, load_mhealth, split_health
+from resilinet.data.health import MHEALTH_URL, SPLITS, load_mhealth, split_health
 from resilinet.dataset import DatasetDefinition
+from resilinet.kinds import ModelKind
 from resilinet.topologies import HEALTH
 
 EPOCHS = 50
@@ -28,7 +28,8 @@ RELIABILITY_SETTINGS = {
     "hazardous": (0.85, 0.80, 0.78),
 }
 
-DATA_DIR = os.environ.get("RESILINET_HEALTH_DATA", "")  # a local copy (folder or zip); empty: download
+DATA_DIR_VARIABLE = "RESILINET_HEALTH_DATA"
+DATA_DIR = os.environ.get(DATA_DIR_VARIABLE, "")  # a local copy (folder or zip); empty: download
 CACHE_DIR = "data/mhealth"  # where a download is kept
 MHEALTH_DOWNLOAD_URL = MHEALTH_URL
 VERIFY_CHECKSUMS = True
@@ -53,7 +54,7 @@ def build_model(kind, config, options):
 
 
 def validate(config):
-    mlp_Vanilla_health.health_architecture(config.partition_setting)
+    mlp_Vanilla_health.check_partition_setting(config.partition_setting)
 
 
 DATASET = DatasetDefinition(
@@ -80,4 +81,6 @@ DATASET = DatasetDefinition(
     load_data=load_data,
     build_model=build_model,
     validate=validate,
+    choices={"partition_setting": tuple(mlp_Vanilla_health.LAYERS_PER_NODE), "split": SPLITS},
+    environment={"data_dir": DATA_DIR_VARIABLE},
 )

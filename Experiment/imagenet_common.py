@@ -12,10 +12,10 @@ import os
 import cnn_DFG_MobileNet
 import cnn_ResiliNet_MobileNet
 import cnn_Vanilla_MobileNet
-from resilinet.builder import ModelKind
-from resilinet.data.imagenet import ImageFolderSequence, class_names, hold_out, list_images
+from resilinet.data.imagenet import class_names, hold_out, list_images
 from resilinet.dataset import Data, DatasetDefinition, Split
 from resilinet.errors import UserError
+from resilinet.kinds import ModelKind
 from resilinet.topologies import CNN
 
 EPOCHS = 75  # as CIFAR; the original's ImageNet code ran 10 epochs with batches of 1024 per GPU on 4 GPUs
@@ -39,8 +39,9 @@ RELIABILITY_SETTINGS = {
 # validation set) are the test set. The best epoch is chosen on VALIDATION_IMAGES_PER_CLASS images
 # per class held out from TRAIN_DIR (seeded), never on the test set. (The original trained without
 # validation data, kept the last epoch and tested on the validation directory.)
-TRAIN_DIR = os.environ.get("RESILINET_IMAGENET_TRAIN", "")
-VAL_DIR = os.environ.get("RESILINET_IMAGENET_VAL", "")
+DIR_VARIABLES = {"train_dir": "RESILINET_IMAGENET_TRAIN", "val_dir": "RESILINET_IMAGENET_VAL"}
+TRAIN_DIR = os.environ.get(DIR_VARIABLES["train_dir"], "")
+VAL_DIR = os.environ.get(DIR_VARIABLES["val_dir"], "")
 VALIDATION_IMAGES_PER_CLASS = 10
 AUGMENT = True
 MIXED_PRECISION = False
@@ -48,6 +49,8 @@ WORKERS = 4  # threads reading images in parallel (keras.utils.PyDataset workers
 
 
 def load_data(config):
+    from resilinet.data.image_stream import ImageFolderSequence  # Keras: imported once the flags are checked
+
     paths, labels, classes = list_images(config.train_dir, "train_dir")
     test_paths, test_labels, test_classes = list_images(config.val_dir, "val_dir")
     if test_classes != classes:
@@ -90,7 +93,7 @@ def validate(config):
     if config.image_size < 32:
         raise UserError(f"--image_size must be at least 32 (MobileNet halves it five times), got {config.image_size}")
     config.num_classes = len(class_names(config.train_dir, "train_dir"))
-    cnn_Vanilla_MobileNet.mobilenet_architecture(config.partition_setting, **architecture(config))
+    cnn_Vanilla_MobileNet.check_constants(config.partition_setting, config.alpha)
 
 
 def no_path_score(data):
@@ -130,4 +133,6 @@ DATASET = DatasetDefinition(
     build_model=build_model,
     no_path_score=no_path_score,
     validate=validate,
+    choices={"partition_setting": tuple(cnn_Vanilla_MobileNet.PARTITIONS)},
+    environment=DIR_VARIABLES,
 )

@@ -1,9 +1,14 @@
 """Camera DFG (deepFogGuard) model: the Vanilla network plus weighted skip hyperconnections."""
-import keras
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from mlp_Vanilla_camera import build_camera_model
-from resilinet.builder import ModelKind
 from resilinet.dataset import ModelOptions
+from resilinet.kinds import ModelKind
+
+if TYPE_CHECKING:
+    import keras
 
 
 def define_deepFogGuard_MLP(options: ModelOptions = ModelOptions()) -> keras.Model:

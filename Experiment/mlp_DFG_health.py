@@ -1,9 +1,14 @@
 """Health DFG (deepFogGuard) model: the Vanilla network plus weighted skip hyperconnections."""
-import keras
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from mlp_Vanilla_health import PARTITION_SETING, build_health_model
-from resilinet.builder import ModelKind
 from resilinet.dataset import ModelOptions
+from resilinet.kinds import ModelKind
+
+if TYPE_CHECKING:
+    import keras
 
 
 def define_deepFogGuard_MLP(partition_setting: int = PARTITION_SETING, options: ModelOptions = ModelOptions()) -> keras.Model:

@@ -2,13 +2,19 @@
 
 Edit PARTITION_SETING to choose how the MLP's layers are split across the physical nodes.
 """
-import keras
+from __future__ import annotations
 
-from resilinet.architectures import DenseStacks
-from resilinet.builder import ModelKind, build_model
+from typing import TYPE_CHECKING
+
 from resilinet.dataset import ModelOptions
 from resilinet.errors import UserError
+from resilinet.kinds import ModelKind
 from resilinet.topologies import HEALTH
+
+if TYPE_CHECKING:  # Keras loads only when a model is built, so that the flags are checked at once
+    import keras
+
+    from resilinet.architectures import DenseStacks
 
 PARTITION_SETING = 1  # 1 or 2 (spelling as in the original code)
 
@@ -22,12 +28,19 @@ LAYERS_PER_NODE = {
 }
 
 
-def health_architecture(partition_setting: int = PARTITION_SETING) -> DenseStacks:
+def check_partition_setting(partition_setting: int = PARTITION_SETING) -> None:
+    """Stop with a message naming the constant and its flag if it is not a partition setting (no Keras needed)."""
     if partition_setting not in LAYERS_PER_NODE:
         raise UserError(
             f"PARTITION_SETING = {partition_setting!r} (Experiment/mlp_Vanilla_health.py or "
             f"--partition_setting) must be one of {sorted(LAYERS_PER_NODE)}"
         )
+
+
+def health_architecture(partition_setting: int = PARTITION_SETING) -> DenseStacks:
+    from resilinet.architectures import DenseStacks
+
+    check_partition_setting(partition_setting)
     return DenseStacks(
         input_shapes={"iot": (NUM_FEATURES,)},
         layers_per_node=LAYERS_PER_NODE[partition_setting],
@@ -44,5 +57,7 @@ def build_health_model(
     kind: ModelKind, partition_setting: int = PARTITION_SETING, options: ModelOptions = ModelOptions(),
     default_survival_rate: float = 0.9,
 ) -> keras.Model:
+    from resilinet.builder import build_model
+
     return build_model(HEALTH, health_architecture(partition_setting), kind, skip_mask=options.skip_mask,
                        weights=options.weights, survival_rates=options.survival_rates_or(default_survival_rate))

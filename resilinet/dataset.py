@@ -64,7 +64,11 @@ class DatasetDefinition:
         no_path_score: Score when no input reaches the output: a number, a function of the
             loaded Data, or None for random guessing by the training set's class frequencies.
         balanced_class_weight: Train with class weights "balanced" over the training labels.
-        validate: config -> None; raises UserError for a bad constant or flag value.
+        validate: config -> None; raises UserError for a bad constant or flag value. It must not
+            import Keras: it runs before Keras loads, so that a bad flag is reported at once.
+        choices: Allowed values of this dataset's enumerated flags (e.g. partition_setting), shown
+            by --help and checked when the flag is given.
+        environment: Flag -> the environment variable that sets its default, shown by --help.
     """
 
     name: str
@@ -77,3 +81,5 @@ class DatasetDefinition:
     no_path_score: float | Callable[[Data], float] | None = None
     balanced_class_weight: bool = False
     validate: Callable[[SimpleNamespace], None] = field(default=lambda config: None)
+    choices: Mapping[str, tuple] = field(default_factory=dict)
+    environment: Mapping[str, str] = field(default_factory=dict)

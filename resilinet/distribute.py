@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import contextlib
 
-import keras
-
 from resilinet.errors import UserError
 
 MODES = ("auto", "on", "off")
@@ -22,6 +20,8 @@ def distribution_scope(mode: str = "auto"):
         raise UserError(f"--distribute must be one of {', '.join(MODES)}, got {mode!r}")
     if mode == "off":
         return contextlib.nullcontext()
+    import keras  # imported here: MODES is read by the flag checks, before Keras loads
+
     backend = keras.backend.backend()
     if backend == "tensorflow":
         return _mirrored_strategy_scope(mode)
@@ -43,6 +43,8 @@ def _mirrored_strategy_scope(mode: str):
 
 
 def _data_parallel_scope(mode: str):
+    import keras
+
     try:
         devices = keras.distribution.list_devices("gpu")
     except RuntimeError:  # JAX raises when no GPU platform is present

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 from resilinet.dataset import DatasetDefinition
 from resilinet.errors import UserError
+from resilinet.flag_table import flag_specs
 from resilinet.flags import parse_flags
 from resilinet.output_dirs import check_output_dirs
 from resilinet.results import ResultsLog
@@ -108,13 +109,12 @@ def main(
     defaults = {**COMMON_DEFAULTS, **dataset.defaults, **(script_defaults or {})}
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        config = parse_flags(defaults, argv, description, program)
+        config = parse_flags(defaults, argv, description, program, flag_specs(dataset, defaults))
         for key in ("epochs", "iterations", "batch_size"):
             if getattr(config, key) < 1:
                 raise UserError(f"--{key} must be at least 1, got {getattr(config, key)}")
-        if config.no_path_guess not in ("expected", "draw"):
-            raise UserError(f"--no_path_guess must be expected or draw, got {config.no_path_guess!r}")
         dataset.validate(config)
+        VARIANTS[experiment_type](dataset, config)  # the experiment's own flags, checked before Keras loads
         check_output_dirs(config, f"{dataset.name}_{experiment_type}")
         config.argv = argv
         return run_experiment(dataset, experiment_type, config)

@@ -1,6 +1,9 @@
-"""`--key=value` overrides of a script's constants, checked against the constants' types."""
+"""`--key=value` overrides of a script's constants, checked against the constants' types and the
+flags' allowed values. Nothing here imports Keras: a bad flag is reported at once."""
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Mapping, Sequence
 
@@ -8,55 +11,132 @@ from resilinet.errors import UserError
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+# How a message names a value of each type: one of them, and a list of them.
+_NOUNS = {bool: ("true or false", "true/false values"), int: ("an integer", "integers"),
+          float: ("a finite number", "finite numbers"), str: ("text", "names")}
 
 
-def _parse_scalar(text: str, like: Any, key: str):
+@dataclass(frozen=True)
+class Range:
+    """Numbers from `low` (excluded if `low_open`) up to `high`; None: no bound on that side."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+
+    def __contains__(self, value) -> bool:
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or value <= self.high
+
+    def __str__(self) -> str:
+        if self.high is None:
+            return f"greater than {self.low}" if self.low_open else f"at least {self.low}"
+        if self.low is None:
+            return f"at most {self.high}"
+        return f"in {'(' if self.low_open else '['}{self.low}, {self.high}]"
+
+
+@dataclass(frozen=True)
+class FlagSpec:
+    """What --help says about a flag, and the values it accepts (for a list flag: each item)."""
+
+    meaning: str
+    choices: tuple = ()
+    range: Range | None = None
+    environment: str = ""  # the environment variable that sets the default, if any
+
+
+def _parse_scalar(text: str, like: Any):
+    """`text` as a value of `like`'s type; ValueError if it is not one (or is a nan / inf float)."""
     if isinstance(like, bool):
         if text.lower() in _TRUE:
             return True
         if text.lower() in _FALSE:
             return False
-        raise UserError(f"--{key} takes true or false, got {text!r}")
-    try:
-        return type(like)(text)
-    except ValueError:
-        raise UserError(f"--{key} takes a {type(like).__name__}, got {text!r}") from None
+        raise ValueError(text)
+    value = type(like)(text)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(text)
+    return value
 
 
 def _parse(text: str, default: Any, key: str):
-    if isinstance(default, tuple):
+    try:
+        if not isinstance(default, tuple):
+            return _parse_scalar(text, default)
         if not default:
             raise UserError(f"--{key} has an empty default and cannot be typed")
-        return tuple(_parse_scalar(item.strip(), default[0], key) for item in text.split(",") if item.strip())
-    return _parse_scalar(text, default, key)
+        items = tuple(_parse_scalar(item.strip(), default[0]) for item in text.split(",") if item.strip())
+        if not items:
+            raise ValueError(text)
+        return items
+    except ValueError:
+        if isinstance(default, tuple):
+            raise UserError(f"--{key} takes {_NOUNS[type(default[0])][1]} separated by commas, got {text!r}") from None
+        raise UserError(f"--{key} takes {_NOUNS[type(default)][0]}, got {text!r}") from None
+
+
+def _check(key: str, value: Any, spec: FlagSpec | None) -> None:
+    if spec is None:
+        return
+    each = "each value of " if isinstance(value, tuple) else ""
+    for item in value if isinstance(value, tuple) else (value,):
+        if spec.choices and item not in spec.choices:
+            allowed = ", ".join(str(c) for c in spec.choices)
+            raise UserError(f"{each}--{key} must be one of {allowed}, got {item!r}")
+        if spec.range is not None and item not in spec.range:
+            raise UserError(f"{each}--{key} must be {spec.range}, got {item!r}")
 
 
 def _format(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, tuple):
         return ",".join(str(v) for v in value)
     return str(value)
 
 
-def usage(defaults: Mapping[str, Any], description: str, program: str) -> str:
-    lines = [f"usage: python {program} [--key=value ...]", "", description.strip(), "", "flags (default):"]
-    width = max(len(key) for key in defaults) + 2
-    lines += [f"  --{key:<{width}} {_format(value)!s}" for key, value in defaults.items()]
+def describe(spec: FlagSpec) -> str:
+    """The flag's help line after its name: meaning, allowed values, environment variable."""
+    parts = [spec.meaning]
+    if spec.choices:
+        parts.append(f"one of: {', '.join(str(c) for c in spec.choices)}")
+    if spec.range is not None:
+        parts.append(str(spec.range))
+    if spec.environment:
+        parts.append(f"default from ${spec.environment}")
+    return "; ".join(p for p in parts if p)
+
+
+def usage(defaults: Mapping[str, Any], description: str, program: str,
+          specs: Mapping[str, FlagSpec] | None = None) -> str:
+    specs = specs or {}
+    lines = [f"usage: python {program} [--key=value ...]", "", description.strip(), "",
+             "flags (--key=default: meaning):"]
+    width = min(max(len(f"{key}={_format(value)}") for key, value in defaults.items()), 32) + 1
+    for key, value in defaults.items():
+        spec = specs.get(key)
+        lines.append(f"  --{f'{key}={_format(value)}':<{width}} {describe(spec) if spec else ''}".rstrip())
     return "\n".join(lines)
 
 
 def parse_flags(
-    defaults: Mapping[str, Any], argv: Sequence[str], description: str = "", program: str = "script.py"
+    defaults: Mapping[str, Any], argv: Sequence[str], description: str = "", program: str = "script.py",
+    specs: Mapping[str, FlagSpec] | None = None,
 ) -> SimpleNamespace:
     """Return the defaults with `--key=value` overrides applied.
 
-    Values are parsed to the type of the default (bool accepts true/false; a tuple takes a
-    comma-separated list of its first element's type). Unknown keys and malformed values raise
-    UserError. `--help` prints the usage and exits 0.
+    Values are parsed to the type of the default (bool accepts true/false; float rejects nan and
+    inf; a tuple takes a comma-separated list of its first element's type) and checked against
+    the flag's choices and range in `specs`. Unknown keys and bad values raise UserError naming the
+    flag. `--help` prints the usage and exits 0.
     """
+    specs = specs or {}
     config = dict(defaults)
     for arg in argv:
         if arg in ("-h", "--help"):
-            print(usage(defaults, description, program))
+            print(usage(defaults, description, program, specs))
             raise SystemExit(0)
         if not arg.startswith("--") or "=" not in arg:
             raise UserError(f"bad argument {arg!r}: flags are written --key=value (see --help)")
@@ -65,4 +145,5 @@ def parse_flags(
         if key not in defaults:
             raise UserError(f"unknown flag --{key}; known flags: {', '.join(sorted(defaults))}")
         config[key] = _parse(value, defaults[key], key)
+        _check(key, config[key], specs.get(key))
     return SimpleNamespace(**config)

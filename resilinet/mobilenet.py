@@ -6,17 +6,12 @@ from typing import Sequence
 import keras
 
 from resilinet.convolutional import PartitionedCNN
+from resilinet.partitions import MOBILENET as PARTITIONS
 
 CONV1_FILTERS = 32
 BLOCK_FILTERS = (64, 128, 128, 256, 256, 512, 512, 512, 512, 512, 512, 1024, 1024)
 STRIDED_BLOCKS = (4, 6, 12)  # stride 2 always; block 2 takes the input-size strides like conv1
 INPUT_STRIDED_BLOCK = 2
-
-# Unit 0 is conv1, units 1..13 are the depthwise-separable blocks; the head follows block 13.
-PARTITIONS = {
-    1: {"iot": (0,), "edge": (1, 2, 3), "fog": (4, 5, 6, 7, 8), "cloud": (9, 10, 11, 12, 13)},
-    2: {"iot": (0, 1), "edge": (2, 3), "fog": (4, 5, 6, 7), "cloud": (8, 9, 10, 11, 12, 13)},
-}
 
 
 class MobileNetV1(PartitionedCNN):

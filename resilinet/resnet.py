@@ -6,18 +6,12 @@ from typing import Sequence
 import keras
 
 from resilinet.convolutional import PartitionedCNN
+from resilinet.partitions import RESNET as PARTITIONS
 
 REPETITIONS = (2, 2, 2, 2)
 INITIAL_FILTERS = 64
 WEIGHT_DECAY = 1e-4
 INITIALIZER = "he_normal"
-
-# Unit 0 is the initial 7x7 convolution, units 1..4 are the stages (the 3x3 max-pool opens stage 1);
-# the head follows stage 4.
-PARTITIONS = {
-    1: {"iot": (0,), "edge": (1,), "fog": (2,), "cloud": (3, 4)},
-    2: {"iot": (0,), "edge": (1, 2), "fog": (3,), "cloud": (4,)},
-}
 
 
 class ResNet18(PartitionedCNN):

@@ -75,7 +75,7 @@ def test_skiphyperconnection_sensitivity(tmp_path, data_flag):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--partition_setting=3"], "PARTITION_SETING = 3"),
+    (["--partition_setting=3"], "--partition_setting must be one of 1, 2, got 3"),
     (["--epochs=0"], "--epochs must be at least 1"),
     (["--bogus=1"], "unknown flag --bogus"),
     (["--skip_configurations=01"], "must be 3 bits"),
@@ -104,4 +104,4 @@ def test_scripts_run_as_users_run_them_from_the_repository_root():
     refused = subprocess.run([sys.executable, "Experiment/health_average_accuracy.py", "--partition_setting=3"],
                              cwd=REPO, capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2
-    assert "PARTITION_SETING = 3" in refused.stderr and "Traceback" not in refused.stderr
+    assert "--partition_setting must be one of 1, 2, got 3" in refused.stderr and "Traceback" not in refused.stderr

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from conftest import extract_members, run_script, shared_archive
-from resilinet.data.imagenet import ImageFolderSequence, hold_out, list_images
+from resilinet.data.image_stream import ImageFolderSequence
+from resilinet.data.imagenet import hold_out, list_images
 from resilinet.errors import UserError
 
 ARCHIVE = "imagenette-mini.tar.gz"

@@ -68,7 +68,7 @@ def test_flags_override_with_the_constants_types():
 
 @pytest.mark.parametrize("argv, message", [
     (["--epoch=3"], "unknown flag --epoch"),
-    (["--epochs=three"], "--epochs takes a int"),
+    (["--epochs=three"], "--epochs takes an integer"),
     (["--evaluate_saved=maybe"], "takes true or false"),
     (["epochs=3"], "flags are written --key=value"),
 ])

@@ -25,7 +25,6 @@ import tarfile
 from collections import defaultdict
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from resilinet.data.archives import TAR_ERRORS, read_to_end, reason
@@ -82,6 +81,8 @@ def unpack(archive: Path, cache_dir: Path) -> Path:
 
 
 def read_image(path: Path) -> np.ndarray:
+    import cv2  # imported here, so that flag parsing stays fast
+
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise UserError(f"{path} is not a readable image")

@@ -2,17 +2,15 @@
 
 The images of train/ and test/ are merged, scaled to [0, 1] and split 80/10/10 with
 random_state 42, as in the paper. Labels are the positions of the class names in `CLASS_NAMES`
-(alphabetical, the order of keras.datasets.cifar10).
+(alphabetical, the order of keras.datasets.cifar10). OpenCV, Keras and scikit-learn are imported
+where they are used, so that flag parsing stays fast.
 """
 from __future__ import annotations
 
 import tarfile
 from pathlib import Path, PurePosixPath
 
-import cv2
-import keras
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from resilinet.data.archives import TAR_ERRORS, read_to_end, reason
 from resilinet.dataset import Data, Split
@@ -32,6 +30,8 @@ def _instructions() -> str:
 
 def decode_image(data: bytes, name: str) -> np.ndarray:
     """An RGB uint8 image of CIFAR size from encoded bytes; a UserError naming `name` otherwise."""
+    import cv2
+
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
     if image is None:
         raise UserError(f"{name}: not a readable image (corrupt or not an image file)")
@@ -103,6 +103,8 @@ def read_archive(archive: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_keras() -> tuple[np.ndarray, np.ndarray]:
+    import keras
+
     try:
         (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
     except Exception as error:  # keras' get_file raises a bare Exception when the download fails
@@ -122,6 +124,8 @@ def load_cifar10(data_dir: str = "") -> tuple[np.ndarray, np.ndarray]:
 
 def split_cifar10(x: np.ndarray, y: np.ndarray) -> Data:
     """80/10/10 shuffled split (random_state 42: first 80/20, then the 20 halved), pixels / 255."""
+    from sklearn.model_selection import train_test_split
+
     if len(y) < 10:
         raise UserError(f"CIFAR-10 data holds {len(y)} images: too few to split 80/10/10")
     train, rest = train_test_split(np.arange(len(y)), test_size=0.2, random_state=42, shuffle=True)

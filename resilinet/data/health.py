@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
-import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from resilinet.dataset import Data, Split
 from resilinet.errors import UserError
@@ -182,6 +180,8 @@ def _is_finite_number(text: str) -> bool:
 def parse_log(data: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Sensor values (n, 23) and labels (n,) of one subject log's bytes; an error naming `name`,
     line and column if malformed."""
+    import pandas as pd  # imported here, so that flag parsing stays fast
+
     try:
         values = pd.read_csv(io.BytesIO(data), sep=r"\s+", header=None, dtype=np.float64, engine="c").to_numpy()
     except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
@@ -258,6 +258,8 @@ def load_mhealth(
 
 def split_health(x: np.ndarray, y: np.ndarray, subject: np.ndarray, split: str = "rows") -> Data:
     """80/10/10 split of shuffled rows (the paper's; random_state 42), or by subject (1-8/9/10)."""
+    from sklearn.model_selection import train_test_split
+
     if split == "rows":
         x_train, x_rest, y_train, y_rest = train_test_split(x, y, test_size=0.2, random_state=42, shuffle=True)
         x_val, x_test, y_val, y_test = train_test_split(x_rest, y_rest, test_size=0.5, random_state=42,

@@ -1,0 +1,112 @@
+"""What every flag of every script means and accepts: the one table behind --help and the checks.
+
+`FLAGS` holds the meaning of each flag, with its allowed values where they are a fixed set and its
+range where it has one. `DATASET_FLAGS` holds the flags whose meaning depends on the data set (the
+script name's first word: health, cifar, camera, imagenet). A dataset adds the allowed values of
+its own enumerated flags and the environment variables that set defaults (`DatasetDefinition`).
+Nothing here imports Keras.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Iterable
+
+from resilinet.dataset import DatasetDefinition
+from resilinet.distribute import MODES
+from resilinet.flags import FlagSpec, Range
+from resilinet.kinds import ModelKind
+from resilinet.topology import WEIGHT_SCHEMES
+
+AT_LEAST_1 = Range(1)
+PROBABILITY = Range(0, 1, low_open=True)
+
+FLAGS = {
+    # every script
+    "epochs": FlagSpec("training epochs of each model", range=AT_LEAST_1),
+    "batch_size": FlagSpec("batch size of training and evaluation (global: split over the GPUs)", range=AT_LEAST_1),
+    "iterations": FlagSpec("times each model is trained and evaluated (mean and std are over these)",
+                           range=AT_LEAST_1),
+    "seed": FlagSpec("random seed of the run; each iteration and model is seeded from it", range=Range(0)),
+    "evaluate_saved": FlagSpec("evaluate the weights saved in --models_dir instead of training"),
+    "resume": FlagSpec("continue an interrupted run: its results .json, or latest (the newest of this script "
+                       "in --results_dir); empty: a new run"),
+    "no_path_guess": FlagSpec("score when no node path reaches the cloud: expected (exact accuracy of guessing by "
+                              "the training label frequencies) or draw (one seeded draw, as the original code)",
+                              choices=("expected", "draw")),
+    "results_dir": FlagSpec("folder of the results .txt and .json files"),
+    "models_dir": FlagSpec("folder of the trained weights (<models_dir>/<script>/<model>_iter<N>.weights.h5)"),
+    "distribute": FlagSpec("data-parallel training over several devices (auto: when 2 or more GPUs are visible)",
+                           choices=MODES),
+    "verbose": FlagSpec("Keras progress output: 0 none, 1 progress bar, 2 one line per epoch", choices=(0, 1, 2)),
+    "workers": FlagSpec("models trained at the same time (parallel workers)", range=AT_LEAST_1),
+    "ray_address": FlagSpec("address of the Ray cluster that runs the parallel workers; empty: a local one"),
+    "cpus_per_model": FlagSpec("CPUs reserved for each model trained in parallel", range=Range(0, low_open=True)),
+    "gpus_per_model": FlagSpec("GPUs (a fraction shares one) reserved for each model trained in parallel",
+                               range=Range(0)),
+    # the dataset's networks
+    "failout_survival_rate": FlagSpec("probability that a node survives failout in ResiliNet training",
+                                      range=PROBABILITY),
+    "partition_setting": FlagSpec("how the network's layers are split across the nodes (PARTITION_SETING: see "
+                                  "the Vanilla model file)"),
+    "resilinet_plus": FlagSpec("train ResiliNet+ (weighted sums) instead of ResiliNet (multiplexers)"),
+    "alpha": FlagSpec("MobileNet width multiplier", range=Range(0, low_open=True)),
+    "augment": FlagSpec("augment training images (rotation, shift, horizontal flip) in the IoT node"),
+    "mixed_precision": FlagSpec("train in mixed_float16 (for GPUs with float16 units)"),
+    # the experiment's lists
+    "failout_survival_rates": FlagSpec("failout survival rates to train ResiliNet with, one model each",
+                                       range=PROBABILITY),
+    "weight_schemes": FlagSpec("hyperconnection weight schemes, one model each: "
+                               + ", ".join(f"{k} {v}" for k, v in WEIGHT_SCHEMES.items()),
+                               choices=tuple(WEIGHT_SCHEMES)),
+    "model_kinds": FlagSpec("networks whose hyperconnections are weighed",
+                            choices=tuple(kind.value for kind in ModelKind if kind.has_skips)),
+    "skip_configurations": FlagSpec("on/off bits of the skip hyperconnections, one model each"),
+}
+
+DATASET_FLAGS = {
+    "health": {
+        "data_dir": FlagSpec("the unzipped MHEALTH folder or its zip; empty: download into --cache_dir"),
+        "cache_dir": FlagSpec("where the downloaded MHEALTH zip and logs are kept"),
+        "mhealth_download_url": FlagSpec("where the MHEALTH zip is downloaded from"),
+        "verify_checksums": FlagSpec("check each subject log against the SHA-256 of the UCI original "
+                                     "(false for other MHEALTH-format logs)"),
+        "truncate_sensor_values": FlagSpec("cut sensor values to integers, as the original's merge"),
+        "drop_first_row": FlagSpec("drop the first merged row, as the original's reader (header quirk)"),
+        "split": FlagSpec("rows: shuffled rows 80/10/10 (the paper's); subjects: train 1-8, validate 9, test 10"),
+    },
+    "cifar": {
+        "data_dir": FlagSpec("a folder of train/<class>/*.jpg and test/<class>/*.jpg, or its .tar.gz; "
+                             "empty: keras.datasets.cifar10"),
+    },
+    "camera": {
+        "data_dir": FlagSpec("the multiview-dataset folder or its .tar.gz"),
+        "cache_dir": FlagSpec("where a .tar.gz given as --data_dir is unpacked"),
+    },
+    "imagenet": {
+        "train_dir": FlagSpec("training images, <train_dir>/<class>/*.JPEG (validation images are held out of it)"),
+        "val_dir": FlagSpec("ImageNet's validation images, <val_dir>/<class>/*.JPEG: the test set"),
+        "validation_images_per_class": FlagSpec("images per class held out of --train_dir to choose the best epoch",
+                                                range=AT_LEAST_1),
+        "image_size": FlagSpec("side of the square input images in pixels (MobileNet halves it five times)",
+                               range=Range(32)),
+        "workers": FlagSpec("threads reading images in parallel", range=AT_LEAST_1),
+    },
+}
+
+
+def flag_specs(dataset: DatasetDefinition, keys: Iterable[str]) -> dict[str, FlagSpec]:
+    """The spec of each flag in `keys` for a script of `dataset` (a flag missing from the tables
+    gets an empty meaning)."""
+    own = DATASET_FLAGS.get(dataset.name.split("_")[0], {})
+    specs = {}
+    for key in keys:
+        spec = own.get(key) or FLAGS.get(key) or FlagSpec("")
+        if key == "skip_configurations":
+            order = ", ".join(f"{source}->{target}" for source, target in dataset.topology.skips)
+            spec = replace(spec, meaning=f"{spec.meaning}, in the order {order}")
+        if key in dataset.choices:
+            spec = replace(spec, choices=tuple(dataset.choices[key]))
+        if key in dataset.environment:
+            spec = replace(spec, environment=dataset.environment[key])
+        specs[key] = spec
+    return specs

@@ -1,0 +1,155 @@
+"""The command line: --help explains every flag, and bad flags stop at once, before Keras loads."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import runpy
+import subprocess
+import sys
+
+import pytest
+
+from conftest import EXPERIMENT_DIR, REPO
+from resilinet.errors import UserError
+from resilinet.experiments import main
+from resilinet.flag_table import FLAGS, flag_specs
+from resilinet.flags import FlagSpec, Range, parse_flags
+
+DATASETS = ("health", "cifar_mobilenet", "cifar_resnet", "camera", "imagenet")
+SCRIPTS = sorted(p.name for p in EXPERIMENT_DIR.glob("*.py") if p.name.startswith(DATASETS) and "_common" not in p.name)
+HEAVY_MODULES = {"keras", "tensorflow", "jax", "torch", "sklearn"}
+
+
+def run_from_repository_root(script: str, *flags: str) -> tuple[subprocess.CompletedProcess, set[str]]:
+    """Run `python -X importtime Experiment/<script> flags` as a user would; return the finished
+    process (stderr without the import-time lines) and the top-level packages it imported."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-X", "importtime", f"Experiment/{script}", *flags], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    lines = done.stderr.splitlines()
+    imported = {line.rsplit("|", 1)[1].strip().split(".")[0] for line in lines if line.startswith("import time:")}
+    imported.discard("package")  # the header line
+    done.stderr = "".join(line + "\n" for line in lines if not line.startswith("import time:"))
+    return done, imported
+
+
+@pytest.mark.parametrize("script, flag, message", [
+    ("health_average_accuracy.py", "--verbose=7", "--verbose must be one of 0, 1, 2, got 7"),
+    ("cifar_mobilenet_hyperconnection_weight.py", "--alpha=nan", "--alpha takes a finite number, got 'nan'"),
+    ("cifar_resnet_failout_rate.py", "--partition_setting=3", "--partition_setting must be one of 1, 2, got 3"),
+    ("camera_skiphyperconnection_sensitivity.py", "--skip_configurations=0101", "must be 7 bits of 0/1"),
+    ("imagenet_average_accuracy.py", "--epochs=1.5", "--epochs takes an integer, got '1.5'"),
+])
+def test_help_and_a_bad_flag_answer_before_keras_loads(script, flag, message):
+    shown, imported = run_from_repository_root(script, "--help")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith(f"usage: python Experiment/{script}")
+    assert "Traceback" not in shown.stderr
+    assert not imported & HEAVY_MODULES, f"--help imported {sorted(imported & HEAVY_MODULES)}"
+
+    refused, imported = run_from_repository_root(script, flag)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(f"Experiment/{script}: error: ") and message in refused.stderr
+    assert len(refused.stderr.splitlines()) == 1 and refused.stdout == ""
+    assert not imported & HEAVY_MODULES, f"the error came after importing {sorted(imported & HEAVY_MODULES)}"
+
+
+def help_text(script: str, capsys) -> str:
+    argv = sys.argv
+    sys.argv = [str(EXPERIMENT_DIR / script), "--help"]
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            runpy.run_path(str(EXPERIMENT_DIR / script), run_name="__main__")
+    finally:
+        sys.argv = argv
+    assert exit_info.value.code == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help_gives_every_flag_a_meaning(script, capsys):
+    flag_lines = [line for line in help_text(script, capsys).splitlines() if line.startswith("  --")]
+    assert len(flag_lines) >= 12
+    for line in flag_lines:
+        name, _, meaning = line.strip().partition(" ")
+        assert meaning.strip(), f"{script}: {name} has no meaning in resilinet/flag_table.py"
+
+
+@pytest.mark.parametrize("script, expected", [
+    ("health_average_accuracy.py", ["$RESILINET_HEALTH_DATA", "one of: rows, subjects", "one of: 1, 2",
+                                    "one of: auto, on, off", "one of: 0, 1, 2", "in (0, 1]"]),
+    ("cifar_mobilenet_failout_rate.py", ["$RESILINET_CIFAR_DATA", "greater than 0"]),
+    ("camera_hyperconnection_weight.py", ["$RESILINET_CAMERA_DATA", "one of: DFG, ResiliNet, ResiliNet+",
+                                          "one of: 1, 2, 3, 4, 5"]),
+    ("imagenet_skiphyperconnection_sensitivity.py", ["$RESILINET_IMAGENET_TRAIN", "$RESILINET_IMAGENET_VAL",
+                                                     "in the order edge->cloud, iot->fog", "at least 32"]),
+])
+def test_help_shows_allowed_values_and_environment_variables(script, expected, capsys):
+    text = help_text(script, capsys)
+    for part in expected:
+        assert part in text, part
+
+
+def test_a_flag_has_one_meaning_whatever_the_script(capsys):
+    """The table is the one source: the same flag reads the same in scripts of different datasets."""
+    lines = {}
+    for script in ("health_average_accuracy.py", "camera_average_accuracy.py"):
+        for line in help_text(script, capsys).splitlines():
+            if line.startswith("  --epochs="):
+                lines[script] = line.split(None, 1)[1]
+    assert lines["health_average_accuracy.py"] == lines["camera_average_accuracy.py"]
+    assert lines["health_average_accuracy.py"].startswith(FLAGS["epochs"].meaning)
+
+
+DEFAULTS = {"epochs": 5, "rate": 0.5, "augment": True, "name": "rows", "rates": (0.9, 0.5), "schemes": (1, 2)}
+SPECS = {"epochs": FlagSpec("", range=Range(1)), "rate": FlagSpec("", range=Range(0, 1, low_open=True)),
+         "name": FlagSpec("", choices=("rows", "subjects")), "rates": FlagSpec("", range=Range(0, 1, low_open=True)),
+         "schemes": FlagSpec("", choices=(1, 2, 3))}
+
+
+@pytest.mark.parametrize("flag, message", [
+    ("--epochs=1.5", "--epochs takes an integer, got '1.5'"),
+    ("--epochs=0", "--epochs must be at least 1, got 0"),
+    ("--rate=x", "--rate takes a finite number, got 'x'"),
+    ("--rate=nan", "--rate takes a finite number, got 'nan'"),
+    ("--rate=inf", "--rate takes a finite number, got 'inf'"),
+    ("--rate=-Infinity", "--rate takes a finite number, got '-Infinity'"),
+    ("--rate=0", "--rate must be in (0, 1], got 0.0"),
+    ("--augment=maybe", "--augment takes true or false, got 'maybe'"),
+    ("--name=days", "--name must be one of rows, subjects, got 'days'"),
+    ("--rates=0.9,nan", "--rates takes finite numbers separated by commas, got '0.9,nan'"),
+    ("--rates=0.9,1.5", "each value of --rates must be in (0, 1], got 1.5"),
+    ("--schemes=1,x", "--schemes takes integers separated by commas, got '1,x'"),
+    ("--schemes=", "--schemes takes integers separated by commas, got ''"),
+    ("--schemes=1,7", "each value of --schemes must be one of 1, 2, 3, got 7"),
+])
+def test_bad_values_name_the_flag_and_what_it_takes(flag, message):
+    with pytest.raises(UserError) as error:
+        parse_flags(DEFAULTS, [flag], specs=SPECS)
+    assert str(error.value) == message
+
+
+def test_good_values_pass_and_unchecked_defaults_are_left_to_their_owners():
+    config = parse_flags(DEFAULTS, ["--rate=1", "--rates=0.7, 0.3", "--schemes=3", "--augment=off"], specs=SPECS)
+    assert (config.rate, config.rates, config.schemes, config.augment) == (1.0, (0.7, 0.3), (3,), False)
+    assert parse_flags({**DEFAULTS, "epochs": 0}, [], specs=SPECS).epochs == 0
+
+
+def test_an_edited_constant_is_named_with_its_file_before_keras_loads(capsys):
+    """A wrong PARTITION_SETING in the model file is not a flag: the message names the constant."""
+    from health_common import DATASET
+
+    edited = dataclasses.replace(DATASET, defaults={**DATASET.defaults, "partition_setting": 3})
+    with pytest.raises(SystemExit) as exit_info:
+        main(edited, "average_accuracy", argv=[])
+    assert exit_info.value.code == 2
+    assert "PARTITION_SETING = 3 (Experiment/mlp_Vanilla_health.py or --partition_setting)" in capsys.readouterr().err
+
+
+def test_specs_of_a_dataset_add_its_choices_and_environment_variables():
+    from imagenet_common import DATASET
+
+    specs = flag_specs(DATASET, DATASET.defaults)
+    assert specs["train_dir"].environment == "RESILINET_IMAGENET_TRAIN"
+    assert specs["partition_setting"].choices == (1, 2)
+    assert specs["workers"].meaning == "threads reading images in parallel"
