@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from resilinet.errors import UserError
-from resilinet.evaluation import CombinationResult
 from resilinet.flags import parse_flags
 from resilinet.results import ResultsLog
 from resilinet.topologies import CNN
@@ -34,13 +33,21 @@ def test_balanced_class_weight_is_computed_over_labels():
 
 def test_results_files_hold_records_and_summary(tmp_path):
     settings = {"no failure": (1.0, 1.0), "normal": (0.98, 0.96)}
-    log = ResultsLog(tmp_path, "cnn_test", {"epochs": 1}, CNN, settings, "accuracy")
-    results = [CombinationResult(a, not any(a), 0.1 if not any(a) else 0.9) for a in CNN.failure_combinations()]
-    log.add(1, "ResiliNet", "ResiliNet", results, {"no failure": 0.9, "normal": 0.88})
-    log.add(2, "ResiliNet", "ResiliNet", results, {"no failure": 0.8, "normal": 0.86})
-    log.add(1, "ResiliNet_variable_failout_normal", "variable", results, {"normal": 0.87})
+    log = ResultsLog(tmp_path, "cnn_test", {"epochs": 1}, CNN, settings, "accuracy",
+                     variant_order=["ResiliNet", "ResiliNet_variable_failout_normal"])
+    combinations = [{"alive": dict(zip(CNN.failable, a)), "no_path": not any(a), "accuracy": 0.1 if not any(a) else 0.9}
+                    for a in CNN.failure_combinations()]
+
+    def record(iteration, variant, group, average):
+        return {"iteration": iteration, "variant": variant, "group": group, "combinations": combinations,
+                "average": average}
+
+    log.add(record(2, "ResiliNet", "ResiliNet", {"no failure": 0.8, "normal": 0.86}))
+    log.add(record(1, "ResiliNet_variable_failout_normal", "variable", {"normal": 0.87}))
+    log.add(record(1, "ResiliNet", "ResiliNet", {"no failure": 0.9, "normal": 0.88}))
     document = json.loads(log.json_path.read_text())
-    assert len(document["records"]) == 3
+    assert [(r["iteration"], r["variant"]) for r in document["records"]] == [
+        (1, "ResiliNet"), (1, "ResiliNet_variable_failout_normal"), (2, "ResiliNet")], "sorted, not arrival order"
     assert document["records"][0]["combinations"][0] == {"alive": {"fog": False, "edge": False}, "no_path": True,
                                                           "accuracy": 0.1}
     summary = {(r["model"], r["setting"]): r for r in document["summary"]}
