@@ -64,7 +64,8 @@ def combinations_figure(run: Run, path: Path) -> Path:
     variants = run.variants
     columns = min(4, len(variants))
     rows = math.ceil(len(variants) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False, sharey=True)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False, sharey=True,
+                             layout="constrained")
     jitter = np.random.default_rng(0)
     for ax, variant in zip(axes.flat, variants):
         scores: dict[tuple, list[float]] = {}
@@ -132,9 +133,11 @@ def skips_figure(run: Run, path: Path) -> Path | None:
     figure, axes = plt.subplots(figsize=(max(6.0, 0.8 * len(groups)), 4.5))
     x = np.arange(len(groups))
     columns = [stats_of(run, group) for group in groups]
-    for i, setting in enumerate(run.settings):
-        axes.errorbar(x, [c[0][i] for c in columns], yerr=np.nan_to_num([c[1][i] for c in columns]), marker="o",
-                      capsize=3, label=setting)
+    offset = 0.5 / max(len(run.settings), 1)
+    for i, setting in enumerate(run.settings):  # categories: markers, no lines between them
+        axes.errorbar(x + (i - (len(run.settings) - 1) / 2) * offset, [c[0][i] for c in columns],
+                      yerr=np.nan_to_num([c[1][i] for c in columns]), marker="o", linestyle="none", capsize=3,
+                      label=setting)
     axes.set_xticks(x, labels, rotation=45 if len(groups) > 8 else 0)
     order = skip_order(run)
     axes.set_xlabel("skip hyperconnections on (1) / off (0)" + (f"\nbit order: {order}" if order else ""))

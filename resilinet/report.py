@@ -262,13 +262,16 @@ def write_report(runs: Sequence[Run], out: Path) -> list[Path]:
     """Write each run's figures and markdown report into `out`; return the paths written."""
     from resilinet.figures import draw_figures  # matplotlib only when figures are drawn
 
-    out.mkdir(parents=True, exist_ok=True)
     written = []
-    for run in runs:
-        figures = draw_figures(run, out)
-        report = out / f"{run.experiment}.md"
-        write_atomically(report, render_report(run, [p.name for p in figures]))
-        written += [report, *figures]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for run in runs:
+            figures = draw_figures(run, out)
+            report = out / f"{run.experiment}.md"
+            write_atomically(report, render_report(run, [p.name for p in figures]))
+            written += [report, *figures]
+    except OSError as error:
+        raise UserError(f"--out={out}: cannot write the report there ({error.strerror or error})") from None
     return written
 
 

@@ -202,6 +202,13 @@ def test_a_broken_file_ends_with_one_line_naming_it(tmp_path, runs, cli, content
     assert len(stderr.splitlines()) == 1
 
 
+def test_an_unwritable_out_dir_is_a_user_error(tmp_path, runs, cli):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    code, _, stderr = cli(runs["skips"], f"--out={blocker}")
+    assert code == 2 and stderr.startswith(f"Experiment/report.py: error: --out={blocker}: cannot write")
+
+
 def test_help_and_no_files(tmp_path, cli):
     code, stdout, _ = cli("--help")
     assert code == 0 and "--out" in stdout and "--readme" in stdout
