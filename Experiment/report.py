@@ -1,0 +1,8 @@
+"""Tables and figures of the paper from results files of the experiment scripts.
+
+python Experiment/report.py RESULTS.json [RESULTS.json ...] [--out=results/report] [--readme=true]
+"""
+from resilinet.report import main
+
+if __name__ == "__main__":
+    main()

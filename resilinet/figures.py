@@ -1,0 +1,160 @@
+"""The paper's figures from a pooled run (`resilinet.report.Run`), drawn with matplotlib's Agg backend.
+
+- `<experiment>_expected.png`: expected score per reliability setting per model, error bars = std.
+- `<experiment>_combinations.png`: score of every failure combination per model (mean over
+  iterations) against the number of dead nodes; no-path combinations in grey.
+- failout_rate: `<experiment>_survival.png`, survival rate vs expected score per setting.
+- skiphyperconnection_sensitivity: `<experiment>_skips.png`, skip configuration vs expected score.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from resilinet.report import Run, metric_name  # noqa: E402
+from resilinet.topologies import CAMERA, CNN, HEALTH  # noqa: E402
+
+FAILOUT_GROUP = re.compile(r".* failout ([0-9.]+)")
+SKIPS_GROUP = re.compile(r".* skips ([01]+)")
+
+
+def save(figure, path: Path) -> Path:
+    partial = path.with_name(path.name + ".partial")
+    figure.savefig(partial, format="png", dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    os.replace(partial, path)
+    return path
+
+
+def stats_of(run: Run, group: str):
+    """Means and stds (NaN where absent or undefined) of a group over the settings, in order."""
+    stats = [run.group_stats(group, setting) for setting in run.settings]
+    means = np.array([math.nan if s is None else s.mean for s in stats])
+    stds = np.array([math.nan if s is None or s.std is None else s.std for s in stats])
+    return means, stds
+
+
+def expected_figure(run: Run, path: Path) -> Path:
+    groups = run.groups
+    figure, axes = plt.subplots(figsize=(max(6.0, 1.6 * len(run.settings)), 4.5))
+    x = np.arange(len(run.settings))
+    width = 0.6 / max(len(groups), 1)
+    for i, group in enumerate(groups):
+        means, stds = stats_of(run, group)
+        axes.errorbar(x + (i - (len(groups) - 1) / 2) * width, means, yerr=np.nan_to_num(stds), marker="o",
+                      capsize=3, label=group)
+    axes.set_xticks(x, list(run.settings))
+    axes.set_xlabel("reliability setting")
+    axes.set_ylabel(f"expected {metric_name(run)}")
+    axes.set_title(f"{run.experiment}: mean ± std over iterations")
+    axes.grid(axis="y", alpha=0.3)
+    axes.legend(fontsize="small", ncol=1 + len(groups) // 6)
+    return save(figure, path)
+
+
+def combinations_figure(run: Run, path: Path) -> Path:
+    variants = run.variants
+    columns = min(4, len(variants))
+    rows = math.ceil(len(variants) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False, sharey=True,
+                             layout="constrained")
+    jitter = np.random.default_rng(0)
+    for ax, variant in zip(axes.flat, variants):
+        scores: dict[tuple, list[float]] = {}
+        no_path: dict[tuple, bool] = {}
+        for record in (r for r in run.records if r["variant"] == variant):
+            for combination in record["combinations"]:
+                key = tuple(combination["alive"].values())
+                scores.setdefault(key, []).append(combination[run.metric])
+                no_path[key] = combination["no_path"]
+        keys = list(scores)
+        dead = np.array([len(key) - sum(key) for key in keys], dtype=float)
+        mean = np.array([np.mean(scores[key]) for key in keys])
+        blocked = np.array([no_path[key] for key in keys], dtype=bool)
+        x = dead + jitter.uniform(-0.25, 0.25, size=len(keys))
+        ax.scatter(x[~blocked], mean[~blocked], s=10, alpha=0.7, label="path to the cloud")
+        ax.scatter(x[blocked], mean[blocked], s=10, alpha=0.7, color="grey", marker="x", label="no path (guess)")
+        ax.set_title(variant, fontsize="medium")
+        ax.set_xticks(range(len(run.failable_nodes) + 1))
+        ax.set_xlabel("dead nodes")
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(variants):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(metric_name(run))
+    axes.flat[0].legend(fontsize="small")
+    figure.suptitle(f"{run.experiment}: each failure combination (mean over iterations)")
+    return save(figure, path)
+
+
+def survival_figure(run: Run, path: Path) -> Path | None:
+    rates = [(float(m.group(1)), g) for g in run.groups if (m := FAILOUT_GROUP.fullmatch(g))]
+    if not rates:
+        return None
+    rates.sort()
+    variable = [g for g in run.groups if not FAILOUT_GROUP.fullmatch(g)]
+    figure, axes = plt.subplots(figsize=(6.5, 4.5))
+    columns = [stats_of(run, group) for _, group in rates]
+    for i, setting in enumerate(run.settings):
+        line = axes.errorbar([r for r, _ in rates], [c[0][i] for c in columns],
+                             yerr=np.nan_to_num([c[1][i] for c in columns]), marker="o", capsize=3, label=setting)
+        for group in variable:
+            stats = run.group_stats(group, setting)
+            if stats is not None:
+                axes.axhline(stats.mean, color=line[0].get_color(), linestyle="--", linewidth=1,
+                             label=f"{setting}: {group}")
+    axes.set_xlabel("failout survival rate")
+    axes.set_ylabel(f"expected {metric_name(run)}")
+    axes.set_title(f"{run.experiment}: dashed = variable failout")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small")
+    return save(figure, path)
+
+
+def skip_order(run: Run) -> str:
+    """The skip hyperconnections in bit order, from the topology with these failable nodes."""
+    for topology in (HEALTH, CNN, CAMERA):
+        if list(topology.failable) == run.failable_nodes:
+            return ", ".join(f"{source}->{target}" for source, target in topology.skips)
+    return ""
+
+
+def skips_figure(run: Run, path: Path) -> Path | None:
+    groups = run.groups
+    labels = [m.group(1) if (m := SKIPS_GROUP.fullmatch(g)) else g for g in groups]
+    figure, axes = plt.subplots(figsize=(max(6.0, 0.8 * len(groups)), 4.5))
+    x = np.arange(len(groups))
+    columns = [stats_of(run, group) for group in groups]
+    offset = 0.5 / max(len(run.settings), 1)
+    for i, setting in enumerate(run.settings):  # categories: markers, no lines between them
+        axes.errorbar(x + (i - (len(run.settings) - 1) / 2) * offset, [c[0][i] for c in columns],
+                      yerr=np.nan_to_num([c[1][i] for c in columns]), marker="o", linestyle="none", capsize=3,
+                      label=setting)
+    axes.set_xticks(x, labels, rotation=45 if len(groups) > 8 else 0)
+    order = skip_order(run)
+    axes.set_xlabel("skip hyperconnections on (1) / off (0)" + (f"\nbit order: {order}" if order else ""))
+    axes.set_ylabel(f"expected {metric_name(run)}")
+    axes.set_title(f"{run.experiment}: mean ± std over iterations")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small")
+    return save(figure, path)
+
+
+def draw_figures(run: Run, out: Path) -> list[Path]:
+    """Draw every figure of this experiment into `out`; return their paths."""
+    name = out / run.experiment
+    paths = [expected_figure(run, Path(f"{name}_expected.png")),
+             combinations_figure(run, Path(f"{name}_combinations.png"))]
+    if run.experiment.endswith("_failout_rate"):
+        paths.append(survival_figure(run, Path(f"{name}_survival.png")))
+    if run.experiment.endswith("_skiphyperconnection_sensitivity"):
+        paths.append(skips_figure(run, Path(f"{name}_skips.png")))
+    return [p for p in paths if p is not None]

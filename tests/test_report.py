@@ -1,0 +1,229 @@
+"""Experiment/report.py on tiny real health runs: tables recomputed from the JSON, figures, pooling,
+refusals of mismatched or broken files."""
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from conftest import REPO, run_script, write_mhealth_logs
+from resilinet.report import main
+
+FAST = ["--epochs=1", "--batch_size=256", "--verbose=0", "--verify_checksums=false"]
+SETTINGS = ["no failure", "normal", "poor", "hazardous"]
+NODES = ["fog1", "fog2", "edge"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Results files of tiny health runs: average_accuracy (2 iterations), failout_rate and
+    skiphyperconnection_sensitivity."""
+    data = f"--data_dir={write_mhealth_logs(tmp_path_factory.mktemp('mhealth'), rows_per_subject=100)}"
+    paths = {}
+    for name, script, flags in [
+        ("average", "health_average_accuracy.py", ["--iterations=2"]),
+        ("failout", "health_failout_rate.py", ["--iterations=1", "--failout_survival_rates=0.5"]),
+        ("skips", "health_skiphyperconnection_sensitivity.py", ["--iterations=1", "--skip_configurations=000,111"]),
+    ]:
+        cwd = tmp_path_factory.mktemp(name)
+        run_script(script, data, *flags, *FAST, cwd=cwd)
+        paths[name] = next((cwd / "results").glob("*.json"))
+    return paths
+
+
+def tables(markdown):
+    """Each markdown table of a report as (header, {row label: cells})."""
+    found, lines = [], markdown.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("| ") and (i == 0 or not lines[i - 1].startswith("|")):
+            header = [c.strip() for c in line.strip("|").split("|")]
+            rows = {}
+            for row in lines[i + 2:]:
+                if not row.startswith("|"):
+                    break
+                cells = [c.strip() for c in row.strip("|").split("|")]
+                rows[cells[0]] = cells[1:]
+            found.append((header, rows))
+    return found
+
+
+def expected_cell(values):
+    """mean ± std (n; 95% CI) recomputed here with numpy and scipy."""
+    values = np.asarray(values, dtype=float)
+    if len(values) == 1:
+        return f"{values.mean():.4f} ± n/a (n=1; 95% CI n/a)"
+    mean, std = values.mean(), values.std(ddof=1)
+    half = stats.t.ppf(0.975, len(values) - 1) * std / math.sqrt(len(values))
+    return f"{mean:.4f} ± {std:.4f} (n={len(values)}; 95% CI {mean - half:.4f}–{mean + half:.4f})"
+
+
+def report(tmp_path, *paths, flags=()):
+    out = tmp_path / "report"
+    main([*map(str, paths), f"--out={out}", *flags])
+    return out
+
+
+@pytest.fixture
+def cli(capsys):
+    """Experiment/report.py's main with these arguments: (exit code, stdout, stderr)."""
+    def run(*args):
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as stop:
+            code = stop.code
+        out, err = capsys.readouterr()
+        return code, out, err
+    return run
+
+
+def test_average_accuracy_tables_and_figures(tmp_path, runs):
+    document = json.loads(runs["average"].read_text())
+    out = report(tmp_path, runs["average"])
+    text = (out / "health_average_accuracy.md").read_text()
+    (summary_header, summary), (single_header, single), *_ = tables(text)
+    assert summary_header == ["model", *SETTINGS]
+    assert list(summary) == ["Vanilla", "DFG", "ResiliNet"]
+    records = document["records"]
+    for model, cells in summary.items():
+        assert cells == [expected_cell([r["average"][s] for r in records if r["group"] == model]) for s in SETTINGS]
+
+    assert single_header == ["model", "n", "none dead", "fog1 dead", "fog2 dead", "edge dead"]
+    for model, cells in single.items():
+        assert cells[0] == "2"
+        for dead, cell in zip(["none", *NODES], cells[1:]):
+            scores, no_path = [], set()
+            for record in (r for r in records if r["group"] == model):
+                (match,) = [c for c in record["combinations"]
+                            if [c["alive"][n] for n in NODES] == [n != dead for n in NODES]]
+                scores.append(match["accuracy"])
+                no_path.add(match["no_path"])
+            expected = f"{np.mean(scores):.4f} ± {np.std(scores, ddof=1):.4f}" + (" †" if True in no_path else "")
+            assert cell == expected
+    assert single["Vanilla"][2].endswith("†"), "Vanilla has no path to the cloud without fog1"
+    assert not single["ResiliNet"][2].endswith("†"), "ResiliNet's skip bypasses fog1"
+    assert document["commands"][0] in text and "| epochs | `1` |" in text
+
+    pictures = sorted(p.name for p in out.glob("*.png"))
+    assert pictures == ["health_average_accuracy_combinations.png", "health_average_accuracy_expected.png"]
+    assert all((out / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and (out / p).stat().st_size > 5000 for p in pictures)
+
+
+def test_failout_and_skip_reports_keep_the_run_order(tmp_path, runs):
+    out = report(tmp_path, runs["failout"], runs["skips"])
+    (header, failout), *_ = tables((out / "health_failout_rate.md").read_text())
+    assert header == ["model", *SETTINGS]
+    assert list(failout) == ["ResiliNet failout 0.5", "ResiliNet variable failout"]
+    records = json.loads(runs["failout"].read_text())["records"]
+    variable = [r for r in records if r["group"] == "ResiliNet variable failout"]
+    assert failout["ResiliNet variable failout"] == ["n/a"] + [
+        expected_cell([r["average"][s] for r in variable if s in r["average"]]) for s in SETTINGS[1:]]
+
+    (header, skips), *_ = tables((out / "health_skiphyperconnection_sensitivity.md").read_text())
+    assert list(skips) == ["ResiliNet skips 000", "ResiliNet skips 111"]
+    assert "Individual node failures" not in (out / "health_skiphyperconnection_sensitivity.md").read_text()
+    for name in ("health_failout_rate_survival.png", "health_skiphyperconnection_sensitivity_skips.png",
+                 "health_failout_rate_expected.png", "health_skiphyperconnection_sensitivity_combinations.png"):
+        assert (out / name).stat().st_size > 5000
+
+
+def test_two_files_of_one_experiment_pool_their_iterations(tmp_path, runs, cli):
+    whole = json.loads(runs["average"].read_text())
+    parts = []
+    for iteration in (1, 2):  # as if each iteration had run on its own machine
+        parts.append(tmp_path / f"part{iteration}.json")
+        parts[-1].write_text(json.dumps(dict(whole, records=[r for r in whole["records"] if r["iteration"] == iteration])))
+    pooled = (report(tmp_path / "pooled", *parts) / "health_average_accuracy.md").read_text()
+    alone = (report(tmp_path / "whole", runs["average"]) / "health_average_accuracy.md").read_text()
+    assert tables(pooled)[:2] == tables(alone)[:2]
+    assert f"`{parts[0]}` (3 records)" in pooled and f"`{parts[1]}` (3 records)" in pooled
+
+    other_seed = tmp_path / "seed7.json"
+    whole["config"].update(seed=7, verbose=2)  # flags that do not change results may differ
+    other_seed.write_text(json.dumps(whole))
+    text = (report(tmp_path / "seeds", runs["average"], other_seed) / "health_average_accuracy.md").read_text()
+    (_, summary), (_, single), *_ = tables(text)
+    doubled = whole["records"] * 2
+    for model in ("Vanilla", "DFG", "ResiliNet"):
+        assert summary[model] == [expected_cell([r["average"][s] for r in doubled if r["group"] == model])
+                                  for s in SETTINGS]
+        assert single[model][0] == "4"
+    assert "- `seed`: `0`, `7`" in text and "- `verbose`: `0`, `2`" in text
+
+    printed = tmp_path / "printed"
+    code, stdout, stderr = cli(*parts, "--readme=true", f"--out={printed}")
+    assert code == 0, stderr
+    assert not printed.exists(), "--readme=true writes nothing"
+    (header, rows), = tables(stdout)
+    assert header == ["model", *SETTINGS]
+    assert rows["DFG"] == [cell.split(" (")[0] for cell in tables(alone)[0][1]["DFG"]]
+    assert "over 2 iterations" in stdout and whole["commands"][0] in stdout
+
+
+def test_files_of_different_experiments_get_their_own_report(tmp_path, runs):
+    out = report(tmp_path, runs["skips"], runs["average"])
+    assert sorted(p.name for p in out.glob("*.md")) == ["health_average_accuracy.md",
+                                                       "health_skiphyperconnection_sensitivity.md"]
+
+
+def test_mismatched_configurations_are_refused(tmp_path, runs, cli):
+    document = json.loads(runs["average"].read_text())
+    document["config"].update(epochs=5, batch_size=64, verbose=2)  # verbose does not change results
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(document))
+    code, stdout, stderr = cli(runs["average"], other, f"--out={tmp_path / 'out'}")
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert stderr.startswith("Experiment/report.py: error: ") and len(stderr.splitlines()) == 1
+    assert "batch_size, epochs)" in stderr and str(other) in stderr and "verbose" not in stderr
+
+
+def test_the_same_run_twice_is_refused(tmp_path, runs, cli):
+    copy = tmp_path / "copy.json"
+    copy.write_text(runs["average"].read_text())
+    code, _, stderr = cli(runs["average"], copy, f"--out={tmp_path / 'out'}")
+    assert code == 2 and str(copy) in stderr and str(runs["average"]) in stderr and "iteration 1" in stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    (lambda text: text[: len(text) // 2], "is not a readable results file (truncated or not JSON"),
+    (lambda text: '{"experiment": "x"}', "is not a results file of these scripts"),
+    (lambda text: text.replace('"no_path"', '"blocked"'), "record 1 is malformed"),
+])
+def test_a_broken_file_ends_with_one_line_naming_it(tmp_path, runs, cli, content, message):
+    broken = tmp_path / "broken.json"
+    broken.write_text(content(runs["failout"].read_text()))
+    code, stdout, stderr = cli(runs["failout"], broken, f"--out={tmp_path / 'out'}")
+    assert code == 2 and stdout == "" and not (tmp_path / "out").exists()
+    assert stderr.startswith(f"Experiment/report.py: error: {broken}") and message in stderr
+    assert len(stderr.splitlines()) == 1
+
+
+def test_an_unwritable_out_dir_is_a_user_error(tmp_path, runs, cli):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    code, _, stderr = cli(runs["skips"], f"--out={blocker}")
+    assert code == 2 and stderr.startswith(f"Experiment/report.py: error: --out={blocker}: cannot write")
+
+
+def test_help_and_no_files(tmp_path, cli):
+    code, stdout, _ = cli("--help")
+    assert code == 0 and "--out" in stdout and "--readme" in stdout
+    code, _, stderr = cli()
+    assert code == 2 and "give at least one results file" in stderr
+
+
+def test_the_script_imports_no_keras_and_prints_no_traceback(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    code = ("import runpy, sys; sys.argv = ['Experiment/report.py', sys.argv[1]]\n"
+            "try: runpy.run_path('Experiment/report.py', run_name='__main__')\n"
+            "finally: print('keras' in sys.modules, 'tensorflow' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, str(broken)], capture_output=True, text=True, cwd=REPO,
+                          env={"PYTHONPATH": str(REPO), "PATH": ""})
+    assert done.returncode == 2 and done.stdout.split() == ["False", "False"]
+    assert done.stderr.startswith(f"Experiment/report.py: error: {broken} is not a readable results file")
+    assert len(done.stderr.splitlines()) == 1
