@@ -46,13 +46,18 @@ def check_flags(config) -> None:
 
 
 def threads_per_model(config) -> int:
-    """Threads of each job's TensorFlow / XLA pools: its CPU share, at least one."""
+    """Threads of each CPU-only job's inter-op and OpenMP pools: its CPU share, at least one."""
     return max(1, int(config.cpus_per_model))
 
 
 def worker_environment(dataset: DatasetDefinition, config) -> dict[str, str]:
     """Environment of the worker processes: the code's import paths, the Keras backend, and thread
-    pools sized to the job's CPU share (CPU-only jobs) or GPU memory that grows on demand (shared GPUs)."""
+    pools sized to the job's CPU share (CPU-only jobs) or GPU memory that grows on demand (shared GPUs).
+
+    TensorFlow's results depend on the size of its intra-op pool (it splits reductions by thread:
+    camera weights differ by up to 1e-7 after one epoch with 1 vs 2 threads), so that pool keeps the
+    size an in-process run of the driver has (its CPU count), and the numbers match `--workers=1`.
+    XLA (JAX) is left alone for the same reason."""
     import keras
 
     experiment_dir = Path(sys.modules[dataset.load_data.__module__].__file__).resolve().parent
@@ -60,10 +65,8 @@ def worker_environment(dataset: DatasetDefinition, config) -> dict[str, str]:
     env = {"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths)), "KERAS_BACKEND": keras.backend.backend()}
     if config.gpus_per_model == 0:
         threads = str(threads_per_model(config))
-        env.update(CUDA_VISIBLE_DEVICES="", TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS=threads,
-                   OMP_NUM_THREADS=threads)
-        if threads == "1":  # XLA (JAX) has no pool-size flag: one thread, or all cores
-            env["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_multi_thread_eigen=false".strip()
+        env.update(CUDA_VISIBLE_DEVICES="", TF_NUM_INTEROP_THREADS=threads, OMP_NUM_THREADS=threads,
+                   TF_NUM_INTRAOP_THREADS=os.environ.get("TF_NUM_INTRAOP_THREADS", str(len(os.sched_getaffinity(0)))))
     else:
         env.update(TF_FORCE_GPU_ALLOW_GROWTH="true", XLA_PYTHON_CLIENT_PREALLOCATE="false")
     return env
@@ -118,7 +121,7 @@ def check_resources(config) -> None:
     if not any(all(resources.get(k, 0) >= v for k, v in wanted.items() if v) for resources in nodes):
         largest = ", ".join(f"{r.get('CPU', 0):g} CPU / {r.get('GPU', 0):g} GPU" for r in nodes)
         raise UserError(f"no Ray node has --cpus_per_model={config.cpus_per_model:g} CPU and --gpus_per_model="
-                        f"{config.gpus_per_model:g} GPU free for one model (nodes: {largest or 'none'})")
+                        f"{config.gpus_per_model:g} GPU for one model (nodes: {largest or 'none'})")
 
 
 def run_jobs(dataset: DatasetDefinition, experiment: str, config, jobs: Sequence[Job], reuse_finished: bool,
