@@ -45,7 +45,7 @@ VAL_DIR = os.environ.get(DIR_VARIABLES["val_dir"], "")
 VALIDATION_IMAGES_PER_CLASS = 10
 AUGMENT = True
 MIXED_PRECISION = False
-WORKERS = 4  # threads reading images in parallel (keras.utils.PyDataset workers)
+READ_WORKERS = 4  # threads reading images in parallel (keras.utils.PyDataset workers)
 
 
 def load_data(config):
@@ -58,7 +58,7 @@ def load_data(config):
         raise UserError(f"--train_dir and --val_dir hold different class folders ({len(classes)} vs "
                         f"{len(test_classes)}; e.g. {', '.join(different[:3])}); they must be the same")
     train, val = hold_out(labels, classes, config.validation_images_per_class)
-    stream = dict(batch_size=config.batch_size, image_size=config.image_size, workers=config.workers)
+    stream = dict(batch_size=config.batch_size, image_size=config.image_size, workers=config.read_workers)
 
     def split(indices, shuffle):
         chosen = [paths[i] for i in indices]
@@ -127,7 +127,7 @@ DATASET = DatasetDefinition(
         "image_size": IMAGE_SIZE,
         "augment": AUGMENT,
         "mixed_precision": MIXED_PRECISION,
-        "workers": WORKERS,
+        "read_workers": READ_WORKERS,
     },
     load_data=load_data,
     build_model=build_model,

@@ -15,6 +15,7 @@ from resilinet.errors import UserError
 from resilinet.flag_table import flag_specs
 from resilinet.flags import parse_flags
 from resilinet.output_dirs import check_output_dirs
+from resilinet.parallel import check_flags as check_parallel_flags, uses_ray
 from resilinet.results import ResultsLog
 from resilinet.variants import VARIANTS, Variant
 
@@ -27,6 +28,10 @@ COMMON_DEFAULTS = {
     "models_dir": "models",
     "distribute": "auto",
     "verbose": 1,
+    "workers": 1,  # jobs at once; other than 1 runs them as Ray tasks (resilinet.parallel)
+    "ray_address": "",
+    "cpus_per_model": 1.0,
+    "gpus_per_model": 0.0,
 }
 
 
@@ -85,13 +90,18 @@ def run_experiment(dataset: DatasetDefinition, experiment_type: str, config) -> 
     resumed = f", resuming {log.json_path} ({len(done)} record(s) kept)" if config.resume else ""
     print(f"{experiment}: {len(jobs)} model(s) to run of {len(variants)} x {config.iterations} iteration(s)"
           f"{resumed}; logging to {log.text_path}", flush=True)
-    data = dataset.load_data(config)
-    previous_policy = keras.mixed_precision.global_policy()
-    try:
-        for job in jobs:
-            log.add(run_job(dataset, experiment, config, data, job, reuse_finished=bool(config.resume)))
-    finally:
-        keras.mixed_precision.set_global_policy(previous_policy)
+    if uses_ray(config):
+        from resilinet.parallel import run_jobs
+
+        run_jobs(dataset, experiment, config, jobs, bool(config.resume), on_record=log.add)
+    else:
+        data = dataset.load_data(config)
+        previous_policy = keras.mixed_precision.global_policy()
+        try:
+            for job in jobs:
+                log.add(run_job(dataset, experiment, config, data, job, reuse_finished=bool(config.resume)))
+        finally:
+            keras.mixed_precision.set_global_policy(previous_policy)
     print(f"results: {log.text_path} and {log.json_path}", flush=True)
     print(f"tables and figures: python Experiment/report.py {log.json_path}", flush=True)
     return log
@@ -113,6 +123,7 @@ def main(
         for key in ("epochs", "iterations", "batch_size"):
             if getattr(config, key) < 1:
                 raise UserError(f"--{key} must be at least 1, got {getattr(config, key)}")
+        check_parallel_flags(config)
         dataset.validate(config)
         VARIANTS[experiment_type](dataset, config)  # the experiment's own flags, checked before Keras loads
         check_output_dirs(config, f"{dataset.name}_{experiment_type}")

@@ -38,8 +38,11 @@ FLAGS = {
     "distribute": FlagSpec("data-parallel training over several devices (auto: when 2 or more GPUs are visible)",
                            choices=MODES),
     "verbose": FlagSpec("Keras progress output: 0 none, 1 progress bar, 2 one line per epoch", choices=(0, 1, 2)),
-    "workers": FlagSpec("models trained at the same time (parallel workers)", range=AT_LEAST_1),
-    "ray_address": FlagSpec("address of the Ray cluster that runs the parallel workers; empty: a local one"),
+    "workers": FlagSpec("models trained at the same time as Ray tasks: 1 in this process without Ray, N > 1 on "
+                        "a local Ray instance (or --ray_address), 0 as many as the Ray resources allow",
+                        range=Range(0)),
+    "ray_address": FlagSpec("address of a running Ray cluster for the parallel jobs (auto: the one this machine "
+                            "joined with `ray start`); empty: a local instance started and stopped by the script"),
     "cpus_per_model": FlagSpec("CPUs reserved for each model trained in parallel", range=Range(0, low_open=True)),
     "gpus_per_model": FlagSpec("GPUs (a fraction shares one) reserved for each model trained in parallel",
                                range=Range(0)),
@@ -89,7 +92,7 @@ DATASET_FLAGS = {
                                                 range=AT_LEAST_1),
         "image_size": FlagSpec("side of the square input images in pixels (MobileNet halves it five times)",
                                range=Range(32)),
-        "workers": FlagSpec("threads reading images in parallel", range=AT_LEAST_1),
+        "read_workers": FlagSpec("threads reading images in parallel", range=AT_LEAST_1),
     },
 }
 

@@ -19,7 +19,7 @@ from resilinet.topology import Topology
 # pools files that differ only in them (plus `seed`, which only names independent iterations).
 NON_RESULT_KEYS = frozenset({
     "verbose", "resume", "results_dir", "models_dir", "evaluate_saved", "iterations",
-    "workers", "ray_address", "cpus_per_model", "gpus_per_model",
+    "workers", "ray_address", "cpus_per_model", "gpus_per_model", "read_workers",
 })
 
 

@@ -94,7 +94,7 @@ def test_hold_out_takes_the_same_images_of_every_class_for_validation():
 
 def flags(slice_dir):
     return [f"--train_dir={slice_dir / 'train'}", f"--val_dir={slice_dir / 'val'}", "--image_size=64",
-            "--batch_size=16", "--epochs=1", "--iterations=1", "--verbose=0", "--workers=1",
+            "--batch_size=16", "--epochs=1", "--iterations=1", "--verbose=0", "--read_workers=1",
             "--validation_images_per_class=2"]
 
 

@@ -1,0 +1,173 @@
+"""Jobs as Ray tasks: `--workers=N` on a local Ray instance, `--ray_address=ADDRESS` on a cluster.
+
+Each task runs one (iteration, variant) with `resilinet.jobs.run_job` in a Ray worker process that
+loads the data itself (once per process) and returns the record; the driver adds the records to the
+results log as they finish. Ray (and Keras) is imported only when a run uses it.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import math
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from resilinet.errors import UserError
+
+if TYPE_CHECKING:  # Keras is imported only once the flags are good
+    from resilinet.dataset import Data, DatasetDefinition
+    from resilinet.jobs import Job
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+MAX_RETRIES = 3  # runs again a job whose worker process died (killed, out of memory), this many times
+
+_worker_data: dict[Any, Data] = {}  # in a worker process: the data of the run it serves
+
+
+def uses_ray(config) -> bool:
+    return config.workers != 1 or bool(config.ray_address)
+
+
+def check_flags(config) -> None:
+    """Raise UserError for a parallelism flag Ray cannot honour."""
+    if config.workers < 0:
+        raise UserError(f"--workers must be 1 (no Ray), N > 1 jobs at once, or 0 (as many as the Ray "
+                        f"resources allow), got {config.workers}")
+    if config.cpus_per_model <= 0:
+        raise UserError(f"--cpus_per_model must be more than 0, got {config.cpus_per_model}")
+    gpus = config.gpus_per_model
+    if gpus < 0 or (gpus > 1 and not gpus.is_integer()):
+        raise UserError(f"--gpus_per_model must be 0, a fraction below 1 (models sharing a GPU) or a whole "
+                        f"number, got {gpus}")
+
+
+def threads_per_model(config) -> int:
+    """Threads of each CPU-only job's inter-op and OpenMP pools: its CPU share, at least one."""
+    return max(1, int(config.cpus_per_model))
+
+
+def worker_environment(dataset: DatasetDefinition, config) -> dict[str, str]:
+    """Environment of the worker processes: the code's import paths, the Keras backend, and thread
+    pools sized to the job's CPU share (CPU-only jobs) or GPU memory that grows on demand (shared GPUs).
+
+    TensorFlow's results depend on the size of its intra-op pool (it splits reductions by thread:
+    camera weights differ by up to 1e-7 after one epoch with 1 vs 2 threads), so that pool keeps the
+    size an in-process run of the driver has (its CPU count), and the numbers match `--workers=1`.
+    XLA (JAX) is left alone for the same reason."""
+    import keras
+
+    experiment_dir = Path(sys.modules[dataset.load_data.__module__].__file__).resolve().parent
+    paths = [str(REPOSITORY), str(experiment_dir)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = {"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths)), "KERAS_BACKEND": keras.backend.backend()}
+    if config.gpus_per_model == 0:
+        threads = str(threads_per_model(config))
+        env.update(CUDA_VISIBLE_DEVICES="", TF_NUM_INTEROP_THREADS=threads, OMP_NUM_THREADS=threads,
+                   TF_NUM_INTRAOP_THREADS=os.environ.get("TF_NUM_INTRAOP_THREADS", str(len(os.sched_getaffinity(0)))))
+    else:
+        env.update(TF_FORCE_GPU_ALLOW_GROWTH="true", XLA_PYTHON_CLIENT_PREALLOCATE="false")
+    return env
+
+
+def run_job_task(dataset: DatasetDefinition, experiment: str, config, job: Job, reuse_finished: bool,
+                 directory: str) -> tuple[dict[str, Any], str]:
+    """The Ray task: one job in a worker process, run in the driver's working directory (so relative
+    data, cache and model paths mean what they mean to the driver). Returns the record and the job's
+    console output, which the driver prints."""
+    from resilinet.jobs import run_job
+
+    where = socket.gethostname()
+    if not Path(directory).is_dir():
+        raise UserError(f"worker on {where}: the driver's working directory {directory} does not exist there; "
+                        "on a cluster, run from a folder every node has at the same path (a shared file system)")
+    os.chdir(directory)
+    output = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(output):
+            key = (dataset.name, repr(sorted(vars(config).items())))
+            if key not in _worker_data:
+                _worker_data.clear()
+                _worker_data[key] = dataset.load_data(config)
+            record = run_job(dataset, experiment, config, _worker_data[key], job, reuse_finished)
+    except UserError as error:
+        raise UserError(f"worker on {where}: {error}") from None
+    return record, output.getvalue()
+
+
+def start_ray(config) -> None:
+    import ray
+
+    quiet = dict(include_dashboard=False, log_to_driver=False, configure_logging=True, logging_level=logging.ERROR)
+    if config.ray_address:
+        try:
+            ray.init(address=config.ray_address, **quiet)
+        except (ConnectionError, ValueError, RuntimeError) as error:
+            raise UserError(f"--ray_address={config.ray_address}: cannot connect to a Ray cluster ({error}); "
+                            "start one with `ray start --head`") from None
+    else:
+        cpus = os.cpu_count() if config.workers == 0 else math.ceil(config.workers * config.cpus_per_model)
+        ray.init(address="local", num_cpus=cpus, **quiet)
+
+
+def check_resources(config) -> None:
+    """Stop early when no node can ever run a job (Ray would wait forever)."""
+    import ray
+
+    wanted = {"CPU": config.cpus_per_model, "GPU": config.gpus_per_model}
+    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+    if not any(all(resources.get(k, 0) >= v for k, v in wanted.items() if v) for resources in nodes):
+        largest = ", ".join(f"{r.get('CPU', 0):g} CPU / {r.get('GPU', 0):g} GPU" for r in nodes)
+        raise UserError(f"no Ray node has --cpus_per_model={config.cpus_per_model:g} CPU and --gpus_per_model="
+                        f"{config.gpus_per_model:g} GPU for one model (nodes: {largest or 'none'})")
+
+
+def run_jobs(dataset: DatasetDefinition, experiment: str, config, jobs: Sequence[Job], reuse_finished: bool,
+             on_record: Callable[[dict[str, Any]], None]) -> None:
+    """Run `jobs` as Ray tasks, at most `config.workers` at once (0: as many as the resources allow),
+    and pass each record to `on_record` in the driver as soon as its job has finished."""
+    try:
+        import ray
+    except ImportError:
+        raise UserError("--workers other than 1 and --ray_address need Ray: pip install ray") from None
+
+    start_ray(config)
+    running: dict[Any, Job] = {}
+    try:
+        check_resources(config)
+        task = ray.remote(run_job_task).options(
+            num_cpus=config.cpus_per_model, num_gpus=config.gpus_per_model, max_retries=MAX_RETRIES,
+            runtime_env={"env_vars": worker_environment(dataset, config)})
+        shared = ray.put(dataset), ray.put(config)
+        limit = config.workers or len(jobs)
+        pending = list(jobs)
+        while pending or running:
+            while pending and len(running) < limit:
+                job = pending.pop(0)
+                running[task.remote(shared[0], experiment, shared[1], job, reuse_finished, os.getcwd())] = job
+            (ready,), _ = ray.wait(list(running), num_returns=1)
+            record, output = result(ready, running.pop(ready))
+            print(output, end="", flush=True)
+            on_record(record)
+    finally:
+        for ref in running:
+            ray.cancel(ref, force=True)
+        ray.shutdown()
+
+
+def result(ref, job: Job) -> tuple[dict[str, Any], str]:
+    """A finished task's (record, output); a user error raised in the task as a UserError."""
+    import ray
+
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as error:
+        if isinstance(error.cause, UserError):
+            raise UserError(str(error.cause)) from None
+        raise
+    except (ray.exceptions.WorkerCrashedError, ray.exceptions.OutOfMemoryError) as error:
+        raise UserError(f"iteration {job.iteration} {job.variant.name}: its worker process died {MAX_RETRIES + 1} "
+                        f"times ({type(error).__name__}); the finished records are logged, rerun with "
+                        "--resume=latest (with fewer --workers if it ran out of memory)") from None

@@ -1,0 +1,224 @@
+"""Jobs as Ray tasks (--workers, --ray_address): the same records and weights as one in-process run,
+a killed worker's job is run again, an existing cluster, and user errors raised on a worker."""
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import EXPERIMENT_DIR, REPO, run_script, write_mhealth_logs
+from test_camera import slice_dir  # noqa: F401  (fixture: a slice of the real camera data)
+
+pytest.importorskip("ray")
+
+HEALTH = "health_average_accuracy.py"
+FAST = ["--epochs=2", "--batch_size=128", "--verbose=0", "--verify_checksums=false", "--iterations=2"]
+PAIRS = [(i, m) for i in (1, 2) for m in ("Vanilla", "DFG", "ResiliNet")]
+
+
+@pytest.fixture(scope="module")
+def data_flag(tmp_path_factory):
+    folder = write_mhealth_logs(tmp_path_factory.mktemp("mhealth"), rows_per_subject=150)
+    return f"--data_dir={folder}"
+
+
+@pytest.fixture(scope="module")
+def sequential(tmp_path_factory, data_flag):
+    folder = tmp_path_factory.mktemp("sequential")
+    return folder, run_script(HEALTH, data_flag, *FAST, cwd=folder)
+
+
+def scores(document):
+    return {(r["iteration"], r["variant"]): r["combinations"] for r in document["records"]}
+
+
+def weights(path):
+    arrays = {}
+    with h5py.File(path) as file:
+        file.visititems(lambda name, item: arrays.update({name: item[()]}) if isinstance(item, h5py.Dataset) else None)
+    return arrays
+
+
+def assert_same_weights(folder_a, folder_b, experiment):
+    files = sorted(p.name for p in (folder_a / "models" / experiment).glob("*.weights.h5"))
+    assert files and files == sorted(p.name for p in (folder_b / "models" / experiment).glob("*.weights.h5"))
+    for name in files:
+        a, b = weights(folder_a / "models" / experiment / name), weights(folder_b / "models" / experiment / name)
+        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a), name
+
+
+def environment(**extra):
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(EXPERIMENT_DIR)]), **extra}
+
+
+def test_two_workers_give_the_records_and_weights_of_one_then_evaluate_saved(tmp_path, data_flag, sequential):
+    folder, plain = sequential
+    parallel = run_script(HEALTH, data_flag, *FAST, "--workers=2", cwd=tmp_path)
+    assert [(r["iteration"], r["variant"]) for r in parallel["records"]] == PAIRS
+    assert scores(parallel) == scores(plain) and parallel["summary"] == plain["summary"]
+    assert_same_weights(folder, tmp_path, "health_average_accuracy")
+    assert parallel["config"]["workers"] == 2
+
+    again = run_script(HEALTH, data_flag, *FAST, "--workers=2", "--evaluate_saved=true",
+                       "--results_dir=evaluated", cwd=tmp_path)
+    assert scores(again) == scores(plain)
+
+
+def test_two_workers_on_camera_match_one(tmp_path, slice_dir):  # noqa: F811
+    flags = [f"--data_dir={slice_dir}", "--epochs=1", "--batch_size=32", "--verbose=0", "--iterations=1"]
+    (tmp_path / "one").mkdir(), (tmp_path / "two").mkdir()
+    one = run_script("camera_average_accuracy.py", *flags, cwd=tmp_path / "one")
+    two = run_script("camera_average_accuracy.py", *flags, "--workers=2", cwd=tmp_path / "two")
+    assert [r["variant"] for r in two["records"]] == ["Vanilla", "DFG", "ResiliNet"]
+    assert scores(two) == scores(one) and two["summary"] == one["summary"]
+    assert_same_weights(tmp_path / "one", tmp_path / "two", "camera_average_accuracy")
+
+
+def task_processes(root_pid):
+    """Pids of the Ray worker processes running a job (`ray::run_job_task`) under process root_pid."""
+    parents, titles = {}, {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                titles[int(entry.name)] = (entry / "cmdline").read_bytes().split(b"\0")[0]
+            except (OSError, IndexError, ValueError):
+                continue
+
+    def under_root(pid):
+        while pid > 1:
+            if pid == root_pid:
+                return True
+            pid = parents.get(pid, 0)
+        return False
+
+    return [pid for pid, title in titles.items() if title.startswith(b"ray::run_job_task") and under_root(pid)]
+
+
+def test_a_killed_worker_is_replaced_and_nothing_is_lost(tmp_path, data_flag, sequential):
+    _, plain = sequential
+    process = subprocess.Popen([sys.executable, str(EXPERIMENT_DIR / HEALTH), data_flag, *FAST, "--workers=2"],
+                               cwd=tmp_path, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    killed = None
+    try:
+        deadline = time.monotonic() + 400
+        while killed is None and time.monotonic() < deadline and process.poll() is None:
+            running = task_processes(process.pid)
+            if running:
+                time.sleep(2)  # into the job: its worker has imported Keras and is loading or training
+                os.kill(running[0], signal.SIGKILL)
+                killed = running[0]
+            time.sleep(0.2)
+        assert killed is not None, "no job was seen running"
+        assert process.wait(timeout=600) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    (path,) = (tmp_path / "results").glob("health_average_accuracy_*.json")
+    document = json.loads(path.read_text())
+    assert [(r["iteration"], r["variant"]) for r in document["records"]] == PAIRS
+    assert scores(document) == scores(plain)
+    models = tmp_path / "models" / "health_average_accuracy"
+    assert len(list(models.glob("*_iter*.weights.h5"))) == 6 and not list(models.glob("*.inprogress.*"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def ray_cluster():
+    """A one-node Ray cluster (`ray start --head`) on 127.0.0.1 with its own token and temp dir; stopped
+    afterwards by signalling the `ray start --block` process this fixture started (not `ray stop`,
+    which would stop every Ray instance on the machine)."""
+    temp = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # short: Ray's socket paths live under it
+    (temp / "token").write_text(secrets.token_hex(32))
+    env = environment(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(temp / "token"))
+    port = free_port()
+    head = subprocess.Popen([str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", f"--port={port}",
+                             "--node-ip-address=127.0.0.1", "--num-cpus=2", "--num-gpus=0", "--include-dashboard=false",
+                             "--disable-usage-stats", f"--temp-dir={temp}"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield f"127.0.0.1:{port}", env
+    finally:
+        head.send_signal(signal.SIGTERM)
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            head.kill()
+            head.wait()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_an_existing_cluster_runs_the_jobs_and_reports_user_errors(tmp_path, data_flag, sequential, ray_cluster):
+    address, env = ray_cluster
+    _, plain = sequential
+
+    def run(*flags):
+        return subprocess.run([sys.executable, str(EXPERIMENT_DIR / HEALTH), *FAST, "--iterations=1",
+                               f"--ray_address={address}", *flags], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=600)
+
+    bad = run("--data_dir=/nonexistent/mhealth", "--workers=2")
+    assert bad.returncode == 2, bad.stderr
+    assert f"error: worker on {socket.gethostname()}: --data_dir /nonexistent/mhealth does not exist" in bad.stderr
+    assert "Traceback" not in bad.stderr and not list(tmp_path.glob("results/*"))
+
+    no_gpu = run(data_flag, "--gpus_per_model=0.5")
+    assert no_gpu.returncode == 2 and "no Ray node has --cpus_per_model=1 CPU and --gpus_per_model=0.5 GPU" in no_gpu.stderr
+
+    good = run(data_flag, "--workers=0")
+    assert good.returncode == 0, good.stderr[-3000:]
+    assert "iteration 1/1 ResiliNet (trained" in good.stdout, "the driver prints each job's output"
+    (path,) = (tmp_path / "results").glob("health_average_accuracy_*.json")
+    document = json.loads(path.read_text())
+    assert scores(document) == {k: v for k, v in scores(plain).items() if k[0] == 1}
+
+
+def test_one_worker_runs_in_process_without_ray(tmp_path, data_flag):
+    code = ("import runpy, sys; sys.argv = sys.argv[1:]; "
+            "runpy.run_path(sys.argv[0], run_name='__main__'); assert 'ray' not in sys.modules, 'ray was imported'")
+    done = subprocess.run([sys.executable, "-c", code, str(EXPERIMENT_DIR / HEALTH), data_flag, *FAST, "--epochs=1",
+                           "--iterations=1"], cwd=tmp_path, env=environment(), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+@pytest.mark.parametrize("flag, message", [
+    ("--workers=-1", "--workers must be 1 (no Ray), N > 1 jobs at once, or 0"),
+    ("--cpus_per_model=0", "--cpus_per_model must be more than 0, got 0.0"),
+    ("--gpus_per_model=1.5", "--gpus_per_model must be 0, a fraction below 1"),
+])
+def test_bad_parallel_flags_stop_before_anything_runs(tmp_path, capsys, flag, message):
+    with pytest.raises(SystemExit) as exit_info:
+        run_script(HEALTH, "--data_dir=/nonexistent", flag, cwd=tmp_path)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_worker_threads_follow_the_cpu_share_but_keep_the_in_process_intra_op_pool(monkeypatch):
+    import health_common
+    from resilinet.parallel import worker_environment
+
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
+    cpu = worker_environment(health_common.DATASET, SimpleNamespace(cpus_per_model=1.0, gpus_per_model=0.0))
+    assert (cpu["TF_NUM_INTEROP_THREADS"], cpu["OMP_NUM_THREADS"], cpu["CUDA_VISIBLE_DEVICES"]) == ("1", "1", "")
+    assert cpu["TF_NUM_INTRAOP_THREADS"] == str(len(os.sched_getaffinity(0))), "the pool size the numbers depend on"
+    assert cpu["PYTHONPATH"].split(os.pathsep)[:2] == [str(REPO), str(EXPERIMENT_DIR)]
+    assert worker_environment(health_common.DATASET, SimpleNamespace(cpus_per_model=3.0, gpus_per_model=0.0))[
+        "TF_NUM_INTEROP_THREADS"] == "3"
+    gpu = worker_environment(health_common.DATASET, SimpleNamespace(cpus_per_model=1.0, gpus_per_model=0.25))
+    assert gpu["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false" and "TF_NUM_INTEROP_THREADS" not in gpu
