@@ -152,4 +152,4 @@ def test_specs_of_a_dataset_add_its_choices_and_environment_variables():
     specs = flag_specs(DATASET, DATASET.defaults)
     assert specs["train_dir"].environment == "RESILINET_IMAGENET_TRAIN"
     assert specs["partition_setting"].choices == (1, 2)
-    assert specs["workers"].meaning == "threads reading images in parallel"
+    assert specs["read_workers"].meaning == "threads reading images in parallel"
