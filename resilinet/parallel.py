@@ -33,14 +33,9 @@ def uses_ray(config) -> bool:
 
 
 def check_flags(config) -> None:
-    """Raise UserError for a parallelism flag Ray cannot honour."""
-    if config.workers < 0:
-        raise UserError(f"--workers must be 1 (no Ray), N > 1 jobs at once, or 0 (as many as the Ray "
-                        f"resources allow), got {config.workers}")
-    if config.cpus_per_model <= 0:
-        raise UserError(f"--cpus_per_model must be more than 0, got {config.cpus_per_model}")
+    """Raise UserError for a GPU share Ray cannot honour (the flag table checks the plain ranges)."""
     gpus = config.gpus_per_model
-    if gpus < 0 or (gpus > 1 and not gpus.is_integer()):
+    if gpus > 1 and not gpus.is_integer():
         raise UserError(f"--gpus_per_model must be 0, a fraction below 1 (models sharing a GPU) or a whole "
                         f"number, got {gpus}")
 

@@ -199,8 +199,8 @@ def test_one_worker_runs_in_process_without_ray(tmp_path, data_flag):
 
 
 @pytest.mark.parametrize("flag, message", [
-    ("--workers=-1", "--workers must be 1 (no Ray), N > 1 jobs at once, or 0"),
-    ("--cpus_per_model=0", "--cpus_per_model must be more than 0, got 0.0"),
+    ("--workers=-1", "--workers must be at least 0, got -1"),
+    ("--cpus_per_model=0", "--cpus_per_model must be greater than 0, got 0.0"),
     ("--gpus_per_model=1.5", "--gpus_per_model must be 0, a fraction below 1"),
 ])
 def test_bad_parallel_flags_stop_before_anything_runs(tmp_path, capsys, flag, message):
