@@ -2,8 +2,8 @@
 
 The driver only starts, kills and restarts actors and, per request, hands each node the
 ObjectRefs of its senders' outputs for that request; the tensors travel between the actors through
-Ray's object store. It keeps the membership view (which nodes it killed, when) that tells the
-latency classes apart.
+Ray's object store. It keeps the membership view (which nodes are down) under which each request
+is sent: nodes already known dead are not called.
 """
 from __future__ import annotations
 
@@ -55,19 +55,20 @@ class Request:
     refs: dict[str, ray.ObjectRef]
     reports: dict[str, ray.ObjectRef]
     known_dead: frozenset[str]
-    sent: float
+    sent: float  # wall clock (time.time), as the output node stamps its answer
 
 
 @dataclass
 class Answer:
     index: int
     labels: np.ndarray
+    probabilities: np.ndarray | None  # None when answered by the no-path rule
     no_path: bool
     alive: dict[str, bool]  # per failable node: did its output reach every live receiver
     partial: tuple[str, ...]  # nodes whose output reached some receivers but not all
     died_during: tuple[str, ...]  # missing nodes killed while this request was in flight
     known_dead: frozenset[str]
-    seconds: float
+    seconds: float  # from sending to the output node's answer (not to when the driver collects it)
 
 
 @dataclass
@@ -81,7 +82,6 @@ class DeployedNetwork:
     seed: int = 0
     actors: dict = field(default_factory=dict)
     joining: dict = field(default_factory=dict)  # node -> (actor, ready ref) restarted, not yet ready
-    killed_at: dict[str, float] = field(default_factory=dict)
     kills: int = 0
     restarts: int = 0
 
@@ -93,8 +93,7 @@ class DeployedNetwork:
         self._env = actor_environment()
 
     def _new_actor(self, node: str, generation: int):
-        options = dict(num_cpus=self.node_cpus, runtime_env={"env_vars": self._env},
-                       name=None, max_restarts=0)
+        options = dict(num_cpus=self.node_cpus, runtime_env={"env_vars": self._env}, max_restarts=0)
         guess = self.guess if node == self.topology.output else (None, None)
         return self._actor_class.options(**options).remote(
             self._spec_refs[node], *guess, seed=self.seed + generation)
@@ -111,7 +110,6 @@ class DeployedNetwork:
         actor = self.actors.pop(node, None) or self.joining.pop(node, (None,))[0]
         if actor is not None:
             ray.kill(actor, no_restart=True)
-            self.killed_at[node] = time.perf_counter()
             self.kills += 1
 
     def restart(self, node: str) -> None:
@@ -129,7 +127,6 @@ class DeployedNetwork:
             if done:
                 del self.joining[node]
                 self.actors[node] = actor
-                self.killed_at.pop(node, None)
 
     def down(self) -> frozenset[str]:
         return frozenset(n for n in self.topology.nodes if n not in self.actors)
@@ -150,12 +147,12 @@ class DeployedNetwork:
             arriving = [raw[node]] if not spec.senders else [refs.get(s) for s in spec.senders]
             refs[node], reports[node] = self.actors[node].process.options(num_returns=2).remote(
                 index, batch, arriving, timeout_s)
-        return Request(index, refs, reports, known_dead, time.perf_counter())
+        return Request(index, refs, reports, known_dead, time.time())
 
     def collect(self, request: Request) -> Answer:
         """Wait for the output node's answer and work out which nodes' outputs were used."""
         answer = ray.get(request.refs[self.topology.output])
-        seconds = time.perf_counter() - request.sent
+        seconds = answer["answered_at"] - request.sent
         received: dict[str, dict[str, bool]] = {}
         for node, ref in request.reports.items():
             try:
@@ -174,7 +171,7 @@ class DeployedNetwork:
                 alive[node] = all(got) if got else True
             if not alive[node] and node not in request.known_dead:
                 died.append(node)
-        return Answer(request.index, np.asarray(answer["labels"]), bool(answer["no_path"]), alive,
+        return Answer(request.index, np.asarray(answer["labels"]), answer["probabilities"], bool(answer["no_path"]), alive,
                       tuple(partial), tuple(died), request.known_dead, seconds)
 
     def shutdown(self) -> None:

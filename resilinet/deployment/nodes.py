@@ -33,6 +33,8 @@ class Node:
                  guess_probabilities: Sequence[float] | None = None, seed: int = 0):
         self.spec = spec
         self.model = spec.build()
+        warm_up = [np.zeros((1, *shape), dtype=dtype) for shape, dtype in zip(spec.input_shapes, spec.input_dtypes)]
+        self.model(warm_up, training=False)  # the first call traces: not a request's cost
         self.guess_labels = None if guess_labels is None else np.asarray(guess_labels)
         self.guess_probabilities = guess_probabilities
         self.rng = np.random.default_rng(seed)
@@ -50,15 +52,17 @@ class Node:
             tensors, received = self._receive(batch, arriving, timeout_s)
             reached = any(received.values())
             received = {s: r is not None for s, r in received.items()}
-        output = np.asarray(self.model(tensors if len(tensors) > 1 else tensors[0], training=False))
+        output = np.asarray(self.model(tensors, training=False))
         report = {"node": self.spec.name, "request": request, "received": received, "reached": reached,
                   "seconds": time.perf_counter() - started}
         if self.guess_labels is None:
             return (output, reached), report
         if reached:
-            return {"labels": np.argmax(output, axis=-1), "no_path": False}, report
-        guesses = self.rng.choice(self.guess_labels, size=batch, p=self.guess_probabilities)
-        return {"labels": guesses, "no_path": True}, report
+            answer = {"labels": np.argmax(output, axis=-1), "probabilities": output, "no_path": False}
+        else:
+            guesses = self.rng.choice(self.guess_labels, size=batch, p=self.guess_probabilities)
+            answer = {"labels": guesses, "probabilities": None, "no_path": True}
+        return {**answer, "answered_at": time.time()}, report
 
     def _receive(self, batch: int, arriving: Sequence, timeout_s: float):
         """The senders' tensors (zeros for the missing ones), and per sender its `reached` flag or

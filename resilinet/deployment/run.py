@@ -110,8 +110,9 @@ def percentiles(seconds: Sequence[float]) -> dict[str, float | int | None]:
 
 def stream(network, test: Split, config, topology, reliability) -> list[dict[str, Any]]:
     """Send the requests, `in_flight` at a time. Under a setting, every `window` requests draw
-    which nodes are down: those are killed while earlier requests are still in flight, the others
-    restarted if dead; the window's requests go out once the restarted nodes have rejoined."""
+    which nodes are down: those are killed while earlier requests are still in flight, and once
+    those are answered the others are restarted if dead; the window's requests go out when the
+    restarted nodes have rejoined (restart time is no request's latency)."""
     from resilinet.deployment.network import Answer
 
     rng = np.random.default_rng(config.seed)
@@ -125,14 +126,19 @@ def stream(network, test: Split, config, topology, reliability) -> list[dict[str
         latency_class = ("node died mid-request" if answer.died_during
                          else "node known dead" if not all(answer.alive.values()) else "no failure")
         served.append({"index": answer.index, "inputs": inputs, "y": labels, "labels": answer.labels,
+                       "probabilities": answer.probabilities,
                        "no_path": answer.no_path, "alive": tuple(answer.alive[n] for n in topology.failable),
                        "partial": answer.partial, "latency_class": latency_class, "seconds": answer.seconds})
 
     for index, (inputs, labels) in enumerate(request_batches(test, config.request_size, config.requests)):
         if reliability is not None and index % config.window == 0:
             draw = rng.random(len(topology.failable)) < np.asarray(reliability)
-            for node, up in zip(topology.failable, draw):
-                network.restart(node) if up else network.kill(node)
+            for node in (n for n, up in zip(topology.failable, draw) if not up):
+                network.kill(node)
+            while in_flight:
+                finish(*in_flight.popleft())
+            for node in (n for n, up in zip(topology.failable, draw) if up):
+                network.restart(node)
             network.admit_ready(wait=True)
         network.admit_ready()
         in_flight.append((network.submit(index, inputs, config.timeout_ms / 1000.0), inputs, labels))
@@ -145,7 +151,8 @@ def stream(network, test: Split, config, topology, reliability) -> list[dict[str
 
 def compare(model, topology, skip_mask, served, metric: str, no_path_score: float) -> list[dict[str, Any]]:
     """Per failure combination seen: requests, the score through the actors, and the in-process
-    model's score on the same requests with the same gates (same batches, so same multiplexing)."""
+    model's score on the same requests with the same gates (same batches, so same multiplexing);
+    whether every prediction is the same, and the largest difference of a class probability."""
     from resilinet.builder import set_alive
     from resilinet.evaluation import score
 
@@ -156,22 +163,25 @@ def compare(model, topology, skip_mask, served, metric: str, no_path_score: floa
             group = [r for r in served if r["alive"] == alive and not r["partial"]]
             no_path = not topology.has_path(alive, skip_mask)
             set_alive(model, topology, alive)
-            same = True
+            same, difference = True, 0.0
             simulated = []
             for r in group:
                 if no_path:
                     same &= r["no_path"]
                     continue
                 inputs = r["inputs"] if len(r["inputs"]) > 1 else r["inputs"][0]
-                labels = np.argmax(np.asarray(model.predict_on_batch(inputs)), axis=-1)
-                simulated.append(labels)
-                same &= (not r["no_path"]) and np.array_equal(labels, r["labels"])
+                probabilities = np.asarray(model.predict_on_batch(inputs))
+                simulated.append(np.argmax(probabilities, axis=-1))
+                same &= not r["no_path"] and np.array_equal(simulated[-1], r["labels"])
+                if not r["no_path"]:
+                    difference = max(difference, float(np.max(np.abs(probabilities - r["probabilities"]))))
             y = np.concatenate([r["y"] for r in group])
             measured = score(metric, y, np.concatenate([r["labels"] for r in group]))
             rows.append({"alive": dict(zip(topology.failable, alive)), "no_path": no_path, "requests": len(group),
-                         "samples": int(len(y)), "measured": measured,
+                         "samples": int(len(y)), "no_path_answers": sum(r["no_path"] for r in group),
+                         "measured": measured,
                          "simulated": no_path_score if no_path else score(metric, y, np.concatenate(simulated)),
-                         "same_predictions": bool(same)})
+                         "same_predictions": bool(same), "max_probability_difference": difference})
     finally:
         set_alive(model, topology, [True] * len(topology.failable))
     return rows
@@ -254,12 +264,14 @@ def render(document: dict[str, Any]) -> str:
              f"{document['kills']} kill(s), {document['restarts']} restart(s)",
              f"requests: {document['requests']} ({document['samples']} samples), "
              f"{document['partial_requests']} with a node's output reaching only some receivers", ""]
-    lines.append(f"{'failure combination':<60} {'requests':>8} {'measured':>9} {'simulated':>9}  same")
-    for c in document["combinations"]:
-        alive = " ".join(f"{n}={'up' if up else 'DOWN'}" for n, up in c["alive"].items())
-        note = " (no path)" if c["no_path"] else ""
-        lines.append(f"{alive + note:<60} {c['requests']:>8} {c['measured']:>9.4f} {c['simulated']:>9.4f}  "
-                     f"{'yes' if c['same_predictions'] else 'NO'}")
+    names = [" ".join(f"{n}={'up' if up else 'DOWN'}" for n, up in c["alive"].items())
+             + (" (no path)" if c["no_path"] else "") for c in document["combinations"]]
+    width = max([len("failure combination"), *map(len, names)])
+    lines.append(f"{'failure combination':<{width}} {'requests':>8} {'measured':>9} {'simulated':>9}  same  "
+                 "max |p - p_sim|")
+    for name, c in zip(names, document["combinations"]):
+        lines.append(f"{name:<{width}} {c['requests']:>8} {c['measured']:>9.4f} {c['simulated']:>9.4f}  "
+                     f"{'yes' if c['same_predictions'] else 'NO ':<4}  {c['max_probability_difference']:.1e}")
     lines += ["", f"overall {metric} through the actors: {document['measured']:.4f}"]
     if "setting" in document:
         s = document["setting"]
