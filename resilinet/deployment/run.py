@@ -35,7 +35,8 @@ DEPLOY_DEFAULTS = {
     "seed": 0,
     "results_dir": "results",
 }
-TRAINING_ONLY = ("epochs", "iterations", "evaluate_saved", "resume", "distribute", "verbose")
+# Dataset flags a deployment does not take: training ones, and resilinet_plus (--model says it).
+NOT_DEPLOYMENT_FLAGS = ("epochs", "iterations", "evaluate_saved", "resume", "distribute", "verbose", "resilinet_plus")
 KINDS = {kind.file_name: kind for kind in ModelKind}
 LATENCY_CLASSES = ("no failure", "node known dead", "node died mid-request")
 
@@ -286,7 +287,7 @@ def render(document: dict[str, Any]) -> str:
 
 def main(dataset: DatasetDefinition, argv: Sequence[str] | None = None, description: str = "") -> dict[str, Any]:
     program = f"Experiment/{dataset.name}_deployment.py"
-    defaults = {k: v for k, v in dataset.defaults.items() if k not in TRAINING_ONLY}
+    defaults = {k: v for k, v in dataset.defaults.items() if k not in NOT_DEPLOYMENT_FLAGS}
     defaults.update(DEPLOY_DEFAULTS)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
