@@ -6,6 +6,7 @@ specific to a dataset.
 """
 from __future__ import annotations
 
+import weakref
 from typing import Mapping, Protocol, Sequence
 
 import keras
@@ -93,11 +94,24 @@ def build_model(
         outputs[node] = y
 
     model_inputs = [inputs[node] for node in topology.inputs]
-    return keras.Model(
+    model = keras.Model(
         inputs=model_inputs[0] if len(model_inputs) == 1 else model_inputs,
         outputs=outputs[topology.output],
         name=name or f"{kind.file_name}_{topology.name}",
     )
+    _NODE_OUTPUTS[model] = dict(outputs)
+    return model
+
+
+_NODE_OUTPUTS: "weakref.WeakKeyDictionary[keras.Model, dict[str, object]]" = weakref.WeakKeyDictionary()
+
+
+def node_outputs(model: keras.Model) -> dict[str, object]:
+    """The output tensor of every node of a model made by `build_model` (for failable nodes, the
+    gated output): the tensors one physical node sends to the others."""
+    if model not in _NODE_OUTPUTS:
+        raise ValueError(f"{model.name} was not made by resilinet.builder.build_model")
+    return _NODE_OUTPUTS[model]
 
 
 def failure_gates(model: keras.Model, topology: Topology) -> list[FailureGate]:

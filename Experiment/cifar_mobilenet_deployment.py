@@ -1,0 +1,11 @@
+"""CIFAR-10 MobileNet: the trained network deployed as one Ray actor per physical node, nodes failed for real.
+
+Loads the weights Experiment/cifar_mobilenet_average_accuracy.py saved (--model, --iteration, --models_dir), kills
+the --fail nodes or draws failures per window of requests from --setting, streams the test set
+through the actors and compares every answer with the in-process simulation of the same failures.
+"""
+from cifar_common import CIFAR_MOBILENET
+from resilinet.deployment.run import main
+
+if __name__ == "__main__":
+    main(CIFAR_MOBILENET, description=__doc__)

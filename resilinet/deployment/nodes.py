@@ -1,0 +1,93 @@
+"""The Ray actor of one physical node: it holds only its own layers and weights.
+
+A request reaches a node as a call whose arguments are the ObjectRefs of what its senders return
+for that request (None for a sender already known dead). The node waits for them with `ray.wait`;
+a sender that Ray reports dead, or that has sent nothing within the timeout, counts as all zeros,
+as a dead node's gated output does in training and in the simulation. Each call returns two
+objects: the node's output, which goes to its receivers, and a small report for the driver.
+"""
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+import numpy as np
+import ray
+from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+
+from resilinet.deployment.split import NodeSpec
+
+# What a receiver sees when a sender's actor has died (killed, crashed or unreachable).
+SENDER_DEAD = (RayActorError, GetTimeoutError, RayTaskError)
+
+
+class Node:
+    """One node's sub-model; the output node also answers requests that no input reaches.
+
+    A node's output object is (tensor, reached): `reached` says whether some input's data arrived
+    through live nodes, so the output node knows when no path is left and guesses instead
+    (by the training label frequencies, as the simulation's no-path rule assumes).
+    """
+
+    def __init__(self, spec: NodeSpec, guess_labels: Sequence[int] | None = None,
+                 guess_probabilities: Sequence[float] | None = None, seed: int = 0):
+        self.spec = spec
+        self.model = spec.build()
+        warm_up = [np.zeros((1, *shape), dtype=dtype) for shape, dtype in zip(spec.input_shapes, spec.input_dtypes)]
+        self.model(warm_up, training=False)  # the first call traces: not a request's cost
+        self.guess_labels = None if guess_labels is None else np.asarray(guess_labels)
+        self.guess_probabilities = guess_probabilities
+        self.rng = np.random.default_rng(seed)
+
+    def ready(self) -> str:
+        return self.spec.name
+
+    def process(self, request: int, batch: int, arriving: Sequence, timeout_s: float):
+        """Run the node on one request. `arriving` holds the raw input arrays (input nodes) or the
+        senders' output ObjectRefs (None where the sender is known dead). Returns (output, report)."""
+        started = time.perf_counter()
+        if not self.spec.senders:
+            tensors, received, reached = list(arriving), {}, True
+        else:
+            tensors, received = self._receive(batch, arriving, timeout_s)
+            reached = any(received.values())
+            received = {s: r is not None for s, r in received.items()}
+        output = np.asarray(self.model(tensors, training=False))
+        report = {"node": self.spec.name, "request": request, "received": received, "reached": reached,
+                  "seconds": time.perf_counter() - started}
+        if self.guess_labels is None:
+            return (output, reached), report
+        if reached:
+            answer = {"labels": np.argmax(output, axis=-1), "probabilities": output, "no_path": False}
+        else:
+            guesses = self.rng.choice(self.guess_labels, size=batch, p=self.guess_probabilities)
+            answer = {"labels": guesses, "probabilities": None, "no_path": True}
+        return {**answer, "answered_at": time.time()}, report
+
+    def _receive(self, batch: int, arriving: Sequence, timeout_s: float):
+        """The senders' tensors (zeros for the missing ones), and per sender its `reached` flag or
+        None where nothing arrived."""
+        pending = {ref: i for i, ref in enumerate(arriving) if ref is not None}
+        got: dict[int, tuple] = {}
+        deadline = time.perf_counter() + timeout_s
+        while pending:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                break
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=left)
+            for ref in ready:
+                i = pending.pop(ref)
+                try:
+                    got[i] = ray.get(ref)
+                except SENDER_DEAD:
+                    pass
+        tensors, received = [], {}
+        for i, sender in enumerate(self.spec.senders):
+            shape, dtype = self.spec.input_shapes[i], self.spec.input_dtypes[i]
+            if i in got:
+                tensors.append(got[i][0])
+                received[sender] = bool(got[i][1])
+            else:
+                tensors.append(np.zeros((batch, *shape), dtype=dtype))
+                received[sender] = None
+        return tensors, received

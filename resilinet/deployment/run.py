@@ -1,0 +1,307 @@
+"""Entry point of `Experiment/<dataset>_deployment.py`: deploy saved weights as Ray actors, fail
+nodes for real, stream the test set through them and compare with the in-process simulation."""
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from resilinet.dataset import DatasetDefinition, Split
+from resilinet.errors import UserError
+from resilinet.flags import parse_flags
+from resilinet.kinds import ModelKind
+from resilinet.results import write_atomically
+
+DEPLOY_DEFAULTS = {
+    "model": "ResiliNet",
+    "iteration": 1,
+    "models_dir": "models",
+    "fail": ("",),
+    "setting": "",
+    "requests": 0,
+    "request_size": 1,
+    "window": 25,
+    "in_flight": 4,
+    "timeout_ms": 1000.0,
+    "node_cpus": 0.1,
+    "ray_address": "",
+    "no_path_guess": "expected",
+    "seed": 0,
+    "results_dir": "results",
+}
+# Dataset flags a deployment does not take: training ones, and resilinet_plus (--model says it).
+NOT_DEPLOYMENT_FLAGS = ("epochs", "iterations", "evaluate_saved", "resume", "distribute", "verbose", "resilinet_plus")
+KINDS = {kind.file_name: kind for kind in ModelKind}
+LATENCY_CLASSES = ("no failure", "node known dead", "node died mid-request")
+
+
+def weights_file(dataset: DatasetDefinition, config, kind: ModelKind) -> Path:
+    """The weights `<dataset>_average_accuracy` saved for this model and iteration, or a UserError."""
+    experiment = f"{dataset.name}_average_accuracy"
+    path = Path(config.models_dir) / experiment / f"{kind.file_name}_iter{config.iteration}.weights.h5"
+    if not path.exists():
+        found = sorted(p.name for p in path.parent.glob("*.weights.h5")) if path.parent.is_dir() else []
+        have = f"; {path.parent} holds {', '.join(found)}" if found else ""
+        plus = " --resilinet_plus=true" if kind is ModelKind.RESILINET_PLUS else ""
+        raise UserError(f"--model={kind.file_name} --iteration={config.iteration}: no weights at {path}{have}; "
+                        f"run `python Experiment/{experiment}.py{plus}` first (with --iterations of at least "
+                        f"{config.iteration}), or point --models_dir at its models folder")
+    return path
+
+
+def check_flags(dataset: DatasetDefinition, config) -> ModelKind:
+    topology = dataset.topology
+    if config.model not in KINDS:
+        raise UserError(f"--model must be one of {', '.join(KINDS)}, got {config.model!r}")
+    config.fail = tuple(node for node in config.fail if node)
+    unknown = [node for node in config.fail if node not in topology.failable]
+    if unknown:
+        raise UserError(f"--fail: {', '.join(unknown)} cannot fail; failable nodes: {', '.join(topology.failable)}")
+    if config.setting and config.setting not in dataset.reliability_settings:
+        raise UserError(f"--setting must be one of {', '.join(dataset.reliability_settings)}, got {config.setting!r}")
+    if config.setting and config.fail:
+        raise UserError("--fail and --setting exclude each other: fixed failures, or failures drawn per window")
+    for key in ("iteration", "request_size", "window", "in_flight"):
+        if getattr(config, key) < 1:
+            raise UserError(f"--{key} must be at least 1, got {getattr(config, key)}")
+    if config.requests < 0 or config.timeout_ms <= 0 or config.node_cpus <= 0:
+        raise UserError("--requests must be >= 0 (0: one pass over the test set); --timeout_ms and --node_cpus > 0")
+    return KINDS[config.model]
+
+
+def request_batches(test: Split, size: int, count: int) -> Iterator[tuple[list[np.ndarray], np.ndarray]]:
+    """(inputs per input node, labels) of `size` test samples each, cycling through the test set;
+    `count` requests, or one pass when 0."""
+    def one_pass():
+        if test.is_streamed:
+            for i in range(len(test.x)):
+                x, y = test.x[i][:2]
+                x = list(x) if isinstance(x, (list, tuple)) else [x]
+                for start in range(0, len(y), size):
+                    yield [np.asarray(a[start:start + size]) for a in x], np.asarray(y[start:start + size]).ravel()
+        else:
+            x = list(test.x) if isinstance(test.x, (list, tuple)) else [test.x]
+            y = np.asarray(test.y).ravel()
+            for start in range(0, len(y), size):
+                yield [np.asarray(a[start:start + size]) for a in x], y[start:start + size]
+
+    served = 0
+    while True:
+        for batch in one_pass():
+            if count and served == count:
+                return
+            yield batch
+            served += 1
+        if not count or served == 0:
+            return
+
+
+def percentiles(seconds: Sequence[float]) -> dict[str, float | int | None]:
+    if not seconds:
+        return {"requests": 0, "p50_ms": None, "p95_ms": None, "p99_ms": None}
+    p50, p95, p99 = np.percentile(np.asarray(seconds) * 1000.0, [50, 95, 99])
+    return {"requests": len(seconds), "p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99)}
+
+
+def stream(network, test: Split, config, topology, reliability) -> list[dict[str, Any]]:
+    """Send the requests, `in_flight` at a time. Under a setting, every `window` requests draw
+    which nodes are down: those are killed while earlier requests are still in flight, and once
+    those are answered the others are restarted if dead; the window's requests go out when the
+    restarted nodes have rejoined (restart time is no request's latency)."""
+    from resilinet.deployment.network import Answer
+
+    rng = np.random.default_rng(config.seed)
+    for node in config.fail:
+        network.kill(node)
+    in_flight: deque = deque()
+    served: list[dict[str, Any]] = []
+
+    def finish(request, inputs, labels):
+        answer: Answer = network.collect(request)
+        latency_class = ("node died mid-request" if answer.died_during
+                         else "node known dead" if not all(answer.alive.values()) else "no failure")
+        served.append({"index": answer.index, "inputs": inputs, "y": labels, "labels": answer.labels,
+                       "probabilities": answer.probabilities,
+                       "no_path": answer.no_path, "alive": tuple(answer.alive[n] for n in topology.failable),
+                       "partial": answer.partial, "latency_class": latency_class, "seconds": answer.seconds})
+
+    for index, (inputs, labels) in enumerate(request_batches(test, config.request_size, config.requests)):
+        if reliability is not None and index % config.window == 0:
+            draw = rng.random(len(topology.failable)) < np.asarray(reliability)
+            for node in (n for n, up in zip(topology.failable, draw) if not up):
+                network.kill(node)
+            while in_flight:
+                finish(*in_flight.popleft())
+            for node in (n for n, up in zip(topology.failable, draw) if up):
+                network.restart(node)
+            network.admit_ready(wait=True)
+        network.admit_ready()
+        in_flight.append((network.submit(index, inputs, config.timeout_ms / 1000.0), inputs, labels))
+        while len(in_flight) >= config.in_flight:
+            finish(*in_flight.popleft())
+    while in_flight:
+        finish(*in_flight.popleft())
+    return served
+
+
+def compare(model, topology, skip_mask, served, metric: str, no_path_score: float) -> list[dict[str, Any]]:
+    """Per failure combination seen: requests, the score through the actors, and the in-process
+    model's score on the same requests with the same gates (same batches, so same multiplexing);
+    whether every prediction is the same, and the largest difference of a class probability."""
+    from resilinet.builder import set_alive
+    from resilinet.evaluation import score
+
+    rows = []
+    combinations = sorted({r["alive"] for r in served if not r["partial"]}, reverse=True)
+    try:
+        for alive in combinations:
+            group = [r for r in served if r["alive"] == alive and not r["partial"]]
+            no_path = not topology.has_path(alive, skip_mask)
+            set_alive(model, topology, alive)
+            same, difference = True, 0.0
+            simulated = []
+            for r in group:
+                if no_path:
+                    same &= r["no_path"]
+                    continue
+                inputs = r["inputs"] if len(r["inputs"]) > 1 else r["inputs"][0]
+                probabilities = np.asarray(model.predict_on_batch(inputs))
+                simulated.append(np.argmax(probabilities, axis=-1))
+                same &= not r["no_path"] and np.array_equal(simulated[-1], r["labels"])
+                if not r["no_path"]:
+                    difference = max(difference, float(np.max(np.abs(probabilities - r["probabilities"]))))
+            y = np.concatenate([r["y"] for r in group])
+            measured = score(metric, y, np.concatenate([r["labels"] for r in group]))
+            rows.append({"alive": dict(zip(topology.failable, alive)), "no_path": no_path, "requests": len(group),
+                         "samples": int(len(y)), "no_path_answers": sum(r["no_path"] for r in group),
+                         "measured": measured,
+                         "simulated": no_path_score if no_path else score(metric, y, np.concatenate(simulated)),
+                         "same_predictions": bool(same), "max_probability_difference": difference})
+    finally:
+        set_alive(model, topology, [True] * len(topology.failable))
+    return rows
+
+
+def deploy(dataset: DatasetDefinition, config) -> dict[str, Any]:
+    """Deploy, stream, compare; returns the results document."""
+    kind = check_flags(dataset, config)
+    dataset.validate(config)
+    path = weights_file(dataset, config, kind)
+
+    import keras
+    import ray
+
+    from resilinet.deployment.network import DeployedNetwork, start_ray
+    from resilinet.deployment.split import split_model
+    from resilinet.evaluation import evaluate_combinations, expected_score, score
+    from resilinet.jobs import load_weights, no_path_score
+    from resilinet.variants import average_accuracy_variants, model_options
+
+    topology = dataset.topology
+    config.resilinet_plus = kind is ModelKind.RESILINET_PLUS
+    variant = next(v for v in average_accuracy_variants(dataset, config) if v.kind is kind)
+    options = model_options(dataset, variant, config, config.iteration)
+    skip_mask = options.skip_mask if kind.has_skips else (False,) * len(topology.skips)
+    data = dataset.load_data(config)
+    keras.utils.set_random_seed(config.seed)
+    model = dataset.build_model(kind, config, options)
+    load_weights(model, path)
+    guess_labels, counts = np.unique(np.asarray(data.train.y).ravel(), return_counts=True)
+    no_path = no_path_score(dataset, config, data, config.seed)
+
+    started = time.perf_counter()
+    started_ray = start_ray(config.ray_address)
+    network = None
+    try:
+        network = DeployedNetwork(topology, split_model(model, topology, options.skip_mask, kind.has_skips),
+                                  (guess_labels.tolist(), (counts / counts.sum()).tolist()),
+                                  node_cpus=config.node_cpus, seed=config.seed)
+        network.start()
+        start_seconds = time.perf_counter() - started
+        reliability = dataset.reliability_settings[config.setting] if config.setting else None
+        served = stream(network, data.test, config, topology, reliability)
+        kills, restarts = network.kills, network.restarts
+    finally:
+        if network is not None:
+            network.shutdown()
+        if started_ray:
+            ray.shutdown()
+
+    combinations = compare(model, topology, skip_mask, served, dataset.metric, no_path)
+    y = np.concatenate([r["y"] for r in served])
+    document = {
+        "experiment": f"{dataset.name}_deployment", "metric": dataset.metric, "model": kind.value,
+        "weights": str(path), "failable_nodes": list(topology.failable),
+        "config": {k: v for k, v in vars(config).items() if k != "argv"},
+        "command": shlex.join(["python", f"Experiment/{dataset.name}_deployment.py", *config.argv]),
+        "actors": len(topology.nodes), "start_seconds": start_seconds, "kills": kills, "restarts": restarts,
+        "requests": len(served), "samples": int(len(y)),
+        "partial_requests": sum(bool(r["partial"]) for r in served),
+        "measured": score(dataset.metric, y, np.concatenate([r["labels"] for r in served])),
+        "combinations": combinations,
+        "all_same_predictions": all(c["same_predictions"] for c in combinations),
+        "latency": {c: percentiles([r["seconds"] for r in served if r["latency_class"] == c])
+                    for c in LATENCY_CLASSES},
+    }
+    if config.setting:
+        results = evaluate_combinations(model, topology, skip_mask, data.test, dataset.metric, no_path,
+                                        config.batch_size)
+        document["setting"] = {"name": config.setting, "reliability": list(reliability),
+                               "simulated_expected": expected_score(results, reliability)}
+    return document
+
+
+def render(document: dict[str, Any]) -> str:
+    metric = document["metric"].replace("_", "-")
+    lines = [f"experiment: {document['experiment']}", f"command: {document['command']}",
+             f"model: {document['model']} ({document['weights']})",
+             f"{document['actors']} actors started in {document['start_seconds']:.1f} s; "
+             f"{document['kills']} kill(s), {document['restarts']} restart(s)",
+             f"requests: {document['requests']} ({document['samples']} samples), "
+             f"{document['partial_requests']} with a node's output reaching only some receivers", ""]
+    names = [" ".join(f"{n}={'up' if up else 'DOWN'}" for n, up in c["alive"].items())
+             + (" (no path)" if c["no_path"] else "") for c in document["combinations"]]
+    width = max([len("failure combination"), *map(len, names)])
+    lines.append(f"{'failure combination':<{width}} {'requests':>8} {'measured':>9} {'simulated':>9}  same  "
+                 "max |p - p_sim|")
+    for name, c in zip(names, document["combinations"]):
+        lines.append(f"{name:<{width}} {c['requests']:>8} {c['measured']:>9.4f} {c['simulated']:>9.4f}  "
+                     f"{'yes' if c['same_predictions'] else 'NO ':<4}  {c['max_probability_difference']:.1e}")
+    lines += ["", f"overall {metric} through the actors: {document['measured']:.4f}"]
+    if "setting" in document:
+        s = document["setting"]
+        lines.append(f"simulated expected {metric} under {s['name']} {s['reliability']}: {s['simulated_expected']:.4f}")
+    lines.append(f"every combination predicts as the simulation: {'yes' if document['all_same_predictions'] else 'NO'}")
+    lines += ["", f"{'latency per request':<24} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"]
+    for name, p in document["latency"].items():
+        shown = [("n/a" if p[k] is None else f"{p[k]:.1f}") for k in ("p50_ms", "p95_ms", "p99_ms")]
+        lines.append(f"{name:<24} {p['requests']:>8} {shown[0]:>8} {shown[1]:>8} {shown[2]:>8}")
+    return "\n".join(lines) + "\n"
+
+
+def main(dataset: DatasetDefinition, argv: Sequence[str] | None = None, description: str = "") -> dict[str, Any]:
+    program = f"Experiment/{dataset.name}_deployment.py"
+    defaults = {k: v for k, v in dataset.defaults.items() if k not in NOT_DEPLOYMENT_FLAGS}
+    defaults.update(DEPLOY_DEFAULTS)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        config = parse_flags(defaults, argv, description, program)
+        config.argv = argv
+        document = deploy(dataset, config)
+    except UserError as error:
+        print(f"{program}: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    json_path = Path(config.results_dir) / f"{dataset.name}_deployment_{stamp}.json"
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    text = render(document)
+    write_atomically(json_path, json.dumps(document, indent=1, default=str) + "\n")
+    write_atomically(json_path.with_suffix(".txt"), text)
+    print(text + f"results: {json_path.with_suffix('.txt')} and {json_path}", flush=True)
+    return document

@@ -1,0 +1,176 @@
+"""Deployment as one Ray actor per node: answers equal the in-process simulation for every failure
+combination, real kills lose no request, and a network without a path answers by the no-path rule.
+
+One local Ray instance serves the whole module; each deployed network is started once (every
+actor imports Keras, which takes seconds).
+"""
+import json
+import time
+
+import keras
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray")
+
+import mlp_Vanilla_camera  # noqa: E402
+import mlp_Vanilla_health  # noqa: E402
+from conftest import run_script, write_mhealth_logs  # noqa: E402
+from resilinet.builder import ModelKind, set_alive  # noqa: E402
+from resilinet.deployment.network import DeployedNetwork, start_ray  # noqa: E402
+from resilinet.deployment.split import split_model  # noqa: E402
+from resilinet.topologies import CAMERA, HEALTH  # noqa: E402
+
+GUESS = ([7], [1.0])  # the no-path rule of these tests always guesses label 7
+TIMEOUT_S = 5.0
+
+
+@pytest.fixture(scope="module")
+def ray_instance():
+    started = start_ray(num_cpus=2)
+    yield
+    if started:
+        ray.shutdown()
+
+
+def deploy(model, topology, kind):
+    network = DeployedNetwork(topology, split_model(model, topology, None, kind.has_skips), GUESS)
+    network.start()
+    return network
+
+
+@pytest.fixture(scope="module")
+def health_resilinet(ray_instance):
+    keras.utils.set_random_seed(1)
+    model = mlp_Vanilla_health.build_health_model(ModelKind.RESILINET)
+    network = deploy(model, HEALTH, ModelKind.RESILINET)
+    yield model, network
+    network.shutdown()
+
+
+def simulate(model, topology, alive, inputs):
+    set_alive(model, topology, alive)
+    try:
+        return np.argmax(np.asarray(model.predict_on_batch(inputs if len(inputs) > 1 else inputs[0])), axis=-1)
+    finally:
+        set_alive(model, topology, [True] * len(topology.failable))
+
+
+def check_every_combination(model, topology, network, inputs, skip_mask=None):
+    """Each combination, its dead nodes left out of the request, answers as the gated model."""
+    answers = {}
+    for alive in topology.failure_combinations():
+        excluded = frozenset(n for n, up in zip(topology.failable, alive) if not up)
+        answer = network.collect(network.submit(0, inputs, TIMEOUT_S, excluded))
+        assert tuple(answer.alive[n] for n in topology.failable) == alive
+        if topology.has_path(alive, skip_mask):
+            assert not answer.no_path, topology.describe(alive)
+            np.testing.assert_array_equal(answer.labels, simulate(model, topology, alive, inputs),
+                                          err_msg=topology.describe(alive))
+        else:
+            assert answer.no_path and set(answer.labels) == {7}, topology.describe(alive)
+        answers[alive] = tuple(answer.labels)
+    assert len(set(answers.values())) > 2  # the failures change the answers: the comparison means something
+
+
+def test_health_every_combination_equals_the_simulation(health_resilinet):
+    model, network = health_resilinet
+    inputs = [np.random.default_rng(0).normal(0.0, 3.0, size=(16, 23)).astype("float32")]
+    check_every_combination(model, HEALTH, network, inputs)
+
+
+def test_health_kill_while_streaming_loses_no_request_and_a_restart_rejoins(health_resilinet):
+    model, network = health_resilinet
+    rng = np.random.default_rng(1)
+    batches = [[rng.normal(0.0, 3.0, size=(3, 23)).astype("float32")] for _ in range(12)]
+    in_flight = [network.submit(i, batches[i], TIMEOUT_S) for i in range(6)]
+    network.kill("fog2")
+    in_flight += [network.submit(i, batches[i], TIMEOUT_S) for i in range(6, 12)]
+    answers = [network.collect(request) for request in in_flight]
+    assert [a.index for a in answers] == list(range(12))
+    for answer in answers:
+        alive = tuple(answer.alive[n] for n in HEALTH.failable)
+        np.testing.assert_array_equal(answer.labels, simulate(model, HEALTH, alive, batches[answer.index]))
+    for answer in answers[6:]:
+        assert answer.alive == {"fog1": True, "fog2": False, "edge": True}
+        assert answer.known_dead == {"fog2"} and not answer.died_during
+    network.restart("fog2")
+    network.admit_ready(wait=True)
+    answer = network.collect(network.submit(12, batches[0], TIMEOUT_S))
+    assert answer.alive == {"fog1": True, "fog2": True, "edge": True}
+    np.testing.assert_array_equal(answer.labels, simulate(model, HEALTH, (True,) * 3, batches[0]))
+
+
+def test_a_silent_sender_counts_as_zeros_after_the_timeout(health_resilinet):
+    model, network = health_resilinet
+    spec = network.specs["fog1"]  # senders fog2 (chain) and edge (skip)
+
+    @ray.remote(num_cpus=0.1)
+    def silent(width):
+        time.sleep(30.0)
+        return np.ones((2, width), dtype="float32"), True
+
+    refs = [silent.remote(shape[0]) for shape in spec.input_shapes]
+    started = time.perf_counter()
+    output_ref, report_ref = network.actors["fog1"].process.options(num_returns=2).remote(0, 2, refs, 0.5)
+    (output, reached), report = ray.get([output_ref, report_ref])
+    assert time.perf_counter() - started < 20.0
+    assert report["received"] == {"fog2": False, "edge": False} and not reached
+    zeros = [np.zeros((2, *shape), dtype="float32") for shape in spec.input_shapes]
+    np.testing.assert_array_equal(output, np.asarray(spec.build()(zeros, training=False)))
+    for ref in refs:
+        ray.cancel(ref, force=True)
+
+
+def test_camera_every_combination_equals_the_simulation(ray_instance):
+    keras.utils.set_random_seed(3)
+    model = mlp_Vanilla_camera.build_camera_model(ModelKind.RESILINET)
+    network = deploy(model, CAMERA, ModelKind.RESILINET)
+    rng = np.random.default_rng(3)
+    inputs = [rng.random((4, 32, 32, 3), dtype=np.float32) for _ in range(6)]
+    try:
+        check_every_combination(model, CAMERA, network, inputs)
+        network.kill("fog3")
+        network.kill("edge2")
+        answer = network.collect(network.submit(1, inputs, TIMEOUT_S))
+        alive = tuple(n not in ("fog3", "edge2") for n in CAMERA.failable)
+        np.testing.assert_array_equal(answer.labels, simulate(model, CAMERA, alive, inputs))
+    finally:
+        network.shutdown()
+
+
+def test_script_missing_weights_names_the_file_and_the_command(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_script("health_deployment.py", "--model=DFG", "--iteration=2", cwd=tmp_path)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "models/health_average_accuracy/DFG_iter2.weights.h5" in error
+    assert "python Experiment/health_average_accuracy.py" in error
+    assert not (tmp_path / "results").exists()
+
+
+def test_script_bad_fail_flag_is_a_user_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_script("health_deployment.py", "--fail=fog9", cwd=tmp_path)
+    assert exit_info.value.code == 2
+    assert "--fail: fog9 cannot fail; failable nodes: fog1, fog2, edge" in capsys.readouterr().err
+
+
+def test_script_vanilla_with_a_dead_middle_node_answers_only_by_the_no_path_rule(ray_instance, tmp_path):
+    data = write_mhealth_logs(tmp_path / "mhealth", rows_per_subject=40)
+    keras.utils.set_random_seed(4)
+    weights = tmp_path / "models" / "health_average_accuracy" / "Vanilla_iter1.weights.h5"
+    weights.parent.mkdir(parents=True)
+    mlp_Vanilla_health.build_health_model(ModelKind.VANILLA).save_weights(weights)
+    document = run_script("health_deployment.py", "--model=Vanilla", "--fail=fog2", "--request_size=4",
+                          "--timeout_ms=60000", f"--data_dir={data}", "--verify_checksums=false", cwd=tmp_path)
+    assert document["requests"] == 10  # 40 test rows (10 % of 400) in requests of 4
+    assert document["kills"] == 1
+    [combination] = document["combinations"]
+    assert combination["alive"] == {"fog1": True, "fog2": False, "edge": True} and combination["no_path"]
+    assert combination["no_path_answers"] == 10 and combination["same_predictions"]
+    assert document["latency"]["node known dead"]["requests"] == 10
+    text = next((tmp_path / "results").glob("health_deployment_*.txt")).read_text()
+    assert "fog1=up fog2=DOWN edge=up (no path)" in text
+    written = json.loads(next((tmp_path / "results").glob("health_deployment_*.json")).read_text())
+    assert written["combinations"] == document["combinations"]
