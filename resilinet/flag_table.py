@@ -26,7 +26,8 @@ FLAGS = {
     "batch_size": FlagSpec("batch size of training and evaluation (global: split over the GPUs)", range=AT_LEAST_1),
     "iterations": FlagSpec("times each model is trained and evaluated (mean and std are over these)",
                            range=AT_LEAST_1),
-    "seed": FlagSpec("random seed of the run; each iteration and model is seeded from it", range=Range(0)),
+    "seed": FlagSpec("random seed of the run (each iteration and model is seeded from it; a deployment seeds "
+                      "its failure draws and no-path guesses)", range=Range(0)),
     "evaluate_saved": FlagSpec("evaluate the weights saved in --models_dir instead of training"),
     "resume": FlagSpec("continue an interrupted run: its results .json, or latest (the newest of this script "
                        "in --results_dir); empty: a new run"),
@@ -41,11 +42,24 @@ FLAGS = {
     "workers": FlagSpec("models trained at the same time as Ray tasks: 1 in this process without Ray, N > 1 on "
                         "a local Ray instance (or --ray_address), 0 as many as the Ray resources allow",
                         range=Range(0)),
-    "ray_address": FlagSpec("address of a running Ray cluster for the parallel jobs (auto: the one this machine "
-                            "joined with `ray start`); empty: a local instance started and stopped by the script"),
+    "ray_address": FlagSpec("address of a running Ray cluster to run on (parallel jobs, or deployed nodes; auto: "
+                            "the one this machine joined with `ray start`); empty: a local instance started and "
+                            "stopped by the script"),
     "cpus_per_model": FlagSpec("CPUs reserved for each model trained in parallel", range=Range(0, low_open=True)),
     "gpus_per_model": FlagSpec("GPUs (a fraction shares one) reserved for each model trained in parallel",
                                range=Range(0)),
+    # deployment scripts
+    "model": FlagSpec("the trained network to deploy", choices=("Vanilla", "DFG", "ResiliNet", "ResiliNetPlus")),
+    "iteration": FlagSpec("which iteration's saved weights to deploy", range=AT_LEAST_1),
+    "fail": FlagSpec("failable nodes whose actors are killed before the requests stream"),
+    "setting": FlagSpec("reliability setting that draws the dead nodes every --window requests; empty: none"),
+    "requests": FlagSpec("requests to send, cycling through the test set; 0: one pass", range=Range(0)),
+    "request_size": FlagSpec("test samples per request", range=AT_LEAST_1),
+    "window": FlagSpec("requests between two draws of the dead nodes under --setting", range=AT_LEAST_1),
+    "in_flight": FlagSpec("requests sent before the oldest answer is awaited", range=AT_LEAST_1),
+    "timeout_ms": FlagSpec("a node takes a sender's missing output as zeros after this wait (ms)",
+                           range=Range(0, low_open=True)),
+    "node_cpus": FlagSpec("Ray CPUs reserved for each node actor", range=Range(0, low_open=True)),
     # the dataset's networks
     "failout_survival_rate": FlagSpec("probability that a node survives failout in ResiliNet training",
                                       range=PROBABILITY),

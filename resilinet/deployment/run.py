@@ -14,6 +14,7 @@ import numpy as np
 
 from resilinet.dataset import DatasetDefinition, Split
 from resilinet.errors import UserError
+from resilinet.flag_table import flag_specs
 from resilinet.flags import parse_flags
 from resilinet.kinds import ModelKind
 from resilinet.results import write_atomically
@@ -57,8 +58,6 @@ def weights_file(dataset: DatasetDefinition, config, kind: ModelKind) -> Path:
 
 def check_flags(dataset: DatasetDefinition, config) -> ModelKind:
     topology = dataset.topology
-    if config.model not in KINDS:
-        raise UserError(f"--model must be one of {', '.join(KINDS)}, got {config.model!r}")
     config.fail = tuple(node for node in config.fail if node)
     unknown = [node for node in config.fail if node not in topology.failable]
     if unknown:
@@ -67,11 +66,6 @@ def check_flags(dataset: DatasetDefinition, config) -> ModelKind:
         raise UserError(f"--setting must be one of {', '.join(dataset.reliability_settings)}, got {config.setting!r}")
     if config.setting and config.fail:
         raise UserError("--fail and --setting exclude each other: fixed failures, or failures drawn per window")
-    for key in ("iteration", "request_size", "window", "in_flight"):
-        if getattr(config, key) < 1:
-            raise UserError(f"--{key} must be at least 1, got {getattr(config, key)}")
-    if config.requests < 0 or config.timeout_ms <= 0 or config.node_cpus <= 0:
-        raise UserError("--requests must be >= 0 (0: one pass over the test set); --timeout_ms and --node_cpus > 0")
     return KINDS[config.model]
 
 
@@ -291,7 +285,7 @@ def main(dataset: DatasetDefinition, argv: Sequence[str] | None = None, descript
     defaults.update(DEPLOY_DEFAULTS)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        config = parse_flags(defaults, argv, description, program)
+        config = parse_flags(defaults, argv, description, program, flag_specs(dataset, defaults))
         config.argv = argv
         document = deploy(dataset, config)
     except UserError as error:
