@@ -1,6 +1,8 @@
-"""Shared test helpers: the shared data folder, and running an experiment script in-process."""
+"""Shared test helpers: the shared data folder, running an experiment script in-process, and the
+environment of a subprocess on another Keras backend."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import runpy
@@ -46,6 +48,15 @@ def run_script(script: str, *flags: str, cwd: Path) -> dict:
     logs = sorted((cwd / "results").glob(script.removesuffix(".py") + "_*.json"))
     assert logs, f"{script} wrote no results JSON in {cwd / 'results'}"
     return json.loads(logs[-1].read_text())
+
+
+def backend_environment(backend: str) -> dict[str, str]:
+    """Environment of a subprocess that imports this checkout's `resilinet` under Keras backend `backend`,
+    or skip the test saying why when that backend's package is not installed."""
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"the {backend} package is not installed, so the {backend} Keras backend is not tested")
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 def write_mhealth_logs(folder: Path, rows_per_subject: int = 200, seed: int = 0) -> Path:

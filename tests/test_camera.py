@@ -196,6 +196,7 @@ def test_failout_rate_end_to_end(slice_dir, tmp_path):
     assert len(document["records"]) == 4
 
 
+@pytest.mark.backend
 def test_skiphyperconnection_sensitivity_end_to_end(slice_dir, tmp_path):
     document = run_script("camera_skiphyperconnection_sensitivity.py", f"--data_dir={slice_dir}",
                           "--skip_configurations=1000001,0000000", *FAST, cwd=tmp_path)

@@ -192,6 +192,7 @@ def test_failout_rate_script(cifar_slice, tmp_path, architecture, extra):
     assert variable_no_failure["mean"] is None and variable_no_failure["iterations"] == 0
 
 
+@pytest.mark.backend
 def test_mobilenet_skiphyperconnection_sensitivity_script(cifar_slice, tmp_path):
     results = run_script("cifar_mobilenet_skiphyperconnection_sensitivity.py",
                          *flags(cifar_slice, "--alpha=0.25", "--skip_configurations=11,00"), cwd=tmp_path)

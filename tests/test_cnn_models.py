@@ -19,6 +19,8 @@ from resilinet.dataset import ModelOptions
 from resilinet.errors import UserError
 from resilinet.topologies import CNN
 
+pytestmark = pytest.mark.backend  # run on every Keras backend (tests/test_backends.py)
+
 BUILDERS = {"MobileNet": cnn_Vanilla_MobileNet.build_mobilenet_model, "ResNet": cnn_Vanilla_ResNet.build_resnet_model}
 PARTITIONS = {"MobileNet": mobilenet.PARTITIONS, "ResNet": resnet.PARTITIONS}
 UNIT = {"MobileNet": re.compile(r"^(\w+?)_(?:conv1|block(\d+))_"), "ResNet": re.compile(r"^(\w+?)_(?:conv1|stage(\d))_")}

@@ -11,6 +11,8 @@ from resilinet.results import mean_and_std
 from resilinet.topologies import HEALTH
 import mlp_Vanilla_health
 
+pytestmark = pytest.mark.backend  # run on every Keras backend (tests/test_backends.py)
+
 
 def test_expected_score_by_hand():
     combinations = HEALTH.failure_combinations()

@@ -11,6 +11,8 @@ from resilinet.dataset import ModelOptions
 from resilinet.errors import UserError
 from resilinet.topologies import HEALTH
 
+pytestmark = pytest.mark.backend  # run on every Keras backend (tests/test_backends.py)
+
 KINDS = list(ModelKind)
 
 
@@ -119,5 +121,6 @@ def test_failout_is_active_in_fit_only():
     np.testing.assert_allclose(outputs[0], outputs[1])
     np.testing.assert_allclose(outputs[0], outputs[2])
     edge_in_training = keras.Model(model.input, model.get_layer("edge_failout").output)
-    dead = [bool(np.all(np.asarray(edge_in_training(inputs(8), training=True)) == 0)) for _ in range(40)]
+    dead = [bool(np.all(keras.ops.convert_to_numpy(edge_in_training(inputs(8), training=True)) == 0))
+            for _ in range(40)]
     assert 0 < sum(dead) < 40

@@ -65,6 +65,7 @@ def test_failout_rate_with_variable_failout(tmp_path, data_flag):
     assert rows["ResiliNet variable failout", "poor"]["mean"] is not None
 
 
+@pytest.mark.backend
 def test_skiphyperconnection_sensitivity(tmp_path, data_flag):
     document = run_script("health_skiphyperconnection_sensitivity.py", data_flag, "--iterations=1",
                           "--skip_configurations=000,100", *FAST, cwd=tmp_path)

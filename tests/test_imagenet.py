@@ -109,12 +109,16 @@ def test_average_accuracy_end_to_end(slice_dir, tmp_path, capsys):
     assert document["config"]["num_classes"] == 10
 
 
-def test_other_experiments_end_to_end(slice_dir, tmp_path):
+def test_hyperconnection_weight_and_failout_rate_end_to_end(slice_dir, tmp_path):
     weight = run_script("imagenet_hyperconnection_weight.py", *flags(slice_dir), "--weight_schemes=1",
                         "--model_kinds=ResiliNet", cwd=tmp_path)
     assert [r["variant"] for r in weight["records"]] == ["ResiliNet_weight_scheme1"]
     failout = run_script("imagenet_failout_rate.py", *flags(slice_dir), "--failout_survival_rates=0.5", cwd=tmp_path)
     assert len(failout["records"]) == 4
+
+
+@pytest.mark.backend
+def test_skiphyperconnection_sensitivity_end_to_end(slice_dir, tmp_path):
     skips = run_script("imagenet_skiphyperconnection_sensitivity.py", *flags(slice_dir), "--skip_configurations=01",
                        cwd=tmp_path)
     assert [c["no_path"] for c in skips["records"][0]["combinations"]] == [True, True, False, False]

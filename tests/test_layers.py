@@ -4,6 +4,8 @@ import pytest
 
 from resilinet.layers import Failout, FailureGate, InputMultiplexer
 
+pytestmark = pytest.mark.backend  # run on every Keras backend (tests/test_backends.py)
+
 
 def test_failout_is_identity_at_inference():
     layer = Failout(0.5, seed=1)

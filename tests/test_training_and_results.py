@@ -11,6 +11,8 @@ from resilinet.results import ResultsLog
 from resilinet.topologies import CNN
 from resilinet.training import BestWeightsCheckpoint, balanced_class_weight
 
+pytestmark = pytest.mark.backend  # run on every Keras backend (tests/test_backends.py)
+
 
 def test_checkpoint_keeps_the_best_validation_epoch(tmp_path):
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
