@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import math
 import os
 import socket
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from resilinet.errors import UserError
+from resilinet.ray_session import start_ray
 
 if TYPE_CHECKING:  # Keras is imported only once the flags are good
     from resilinet.dataset import Data, DatasetDefinition
@@ -92,19 +92,9 @@ def run_job_task(dataset: DatasetDefinition, experiment: str, config, job: Job, 
     return record, output.getvalue()
 
 
-def start_ray(config) -> None:
-    import ray
-
-    quiet = dict(include_dashboard=False, log_to_driver=False, configure_logging=True, logging_level=logging.ERROR)
-    if config.ray_address:
-        try:
-            ray.init(address=config.ray_address, **quiet)
-        except (ConnectionError, ValueError, RuntimeError) as error:
-            raise UserError(f"--ray_address={config.ray_address}: cannot connect to a Ray cluster ({error}); "
-                            "start one with `ray start --head`") from None
-    else:
-        cpus = os.cpu_count() if config.workers == 0 else math.ceil(config.workers * config.cpus_per_model)
-        ray.init(address="local", num_cpus=cpus, **quiet)
+def start_ray_for(config) -> None:
+    cpus = os.cpu_count() if config.workers == 0 else math.ceil(config.workers * config.cpus_per_model)
+    start_ray(config.ray_address, None if config.ray_address else cpus)
 
 
 def check_resources(config) -> None:
@@ -128,7 +118,7 @@ def run_jobs(dataset: DatasetDefinition, experiment: str, config, jobs: Sequence
     except ImportError:
         raise UserError("--workers other than 1 and --ray_address need Ray: pip install ray") from None
 
-    start_ray(config)
+    start_ray_for(config)
     running: dict[Any, Job] = {}
     try:
         check_resources(config)

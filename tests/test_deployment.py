@@ -17,7 +17,8 @@ import mlp_Vanilla_camera  # noqa: E402
 import mlp_Vanilla_health  # noqa: E402
 from conftest import run_script, write_mhealth_logs  # noqa: E402
 from resilinet.builder import ModelKind, set_alive  # noqa: E402
-from resilinet.deployment.network import DeployedNetwork, start_ray  # noqa: E402
+from resilinet.deployment.network import DeployedNetwork  # noqa: E402
+from resilinet.ray_session import start_ray  # noqa: E402
 from resilinet.deployment.split import split_model  # noqa: E402
 from resilinet.topologies import CAMERA, HEALTH  # noqa: E402
 

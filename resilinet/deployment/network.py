@@ -7,7 +7,6 @@ is sent: nodes already known dead are not called.
 """
 from __future__ import annotations
 
-import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -22,19 +21,6 @@ from resilinet.deployment.split import NodeSpec
 from resilinet.topology import Topology
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def start_ray(address: str = "", num_cpus: int | None = None) -> bool:
-    """Connect to a Ray cluster (`address`), or start a quiet local one inside this process.
-    Returns whether this call started or connected Ray (so the caller should shut it down)."""
-    if ray.is_initialized():
-        return False
-    if address:
-        ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
-    else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
-                 configure_logging=True)
-    return True
 
 
 def actor_environment() -> dict[str, str]:

@@ -191,7 +191,8 @@ def deploy(dataset: DatasetDefinition, config) -> dict[str, Any]:
     import keras
     import ray
 
-    from resilinet.deployment.network import DeployedNetwork, start_ray
+    from resilinet.deployment.network import DeployedNetwork
+    from resilinet.ray_session import start_ray
     from resilinet.deployment.split import split_model
     from resilinet.evaluation import evaluate_combinations, expected_score, score
     from resilinet.jobs import load_weights, no_path_score
