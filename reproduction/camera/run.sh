@@ -23,7 +23,9 @@ phase average_accuracy 10
 phase failout_rate 2
 phase skiphyperconnection_sensitivity 2
 phase hyperconnection_weight 1
-phase failout_rate 5
-phase skiphyperconnection_sensitivity 5
+for iterations in 3 4 5; do
+  phase failout_rate $iterations
+  phase skiphyperconnection_sensitivity $iterations
+done
 phase hyperconnection_weight 3
 python "$repository/Experiment/report.py" results/camera_*.json --out="$repository/reproduction/camera"
