@@ -11,18 +11,21 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from resilinet.dataset import DatasetDefinition
-from resilinet.errors import UserError
+from resilinet.errors import Interrupted, UserError
 from resilinet.flag_table import flag_specs
 from resilinet.flags import parse_flags
-from resilinet.output_dirs import check_output_dirs
+from resilinet.output_dirs import check_output_dirs, missing_folders, remove_empty
 from resilinet.parallel import check_flags as check_parallel_flags, uses_ray
-from resilinet.results import ResultsLog
+from resilinet.progress import Progress
+from resilinet.results import ResultsLog, RunFiles, differing_keys, read_results, results_files, run_files_of
 from resilinet.variants import VARIANTS, Variant
 
 COMMON_DEFAULTS = {
     "seed": 0,
     "evaluate_saved": False,
     "resume": "",
+    "saved_run": "latest",
+    "checkpoint_seconds": 60.0,
     "no_path_guess": "expected",
     "results_dir": "results",
     "models_dir": "models",
@@ -35,31 +38,53 @@ COMMON_DEFAULTS = {
 }
 
 
-def resolve_resume(resume: str, results_dir: Path, experiment: str) -> Path:
-    """The results file `--resume` names: a path, or `latest` (newest of this experiment)."""
-    if resume == "latest":
-        candidates = sorted(Path(results_dir).glob(f"{experiment}_*.json"))
+# Keys that change how saved weights are evaluated, not the weights: --evaluate_saved may set them anew.
+EVALUATION_KEYS = ("no_path_guess",)
+
+
+def resolve_run(value: str, flag: str, results_dir: Path, experiment: str) -> Path:
+    """The results file a run flag names: a path, or `latest` (the newest of this experiment)."""
+    if value == "latest":
+        candidates = results_files(results_dir, experiment)
         if not candidates:
-            raise UserError(f"--resume=latest: {results_dir} holds no results file of {experiment}")
+            raise UserError(f"--{flag}=latest: {results_dir} holds no results file of {experiment}")
         return candidates[-1]
-    path = Path(resume)
+    path = Path(value).expanduser()
     if not path.is_file():
-        raise UserError(f"--resume: {path} is not a results file (use a .json written by {experiment}, or latest)")
+        raise UserError(f"--{flag}: {path} is not a results file (use a .json written by {experiment}, or latest)")
     return path
 
 
+def saved_run_files(config, experiment: str) -> RunFiles:
+    """The model files of the run whose weights `--evaluate_saved=true` evaluates (`--saved_run`),
+    checked to be a run of the same constants."""
+    path = resolve_run(config.saved_run, "saved_run", Path(config.results_dir), experiment)
+    document = read_results(path)
+    if document["experiment"] != experiment:
+        raise UserError(f"--saved_run: {path} is a results file of {document['experiment']}, not of {experiment}")
+    current = {k: v for k, v in vars(config).items() if k != "argv"}
+    differing = differing_keys(document["config"], current, ignore=EVALUATION_KEYS)
+    if differing:
+        shown = "; ".join(f"{k}: {document['config'].get(k)!r} there, {current.get(k)!r} here" for k in differing)
+        raise UserError(f"--evaluate_saved=true: the weights of {path} were made with other constants ({shown}); "
+                        f"evaluate them with its constants, or name another run with --saved_run")
+    return run_files_of(document, path, experiment)
+
+
 def open_log(dataset: DatasetDefinition, experiment: str, config, variants: Sequence[Variant]) -> ResultsLog:
-    """A new results log, or the one `--resume` names (checked against this configuration)."""
+    """A new results log (with its own weights folder, or the saved run's files with
+    `--evaluate_saved`), or the one `--resume` names (checked against this configuration)."""
     command = shlex.join(["python", f"Experiment/{experiment}.py", *getattr(config, "argv", ())])
     settings = dataset.reliability_settings
     order = [v.name for v in variants]
     record_config = {k: v for k, v in vars(config).items() if k != "argv"}
     if config.resume:
-        path = resolve_resume(config.resume, Path(config.results_dir), experiment)
+        path = resolve_run(config.resume, "resume", Path(config.results_dir), experiment)
         return ResultsLog.resume(path, experiment, record_config, dataset.topology, settings, dataset.metric,
                                  order, command)
-    return ResultsLog(Path(config.results_dir), experiment, record_config, dataset.topology, settings,
-                      dataset.metric, order, command)
+    saved = saved_run_files(config, experiment) if config.evaluate_saved else None
+    return ResultsLog.create(Path(config.results_dir), Path(config.models_dir), experiment, record_config,
+                             dataset.topology, settings, dataset.metric, order, command, saved=saved)
 
 
 def run_experiment(dataset: DatasetDefinition, experiment_type: str, config) -> ResultsLog:
@@ -68,21 +93,34 @@ def run_experiment(dataset: DatasetDefinition, experiment_type: str, config) -> 
     With `config.mixed_precision` the models are built under the mixed_float16 policy; the policy
     in force before the run is restored afterwards.
     """
-    from resilinet.jobs import Job, run_job, weights_path  # Keras is imported only once flags are good
-
-    import keras
-
     experiment = f"{dataset.name}_{experiment_type}"
     variants = VARIANTS[experiment_type](dataset, config)
+    created = missing_folders(Path(config.results_dir)) + missing_folders(Path(config.models_dir) / experiment)
     log = open_log(dataset, experiment, config, variants)
+    try:
+        run_missing_jobs(dataset, experiment, config, variants, log)
+    except UserError:
+        if not config.resume and log.untouched():  # nothing trained: leave nothing behind
+            log.discard()
+            remove_empty(created)
+        raise
+    return log
+
+
+def run_missing_jobs(dataset: DatasetDefinition, experiment: str, config, variants: Sequence[Variant],
+                     log: ResultsLog) -> None:
+    import keras
+
+    from resilinet.jobs import Job, run_job  # Keras is imported only once flags are good
+
     done = log.done()
     jobs = [Job(i, v) for i in range(1, config.iterations + 1) for v in variants if (i, v.name) not in done]
     if not jobs:
         print(f"{experiment}: nothing to do, {log.json_path} already holds all "
               f"{config.iterations} x {len(variants)} records", flush=True)
-        return log
+        return
     if config.evaluate_saved:
-        missing = [p for p in (weights_path(config.models_dir, experiment, j) for j in jobs) if not p.exists()]
+        missing = [p for p in (log.files.weights(j.iteration, j.variant.name) for j in jobs) if not p.exists()]
         if missing:
             raise UserError(f"--evaluate_saved=true: {len(missing)} weights file(s) missing in {missing[0].parent}: "
                             f"{', '.join(p.name for p in missing)}; train them first "
@@ -90,21 +128,29 @@ def run_experiment(dataset: DatasetDefinition, experiment_type: str, config) -> 
     resumed = f", resuming {log.json_path} ({len(done)} record(s) kept)" if config.resume else ""
     print(f"{experiment}: {len(jobs)} model(s) to run of {len(variants)} x {config.iterations} iteration(s)"
           f"{resumed}; logging to {log.text_path}", flush=True)
-    if uses_ray(config):
-        from resilinet.parallel import run_jobs
+    try:
+        if uses_ray(config):
+            from resilinet.parallel import run_jobs
 
-        run_jobs(dataset, experiment, config, jobs, bool(config.resume), on_record=log.add)
-    else:
-        data = dataset.load_data(config)
-        previous_policy = keras.mixed_precision.global_policy()
-        try:
-            for job in jobs:
-                log.add(run_job(dataset, experiment, config, data, job, reuse_finished=bool(config.resume)))
-        finally:
-            keras.mixed_precision.set_global_policy(previous_policy)
+            run_jobs(dataset, experiment, config, jobs, log.files, on_record=log.add)
+        else:
+            data = dataset.load_data(config)
+            previous_policy = keras.mixed_precision.global_policy()
+            try:
+                for k, job in enumerate(jobs, start=1):
+                    progress = Progress(f"model {k}/{len(jobs)} ({job.variant.name}, iteration {job.iteration})",
+                                        models_after=len(jobs) - k)
+                    log.add(run_job(dataset, experiment, config, data, job, log.files, on_epoch=progress))
+            finally:
+                keras.mixed_precision.set_global_policy(previous_policy)
+    except (KeyboardInterrupt, RuntimeError) as error:
+        if isinstance(error, RuntimeError) and "KeyboardInterrupt" not in str(error):
+            raise  # TensorFlow turns a Ctrl-C inside its C++ code into this RuntimeError
+        raise Interrupted(f"interrupted: {len(log.records)} record(s) kept in {log.json_path}; "
+                          f"continue with --resume=latest") from None
     print(f"results: {log.text_path} and {log.json_path}", flush=True)
+    print(f"training logs: {log.files.log_dir}/", flush=True)
     print(f"tables and figures: python Experiment/report.py {log.json_path}", flush=True)
-    return log
 
 
 def main(
@@ -129,6 +175,9 @@ def main(
         check_output_dirs(config, f"{dataset.name}_{experiment_type}")
         config.argv = argv
         return run_experiment(dataset, experiment_type, config)
+    except Interrupted as interrupted:
+        print(f"{program}: {interrupted}", file=sys.stderr)
+        raise SystemExit(130) from None
     except UserError as error:
         print(f"{program}: error: {error}", file=sys.stderr)
         raise SystemExit(2) from None

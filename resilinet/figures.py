@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from resilinet.report import Run, metric_name  # noqa: E402
+from resilinet.report import Run, learning_curves, metric_name  # noqa: E402
 from resilinet.topologies import CAMERA, CNN, HEALTH  # noqa: E402
 
 FAILOUT_GROUP = re.compile(r".* failout ([0-9.]+)")
@@ -148,6 +148,35 @@ def skips_figure(run: Run, path: Path) -> Path | None:
     return save(figure, path)
 
 
+def learning_curves_figure(run: Run, path: Path) -> Path | None:
+    """Train and validation accuracy per epoch of each group (mean, band of ± one std over its
+    models), the kept epochs marked."""
+    curves = learning_curves(run)
+    if not curves:
+        return None
+    columns = min(3, len(curves))
+    rows = math.ceil(len(curves) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.4 * rows), squeeze=False, sharey=True,
+                                layout="constrained")
+    for ax, (group, c) in zip(axes.flat, curves.items()):
+        for mean, std, label in ((c.train_mean, c.train_std, "train"), (c.val_mean, c.val_std, "validation")):
+            mean, std = np.array(mean), np.nan_to_num(np.array(std))
+            line, = ax.plot(c.epochs, mean, label=label)
+            ax.fill_between(c.epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+        for i, epoch in enumerate(c.kept):
+            ax.axvline(epoch, color="black", linestyle=":", linewidth=1, label="kept epoch" if i == 0 else None)
+        ax.set_title(f"{group} ({c.logs} model{'s' if c.logs > 1 else ''})", fontsize="medium")
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(curves):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("accuracy")
+    axes.flat[0].legend(fontsize="small")
+    figure.suptitle(f"{run.experiment}: learning curves")
+    return save(figure, path)
+
+
 def draw_figures(run: Run, out: Path) -> list[Path]:
     """Draw every figure of this experiment into `out`; return their paths."""
     name = out / run.experiment
@@ -157,4 +186,5 @@ def draw_figures(run: Run, out: Path) -> list[Path]:
         paths.append(survival_figure(run, Path(f"{name}_survival.png")))
     if run.experiment.endswith("_skiphyperconnection_sensitivity"):
         paths.append(skips_figure(run, Path(f"{name}_skips.png")))
+    paths.append(learning_curves_figure(run, Path(f"{name}_learning_curves.png")))
     return [p for p in paths if p is not None]

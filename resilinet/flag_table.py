@@ -28,14 +28,20 @@ FLAGS = {
                            range=AT_LEAST_1),
     "seed": FlagSpec("random seed of the run (each iteration and model is seeded from it; a deployment seeds "
                       "its failure draws and no-path guesses)", range=Range(0)),
-    "evaluate_saved": FlagSpec("evaluate the weights saved in --models_dir instead of training"),
+    "evaluate_saved": FlagSpec("evaluate the weights of the run --saved_run names instead of training"),
+    "saved_run": FlagSpec("the run whose saved weights --evaluate_saved=true (or a deployment) uses: its results "
+                          ".json, or latest (the newest of the script in --results_dir)"),
+    "checkpoint_seconds": FlagSpec("save the state of a training in progress after an epoch when this many seconds "
+                                   "have passed since the last save (0: every epoch); a kill loses at most that, "
+                                   "or one epoch if longer", range=Range(0)),
     "resume": FlagSpec("continue an interrupted run: its results .json, or latest (the newest of this script "
                        "in --results_dir); empty: a new run"),
     "no_path_guess": FlagSpec("score when no node path reaches the cloud: expected (exact accuracy of guessing by "
                               "the training label frequencies) or draw (one seeded draw, as the original code)",
                               choices=("expected", "draw")),
     "results_dir": FlagSpec("folder of the results .txt and .json files"),
-    "models_dir": FlagSpec("folder of the trained weights (<models_dir>/<script>/<model>_iter<N>.weights.h5)"),
+    "models_dir": FlagSpec("folder of the trained weights, one folder per run "
+                           "(<models_dir>/<script>/<run start time>/<model>_iter<N>.weights.h5)"),
     "distribute": FlagSpec("data-parallel training over several devices (auto: when 2 or more GPUs are visible)",
                            choices=MODES),
     "verbose": FlagSpec("Keras progress output: 0 none, 1 progress bar, 2 one line per epoch", choices=(0, 1, 2)),

@@ -2,7 +2,9 @@
 flags' allowed values. Nothing here imports Keras: a bad flag is reported at once."""
 from __future__ import annotations
 
+import difflib
 import math
+import os
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Mapping, Sequence
@@ -143,7 +145,17 @@ def parse_flags(
         key, value = arg[2:].split("=", 1)
         key = key.replace("-", "_")
         if key not in defaults:
-            raise UserError(f"unknown flag --{key}; known flags: {', '.join(sorted(defaults))}")
+            close = difflib.get_close_matches(key, list(defaults), n=1)
+            hint = f"did you mean --{close[0]}? " if close else ""
+            raise UserError(f"unknown flag --{key}; {hint}known flags: {', '.join(sorted(defaults))}")
         config[key] = _parse(value, defaults[key], key)
         _check(key, config[key], specs.get(key))
-    return SimpleNamespace(**config)
+    return SimpleNamespace(**{key: expand_home(value) for key, value in config.items()})
+
+
+def expand_home(value: Any) -> Any:
+    """A path written `~/...` (the shell expands no `~` after `=`, nor in a file's constant) as the
+    home folder's path; other values unchanged."""
+    if isinstance(value, str) and (value == "~" or value.startswith("~/")):
+        return os.path.expanduser(value)
+    return value

@@ -8,7 +8,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import keras
 
@@ -16,11 +16,11 @@ from resilinet.dataset import Data, DatasetDefinition
 from resilinet.distribute import distribution_scope
 from resilinet.errors import UserError
 from resilinet.evaluation import evaluate_combinations, expected_score, no_path_guess_score
-from resilinet.training import balanced_class_weight, train
+from resilinet.files import check_room
+from resilinet.results import RunFiles
+from resilinet.training import balanced_class_weight, save_weights_atomically, train
+from resilinet.training_log import kept_epoch, read_log
 from resilinet.variants import Variant, model_options
-
-WEIGHTS_SUFFIX = ".weights.h5"
-IN_PROGRESS_SUFFIX = ".inprogress.weights.h5"
 
 
 @dataclass(frozen=True)
@@ -35,20 +35,11 @@ def job_seed(seed: int, iteration: int, variant_name: str) -> int:
     return zlib.crc32(f"{seed}/{iteration}/{variant_name}".encode()) & 0x7FFFFFFF
 
 
-def weights_path(models_dir: Path | str, experiment: str, job: Job) -> Path:
-    """Where the finished training of `job` is saved (present only once `fit` has ended)."""
-    return Path(models_dir) / experiment / f"{job.variant.name}_iter{job.iteration}{WEIGHTS_SUFFIX}"
-
-
-def in_progress_path(final: Path) -> Path:
-    """Best-so-far checkpoints of an unfinished training."""
-    return final.with_name(final.name.removesuffix(WEIGHTS_SUFFIX) + IN_PROGRESS_SUFFIX)
-
-
-def run_job(dataset: DatasetDefinition, experiment: str, config, data: Data, job: Job,
-            reuse_finished: bool = False) -> dict[str, Any]:
-    """Train (or, with `config.evaluate_saved` or `reuse_finished` and finished weights on disk,
-    load) one model, evaluate it under every failure combination and return its record."""
+def run_job(dataset: DatasetDefinition, experiment: str, config, data: Data, job: Job, files: RunFiles,
+            on_epoch: Callable[[int, int, float], None] | None = None) -> dict[str, Any]:
+    """Train one model (continuing its saved training state, if any), or load its finished weights
+    (with `config.evaluate_saved`, or when this run finished it before), evaluate it under every
+    failure combination and return its record."""
     started = time.perf_counter()
     variant, iteration = job.variant, job.iteration
     seed = job_seed(config.seed, iteration, variant.name)
@@ -57,38 +48,55 @@ def run_job(dataset: DatasetDefinition, experiment: str, config, data: Data, job
     keras.mixed_precision.set_global_policy(policy)  # clear_session resets the policy
     keras.utils.set_random_seed(seed)
     options = model_options(dataset, variant, config, iteration)
-    final = weights_path(config.models_dir, experiment, job)
-    load = config.evaluate_saved or (reuse_finished and final.exists())
+    final = files.weights(iteration, variant.name)
+    log_path = files.log(iteration, variant.name)
     with distribution_scope(config.distribute):
         model = dataset.build_model(variant.kind, config, options)
-        if load:
+        action = "loaded"
+        if config.evaluate_saved:
             load_weights(model, final)
-        else:
-            class_weight = balanced_class_weight(data.train.y) if dataset.balanced_class_weight else None
-            checkpoint = in_progress_path(final)
-            checkpoint.unlink(missing_ok=True)  # an interrupted training is started again
-            train(model, data, epochs=config.epochs, batch_size=config.batch_size, weights_path=checkpoint,
-                  class_weight=class_weight, verbose=config.verbose)
-            os.replace(checkpoint, final)
+        elif not (final.exists() and load_finished(model, final)):
+            action = train_job(dataset, experiment, config, data, job, files, model, seed, on_epoch)
     topology = dataset.topology
     skip_mask = options.skip_mask if variant.kind.has_skips else (False,) * len(topology.skips)
     results = evaluate_combinations(model, topology, skip_mask, data.test, dataset.metric,
                                     no_path_score(dataset, config, data, seed), config.batch_size)
     averages = {s: expected_score(results, dataset.reliability_settings[s]) for s in variant.settings}
     shown = ", ".join(f"{s} {v:.4f}" for s, v in averages.items())
-    action = "loaded" if load else "trained"
     print(f"iteration {iteration}/{config.iterations} {variant.name} ({action}, "
           f"{time.perf_counter() - started:.0f} s): {shown}", flush=True)
     return {
         "iteration": iteration,
         "variant": variant.name,
         "group": variant.group,
+        "training_log": str(log_path),
+        "kept_epoch": kept_epoch(read_log(log_path)),
         "combinations": [
             {"alive": dict(zip(topology.failable, r.alive)), "no_path": r.no_path, dataset.metric: r.score}
             for r in results
         ],
         "average": averages,
     }
+
+
+def train_job(dataset, experiment, config, data, job, files, model, seed, on_epoch) -> str:
+    """Train `model` for `job` and save its finished weights; returns how (for the console line)."""
+    iteration, name = job.iteration, job.variant.name
+    final, state = files.weights(iteration, name), files.state(iteration, name)
+    files.weights_dir.mkdir(parents=True, exist_ok=True)
+    files.log_dir.mkdir(parents=True, exist_ok=True)
+    # The run's constants are checked when it is resumed; a state names its job and training.
+    identity = {"experiment": experiment, "variant": name, "iteration": iteration, "seed": seed,
+                "epochs": config.epochs, "batch_size": config.batch_size}
+    class_weight = balanced_class_weight(data.train.y) if dataset.balanced_class_weight else None
+    result = train(model, data, epochs=config.epochs, batch_size=config.batch_size, seed=seed, state_path=state,
+                   log_path=files.log(iteration, name), identity=identity, class_weight=class_weight,
+                   verbose=config.verbose, checkpoint_seconds=getattr(config, "checkpoint_seconds", 60.0),
+                   on_epoch=on_epoch, warn=lambda message: print(f"warning: {message}", flush=True))
+    check_room(final, sum(w.nbytes for w in model.get_weights()))
+    save_weights_atomically(model, final)
+    state.unlink(missing_ok=True)
+    return f"trained, resumed after epoch {result.resumed_from}" if result.resumed_from else "trained"
 
 
 def no_path_score(dataset: DatasetDefinition, config, data: Data, seed: int) -> float:
@@ -106,5 +114,21 @@ def load_weights(model: keras.Model, path: Path) -> None:
         raise UserError(f"no saved weights at {path}: train first (run without --evaluate_saved=true)")
     try:
         model.load_weights(path)
-    except (ValueError, KeyError, OSError) as error:
+    except OSError as error:
+        raise UserError(f"{path} is damaged (truncated or not a weights file: {error}); train that model again") from None
+    except (ValueError, KeyError) as error:
         raise UserError(f"{path} does not fit this model (was it trained with other constants?): {error}") from None
+
+
+def load_finished(model: keras.Model, path: Path) -> bool:
+    """Load the finished weights this run saved at `path`; a damaged file (a kill or a full disk
+    while it was written) is no finished training: warn, remove it and return False."""
+    initial = model.get_weights()
+    try:
+        model.load_weights(path)
+        return True
+    except OSError as error:
+        print(f"warning: {path} is damaged ({error}): training that model again", flush=True)
+        model.set_weights(initial)
+        os.remove(path)
+        return False

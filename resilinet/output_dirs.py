@@ -11,12 +11,12 @@ from typing import Iterator
 from resilinet.errors import UserError
 
 
-def _missing_folders(path: Path) -> list[Path]:
+def missing_folders(path: Path) -> list[Path]:
     """`path` and those of its parents that do not exist yet, deepest first."""
     return [folder for folder in (path, *path.parents) if not folder.exists()]
 
 
-def _remove_empty(folders: list[Path]) -> None:
+def remove_empty(folders: list[Path]) -> None:
     """Remove the folders (deepest first) as long as they are empty."""
     for folder in folders:
         try:
@@ -37,12 +37,12 @@ def _blocking_file(path: Path) -> Path | None:
 def created_directory(path: Path) -> Iterator[Path]:
     """Create `path` with its parents; if the block fails, remove the folders created here while empty."""
     path = Path(path)
-    created = _missing_folders(path)
+    created = missing_folders(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
         yield path
     except BaseException:
-        _remove_empty(created)
+        remove_empty(created)
         raise
 
 
@@ -73,7 +73,7 @@ def check_writable_directory(path: str | Path, flag: str) -> None:
         raise UserError(f"--{flag} {path} is a file, not a folder")
     if blocking is not None:
         raise UserError(f"--{flag} {path} cannot be created: {blocking} is a file, not a folder")
-    created = _missing_folders(path)
+    created = missing_folders(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
@@ -81,7 +81,7 @@ def check_writable_directory(path: str | Path, flag: str) -> None:
     except OSError as error:
         raise UserError(f"--{flag} {path}: cannot write a file there ({error.strerror or error})") from None
     finally:
-        _remove_empty(created)
+        remove_empty(created)
 
 
 def check_output_dirs(config, experiment: str) -> None:

@@ -16,13 +16,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from resilinet.errors import UserError
+from resilinet.progress import line
 from resilinet.ray_session import start_ray
+from resilinet.results import RunFiles
+from resilinet.training_log import read_log
 
 if TYPE_CHECKING:  # Keras is imported only once the flags are good
     from resilinet.dataset import Data, DatasetDefinition
     from resilinet.jobs import Job
 
 REPOSITORY = Path(__file__).resolve().parents[1]
+PROGRESS_SECONDS = 60.0
 MAX_RETRIES = 3  # runs again a job whose worker process died (killed, out of memory), this many times
 
 _worker_data: dict[Any, Data] = {}  # in a worker process: the data of the run it serves
@@ -67,7 +71,7 @@ def worker_environment(dataset: DatasetDefinition, config) -> dict[str, str]:
     return env
 
 
-def run_job_task(dataset: DatasetDefinition, experiment: str, config, job: Job, reuse_finished: bool,
+def run_job_task(dataset: DatasetDefinition, experiment: str, config, job: Job, files: RunFiles,
                  directory: str) -> tuple[dict[str, Any], str]:
     """The Ray task: one job in a worker process, run in the driver's working directory (so relative
     data, cache and model paths mean what they mean to the driver). Returns the record and the job's
@@ -86,7 +90,7 @@ def run_job_task(dataset: DatasetDefinition, experiment: str, config, job: Job, 
             if key not in _worker_data:
                 _worker_data.clear()
                 _worker_data[key] = dataset.load_data(config)
-            record = run_job(dataset, experiment, config, _worker_data[key], job, reuse_finished)
+            record = run_job(dataset, experiment, config, _worker_data[key], job, files)
     except UserError as error:
         raise UserError(f"worker on {where}: {error}") from None
     return record, output.getvalue()
@@ -109,10 +113,11 @@ def check_resources(config) -> None:
                         f"{config.gpus_per_model:g} GPU for one model (nodes: {largest or 'none'})")
 
 
-def run_jobs(dataset: DatasetDefinition, experiment: str, config, jobs: Sequence[Job], reuse_finished: bool,
+def run_jobs(dataset: DatasetDefinition, experiment: str, config, jobs: Sequence[Job], files: RunFiles,
              on_record: Callable[[dict[str, Any]], None]) -> None:
     """Run `jobs` as Ray tasks, at most `config.workers` at once (0: as many as the resources allow),
-    and pass each record to `on_record` in the driver as soon as its job has finished."""
+    and pass each record to `on_record` in the driver as soon as its job has finished. While none
+    finishes, a line a minute says where each running job is (read from its training log)."""
     try:
         import ray
     except ImportError:
@@ -131,15 +136,31 @@ def run_jobs(dataset: DatasetDefinition, experiment: str, config, jobs: Sequence
         while pending or running:
             while pending and len(running) < limit:
                 job = pending.pop(0)
-                running[task.remote(shared[0], experiment, shared[1], job, reuse_finished, os.getcwd())] = job
-            (ready,), _ = ray.wait(list(running), num_returns=1)
-            record, output = result(ready, running.pop(ready))
+                running[task.remote(shared[0], experiment, shared[1], job, files, os.getcwd())] = job
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=PROGRESS_SECONDS)
+            if not ready:
+                report_progress(running.values(), jobs, len(pending), config.epochs, files)
+                continue
+            record, output = result(ready[0], running.pop(ready[0]))
             print(output, end="", flush=True)
             on_record(record)
     finally:
         for ref in running:
             ray.cancel(ref, force=True)
         ray.shutdown()
+
+
+def report_progress(running, jobs: Sequence[Job], pending: int, epochs: int, files: RunFiles) -> None:
+    """One line per running job: its epoch and the time left, from its training log."""
+    workers = max(1, len(running))
+    for job in running:
+        rows = read_log(files.log(job.iteration, job.variant.name))
+        if not rows:
+            continue
+        k = jobs.index(job) + 1
+        mean = sum(r["seconds"] for r in rows) / len(rows)
+        print(line(f"model {k}/{len(jobs)} ({job.variant.name}, iteration {job.iteration})", len(rows), epochs, mean,
+                   math.ceil(pending / workers)), flush=True)
 
 
 def result(ref, job: Job) -> tuple[dict[str, Any], str]:

@@ -3,8 +3,25 @@ spam), a local instance inside this process by default, or an existing cluster b
 from __future__ import annotations
 
 import logging
+import socket
 
 from resilinet.errors import UserError
+
+HOW_TO_START = ("start one with `ray start --head` and pass the address it prints, or use --ray_address=auto on a "
+                "machine that joined a cluster")
+
+
+def check_reachable(address: str, timeout: float = 3.0) -> None:
+    """Fail within seconds when nothing listens at a host:port address (Ray itself retries for a
+    minute and more); `auto` is left to Ray, which answers at once when no cluster is found."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as error:
+        raise UserError(f"--ray_address={address}: no Ray cluster answers there ({error.strerror or error}); "
+                        f"{HOW_TO_START}") from None
 
 
 def start_ray(address: str = "", num_cpus: int | None = None) -> bool:
@@ -17,13 +34,14 @@ def start_ray(address: str = "", num_cpus: int | None = None) -> bool:
 
     if ray.is_initialized():
         return False
+    if address:
+        check_reachable(address)
     quiet = dict(include_dashboard=False, log_to_driver=False, configure_logging=True, logging_level=logging.ERROR)
     if address:
         try:
             ray.init(address=address, **quiet)
         except (ConnectionError, ValueError, RuntimeError) as error:
-            raise UserError(f"--ray_address={address}: cannot connect to a Ray cluster ({error}); "
-                            "start one with `ray start --head`") from None
+            raise UserError(f"--ray_address={address}: cannot connect to a Ray cluster ({error}); {HOW_TO_START}") from None
     else:
         ray.init(address="local", num_cpus=num_cpus, **quiet)
     return True

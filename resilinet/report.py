@@ -13,7 +13,8 @@ from typing import Any, Sequence
 
 from resilinet.errors import UserError
 from resilinet.flags import parse_flags
-from resilinet.results import differing_keys, mean_and_std, read_results, write_atomically
+from resilinet.files import write_text_atomically
+from resilinet.results import check_document, differing_keys, mean_and_std, read_results
 
 # Besides NON_RESULT_KEYS, pooled files may differ in these: a seed only names independent iterations.
 POOL_IGNORED_KEYS = ("seed", "argv")
@@ -69,6 +70,7 @@ class Run:
     commands: list[list[str]] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)
     origin: dict[tuple, Path] = field(default_factory=dict)
+    sources: list[Path] = field(default_factory=list)  # the results file of each record
 
     @property
     def groups(self) -> list[str]:
@@ -98,6 +100,7 @@ class Run:
                                 f"{key[2]}; pool each run once")
             self.origin[key] = path
             self.records.append(record)
+            self.sources.append(path)
         self.paths.append(path)
         self.configs.append(document["config"])
         self.commands.append(list(document.get("commands", [])))
@@ -121,25 +124,6 @@ class Run:
         return cells
 
 
-def check_document(path: Path, document: dict[str, Any]) -> None:
-    """A UserError naming the file when its records lack what the report reads."""
-    metric, nodes, settings = document["metric"], document["failable_nodes"], document["reliability_settings"]
-    if not isinstance(document["records"], list) or not isinstance(settings, dict):
-        raise UserError(f"{path}: records or reliability_settings are malformed")
-    for index, record in enumerate(document["records"]):
-        try:
-            ok = (isinstance(record["iteration"], int) and isinstance(record["variant"], str)
-                  and isinstance(record["group"], str) and set(record["average"]) <= set(settings)
-                  and all(isinstance(v, (int, float)) for v in record["average"].values())
-                  and all(list(c["alive"]) == nodes and isinstance(c["no_path"], bool)
-                          and isinstance(c[metric], (int, float)) for c in record["combinations"]))
-        except (KeyError, TypeError, AttributeError):
-            ok = False
-        if not ok:
-            raise UserError(f"{path}: record {index + 1} is malformed (it needs iteration, variant, group, average "
-                            f"per setting, and combinations with alive, no_path and {metric})")
-
-
 def load_runs(paths: Sequence[Path]) -> list[Run]:
     """One Run per experiment, in the order the files name them; files of one experiment pooled."""
     runs: dict[str, Run] = {}
@@ -154,6 +138,69 @@ def load_runs(paths: Sequence[Path]) -> list[Run]:
         if not run.records:
             raise UserError(f"{', '.join(map(str, run.paths))}: no records of {run.experiment} yet")
     return list(runs.values())
+
+
+@dataclass
+class Curves:
+    """Train and validation accuracy per epoch of one group's models: mean and sample std over the
+    models whose training logs were found (std NaN for one), and the epoch each model kept."""
+
+    epochs: list[int]
+    train_mean: list[float]
+    train_std: list[float]
+    val_mean: list[float]
+    val_std: list[float]
+    kept: list[int]
+    logs: int
+
+
+def training_log_of(record: dict[str, Any], results_path: Path) -> Path | None:
+    """A record's training log: where it was written, or beside its results file as committed
+    (<results file without .json>/<log name>); None when it has none or it is not found."""
+    if not record.get("training_log"):
+        return None
+    written = Path(record["training_log"])
+    for candidate in (written, Path(results_path).with_suffix("") / written.name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def learning_curves(run: Run) -> dict[str, Curves]:
+    """Curves of every group that has training logs, over the epochs all its logs have."""
+    from resilinet.training_log import read_log
+
+    curves = {}
+    for group in run.groups:
+        logs, kept = [], []
+        for record, source in zip(run.records, run.sources):
+            if record["group"] != group:
+                continue
+            path = training_log_of(record, source)
+            rows = read_log(path) if path else []
+            if rows:
+                logs.append(rows)
+                kept.append(record.get("kept_epoch"))
+        if not logs:
+            continue
+        length = min(len(rows) for rows in logs)
+        columns = {key: [[rows[e][key] for rows in logs] for e in range(length)] for key in ("accuracy", "val_accuracy")}
+        stats = {key: [mean_and_std(values) for values in columns[key]] for key in columns}
+        std = lambda pairs: [math.nan if sd is None else sd for _, sd in pairs]  # noqa: E731
+        curves[group] = Curves(list(range(1, length + 1)), [m for m, _ in stats["accuracy"]], std(stats["accuracy"]),
+                               [m for m, _ in stats["val_accuracy"]], std(stats["val_accuracy"]),
+                               [k for k in kept if k is not None], len(logs))
+    return curves
+
+
+def training_table(curves: dict[str, Curves]) -> list[str]:
+    rows = []
+    for group, c in curves.items():
+        best = max(range(len(c.val_mean)), key=lambda e: c.val_mean[e])
+        rows.append([group, str(c.logs), str(len(c.epochs)), ", ".join(str(k) for k in c.kept) or "n/a",
+                     number(c.train_mean[-1]), number(c.val_mean[-1]), f"{number(c.val_mean[best])} (epoch {best + 1})"])
+    return table(["model", "logs", "epochs", "kept epoch(s)", "last train accuracy", "last val accuracy",
+                  "best mean val accuracy"], rows)
 
 
 def number(value: float) -> str:
@@ -227,6 +274,14 @@ def render_report(run: Run, figures: Sequence[str] = ()) -> str:
                   "mean ± sample std over the n iterations. † no path to the cloud: the score is that of "
                   "random guessing.", ""]
         lines += single_failure_table(run)
+    curves = learning_curves(run)
+    if curves:
+        figure = next((name for name in figures if name.endswith("_learning_curves.png")), None)
+        lines += ["", "## Training", "",
+                  "From each model's per-epoch training log (mean over the models of a row); the kept epoch is the "
+                  "one whose weights were evaluated (best validation accuracy)."
+                  + (f" Learning curves: [{figure}]({figure})." if figure else ""), ""]
+        lines += training_table(curves)
     lines += ["", "## Reliability settings", ""]
     lines += table(["setting", *run.failable_nodes],
                    [[name, *(str(r) for r in values)] for name, values in run.settings.items()])
@@ -268,7 +323,7 @@ def write_report(runs: Sequence[Run], out: Path) -> list[Path]:
         for run in runs:
             figures = draw_figures(run, out)
             report = out / f"{run.experiment}.md"
-            write_atomically(report, render_report(run, [p.name for p in figures]))
+            write_text_atomically(report, render_report(run, [p.name for p in figures]))
             written += [report, *figures]
     except OSError as error:
         raise UserError(f"--out={out}: cannot write the report there ({error.strerror or error})") from None

@@ -6,27 +6,24 @@ they arrive in, so a resumed or parallel run writes the same files as a plain on
 """
 from __future__ import annotations
 
+import itertools
 import json
-import os
+import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from resilinet.errors import UserError
+from resilinet.files import create_new, write_text_atomically
 from resilinet.topology import Topology
 
 # Flags that cannot change a run's numbers: a resumed run may set them differently, and the report
 # pools files that differ only in them (plus `seed`, which only names independent iterations).
 NON_RESULT_KEYS = frozenset({
     "verbose", "resume", "results_dir", "models_dir", "evaluate_saved", "iterations",
-    "workers", "ray_address", "cpus_per_model", "gpus_per_model", "read_workers",
+    "workers", "ray_address", "cpus_per_model", "gpus_per_model", "read_workers", "checkpoint_seconds", "saved_run",
 })
-
-
-def write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    os.replace(partial, path)
 
 
 def mean_and_std(values: Sequence[float]) -> tuple[float, float | None]:
@@ -53,6 +50,26 @@ def read_results(path: Path) -> dict[str, Any]:
     return document
 
 
+def check_document(path: Path, document: dict[str, Any]) -> None:
+    """A UserError naming the file when its records lack what the report reads."""
+    metric, nodes, settings = document["metric"], document["failable_nodes"], document["reliability_settings"]
+    if not isinstance(document["records"], list) or not isinstance(settings, dict):
+        raise UserError(f"{path}: records or reliability_settings are malformed")
+    for index, record in enumerate(document["records"]):
+        try:
+            ok = (isinstance(record["iteration"], int) and isinstance(record["variant"], str)
+                  and isinstance(record["group"], str) and set(record["average"]) <= set(settings)
+                  and all(isinstance(v, (int, float)) for v in record["average"].values())
+                  and all(list(c["alive"]) == nodes and isinstance(c["no_path"], bool)
+                          and isinstance(c[metric], (int, float)) for c in record["combinations"]))
+        except (KeyError, TypeError, AttributeError):
+            ok = False
+        if not ok:
+            raise UserError(f"{path}: record {index + 1} is malformed (it needs iteration, variant, group, average "
+                            f"per setting, and combinations with alive, no_path and {metric})")
+
+
+
 def differing_keys(logged: Mapping[str, Any], current: Mapping[str, Any], ignore: Iterable[str] = ()) -> list[str]:
     """Keys whose values differ between two configurations (JSON-normalised), except `ignore`."""
     skip = NON_RESULT_KEYS | set(ignore)
@@ -61,28 +78,85 @@ def differing_keys(logged: Mapping[str, Any], current: Mapping[str, Any], ignore
     return sorted(k for k in keys if normal(logged.get(k)) != normal(current.get(k)))
 
 
+@dataclass(frozen=True)
+class RunFiles:
+    """Where one run keeps the files of its models: weights (and the states of trainings in progress)
+    in `weights_dir`, per-epoch training logs in `log_dir`."""
+
+    weights_dir: Path
+    log_dir: Path
+
+    def weights(self, iteration: int, variant: str) -> Path:
+        """The finished training of a model (present only once its training has ended)."""
+        return self.weights_dir / f"{variant}_iter{iteration}.weights.h5"
+
+    def state(self, iteration: int, variant: str) -> Path:
+        """The saved state of a training in progress (see resilinet.training)."""
+        return self.weights_dir / f"{variant}_iter{iteration}.training.npz"
+
+    def log(self, iteration: int, variant: str) -> Path:
+        return self.log_dir / f"{variant}_iter{iteration}.csv"
+
+
+def run_id(json_path: Path, experiment: str) -> str:
+    """The part of a results file's name after the experiment: its start time, -N if taken."""
+    return Path(json_path).stem.removeprefix(f"{experiment}_")
+
+
+def run_order(path: Path, experiment: str) -> tuple:
+    """Sort key of results files by start time, then by their -N suffix."""
+    match = re.fullmatch(r"(.*?)(?:-(\d+))?", run_id(path, experiment))
+    return match.group(1), int(match.group(2) or 1)
+
+
+def results_files(results_dir: Path, experiment: str) -> list[Path]:
+    """Results files of `experiment` in `results_dir`, oldest first."""
+    pattern = re.compile(rf"{re.escape(experiment)}_\d{{8}}-\d{{6}}(-\d+)?\.json")
+    found = [p for p in Path(results_dir).glob(f"{experiment}_*.json") if pattern.fullmatch(p.name)]
+    return sorted(found, key=lambda p: run_order(p, experiment))
+
+
+def new_results_path(results_dir: Path, experiment: str) -> Path:
+    """Create and return the empty results file <experiment>_<start time>.json, with -2, -3, ...
+    after the time when another run started in the same second took the name."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    Path(results_dir).mkdir(parents=True, exist_ok=True)
+    for n in itertools.count(1):
+        path = Path(results_dir) / f"{experiment}_{stamp if n == 1 else f'{stamp}-{n}'}.json"
+        if create_new(path):
+            return path
+
+
+def run_files_of(document: Mapping[str, Any], json_path: Path, experiment: str) -> RunFiles:
+    """The model files of the run a results document belongs to. Files written before runs owned
+    their folders keep their weights in <models_dir>/<experiment>/."""
+    run = document.get("run") or {}
+    weights = run.get("weights_dir") or Path(document["config"].get("models_dir", "models")) / experiment
+    logs = run.get("training_logs") or Path(json_path).with_suffix("")
+    return RunFiles(Path(weights), Path(logs))
+
+
 class ResultsLog:
     """Collects one record per trained model and rewrites both files after each record.
 
     A record is a dict with `iteration`, `variant`, `group`, `combinations` (alive flags by node,
-    `no_path`, score) and `average` (expected score per reliability setting).
+    `no_path`, score), `average` (expected score per reliability setting), and for a trained or
+    loaded model `training_log` and `kept_epoch`. The file exists from the run's start (with no
+    record yet), and names the run's weights folder and training logs (`run`).
     """
 
     def __init__(
         self,
-        results_dir: Path,
+        json_path: Path,
         experiment: str,
         config: Mapping[str, Any],
         topology: Topology,
         reliability_settings: Mapping[str, Sequence[float]],
         metric: str,
+        files: RunFiles,
         variant_order: Sequence[str] = (),
-        command: str = "",
-        json_path: Path | None = None,
+        commands: Sequence[str] = (),
     ):
-        if json_path is None:
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            json_path = Path(results_dir) / f"{experiment}_{stamp}.json"
         self.json_path = Path(json_path)
         self.text_path = self.json_path.with_suffix(".txt")
         self.experiment = experiment
@@ -90,9 +164,42 @@ class ResultsLog:
         self.topology = topology
         self.settings = {name: list(r) for name, r in reliability_settings.items()}
         self.metric = metric
+        self.files = files
         self.variant_order = list(variant_order)
-        self.commands = [command] if command else []
+        self.commands = list(commands)
         self.records: list[dict[str, Any]] = []
+        self.owns_weights = True  # False: it evaluates the weights of another run
+
+    @classmethod
+    def create(cls, results_dir: Path, models_dir: Path | None, experiment: str, config: Mapping[str, Any],
+               topology: Topology, reliability_settings: Mapping[str, Sequence[float]], metric: str,
+               variant_order: Sequence[str] = (), command: str = "",
+               saved: RunFiles | None = None) -> "ResultsLog":
+        """A new run: its results file under a name no other run has (created exclusively) and its own
+        weights folder <models_dir>/<experiment>/<run id>/ (or the files of the run whose `saved`
+        weights it evaluates), written at once with no record yet."""
+        taken = []  # names whose weights folder a run writing its results elsewhere holds
+        while True:
+            json_path = new_results_path(Path(results_dir), experiment)
+            if saved is not None:
+                break
+            own = Path(models_dir) / experiment / run_id(json_path, experiment)
+            try:
+                own.mkdir(parents=True)
+                break
+            except FileExistsError:
+                taken.append(json_path)
+        for path in taken:
+            path.unlink()
+        log = cls(json_path, experiment, config, topology, reliability_settings, metric,
+                  saved or RunFiles(own, json_path.with_suffix("")), variant_order, [command] if command else [])
+        log.owns_weights = saved is None
+        try:
+            log.write()
+        except BaseException:
+            json_path.unlink(missing_ok=True)
+            raise
+        return log
 
     @classmethod
     def resume(cls, json_path: Path, experiment: str, config: Mapping[str, Any], topology: Topology,
@@ -103,17 +210,34 @@ class ResultsLog:
         if document["experiment"] != experiment:
             raise UserError(f"--resume: {json_path} is a results file of {document['experiment']}, "
                             f"not of {experiment}")
+        check_document(json_path, document)
         differing = differing_keys(document["config"], config)
         if differing:
             shown = "; ".join(f"{k}: logged {document['config'].get(k)!r}, now {config.get(k)!r}" for k in differing)
             raise UserError(f"--resume: {json_path} was run with other constants ({shown}); resume with the "
                             f"logged values or start a new run")
-        log = cls(Path(json_path).parent, experiment, config, topology, reliability_settings, metric,
-                  variant_order, json_path=Path(json_path))
-        log.commands = list(document.get("commands", [])) + ([command] if command else [])
+        log = cls(json_path, experiment, config, topology, reliability_settings, metric,
+                  run_files_of(document, json_path, experiment), variant_order,
+                  list(document.get("commands", [])) + ([command] if command else []))
         for record in document["records"]:
             log._insert(record)
         return log
+
+    def untouched(self) -> bool:
+        """No record, and no model file of this run yet (a new run that failed before training)."""
+        if self.records:
+            return False
+        return not self.owns_weights or not any(self.files.weights_dir.iterdir())
+
+    def discard(self) -> None:
+        """Remove this run's results files and its empty folders."""
+        self.json_path.unlink(missing_ok=True)
+        self.text_path.unlink(missing_ok=True)
+        for folder in (self.files.log_dir, self.files.weights_dir) if self.owns_weights else (self.files.log_dir,):
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
 
     def done(self) -> set[tuple[int, str]]:
         """The (iteration, variant) pairs that have a record."""
@@ -141,19 +265,19 @@ class ResultsLog:
         return rows
 
     def write(self) -> None:
-        self.json_path.parent.mkdir(parents=True, exist_ok=True)
         document = {
             "experiment": self.experiment,
             "metric": self.metric,
             "config": self.config,
             "commands": self.commands,
+            "run": {"weights_dir": str(self.files.weights_dir), "training_logs": str(self.files.log_dir)},
             "failable_nodes": list(self.topology.failable),
             "reliability_settings": self.settings,
             "records": self.records,
             "summary": self.summary(),
         }
-        write_atomically(self.json_path, json.dumps(document, indent=1, default=str) + "\n")
-        write_atomically(self.text_path, self.render())
+        write_text_atomically(self.json_path, json.dumps(document, indent=1, default=str) + "\n")
+        write_text_atomically(self.text_path, self.render())
 
     def render(self) -> str:
         metric = self.metric.replace("_", "-")

@@ -1,17 +1,35 @@
-"""Training with the best-validation-accuracy weights kept, saved atomically."""
+"""Training that survives a kill at any epoch, with a per-epoch log and the best-validation weights kept.
+
+The loop runs one `fit` epoch at a time. Each epoch's randomness is a function of (job seed, epoch)
+alone: the shuffling order is drawn from it, and every random-seed state of the model (failout,
+augmentation) is set from it before the epoch starts. So a training resumed from the state saved
+after epoch k goes on exactly as an uninterrupted one (same weights, bit for bit, on the same
+machine and backend). The state (weights, optimizer variables, epoch, best value, best weights and
+a fingerprint of the model and configuration) is one `.npz` file, written atomically at most every
+`checkpoint_seconds` (and always after the first epoch of at least that long).
+"""
 from __future__ import annotations
 
+import io
+import json
 import math
 import os
+import time
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable, Mapping
 
 import keras
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
 from resilinet.dataset import Data
+from resilinet.files import write_bytes_atomically
+from resilinet.training_log import LOG_COLUMNS, MONITOR, read_log, write_log
 
 LEARNING_RATE = 1e-3
+STATE_FORMAT = 1
 
 
 def compile_model(model: keras.Model, learning_rate: float = LEARNING_RATE) -> None:
@@ -24,28 +42,13 @@ def compile_model(model: keras.Model, learning_rate: float = LEARNING_RATE) -> N
 
 def save_weights_atomically(model: keras.Model, path: Path) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name.removesuffix(".weights.h5") + ".partial.weights.h5")
-    model.save_weights(partial)
-    os.replace(partial, path)
-
-
-class BestWeightsCheckpoint(keras.callbacks.Callback):
-    """Saves the weights whenever the monitored validation metric improves (higher is better)."""
-
-    def __init__(self, path: Path, monitor: str = "val_accuracy"):
-        super().__init__()
-        self.path = Path(path)
-        self.monitor = monitor
-        self.best = -math.inf
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is None:
-            raise ValueError(f"{self.monitor} is not logged: train with validation data")
-        if value > self.best:
-            self.best = float(value)
-            save_weights_atomically(self.model, self.path)
+    try:
+        model.save_weights(partial)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def balanced_class_weight(labels: np.ndarray) -> dict[int, float]:
@@ -55,30 +58,160 @@ def balanced_class_weight(labels: np.ndarray) -> dict[int, float]:
     return {int(c): float(w) for c, w in zip(classes, weights)}
 
 
+def epoch_seed(seed: int, epoch: int, stream: int = 0) -> int:
+    """The seed of one random stream (0: shuffling, i: the model's i-th seed state) in one epoch."""
+    return zlib.crc32(f"{seed}/{epoch}/{stream}".encode()) & 0x7FFFFFFF
+
+
+def seed_states(model: keras.Model) -> list:
+    """The model's random-seed variables (of its SeedGenerators): its variables that are not weights."""
+    weights = {id(w) for w in model.weights}
+    return [v for v in model.variables if id(v) not in weights]
+
+
+def reseed(model: keras.Model, seed: int, epoch: int) -> None:
+    for stream, state in enumerate(seed_states(model), start=1):
+        state.assign(np.array([epoch_seed(seed, epoch, stream), 0], dtype=state.dtype))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The saved state of a training in progress
+
+
+@dataclass
+class TrainingState:
+    epoch: int  # epochs completed
+    best_value: float
+    best_epoch: int
+    best_weights: list[np.ndarray]
+    weights: list[np.ndarray]
+    optimizer: list[np.ndarray]
+    fingerprint: str
+
+
+def fingerprint_of(model: keras.Model, identity: Mapping[str, Any]) -> str:
+    """What a saved state must match: the job's identity (variant, seed, epochs, ...) and the
+    model's weights (names and shapes) and optimizer variables (shapes)."""
+    shapes = [[w.path, list(w.shape)] for w in model.weights] + [list(v.shape) for v in model.optimizer.variables]
+    return json.dumps({"format": STATE_FORMAT, "job": identity, "shapes": shapes}, sort_keys=True, default=str)
+
+
+def save_state(path: Path, state: TrainingState) -> None:
+    arrays = {"meta": np.array(json.dumps({"epoch": state.epoch, "best_value": state.best_value,
+                                           "best_epoch": state.best_epoch})),
+              "fingerprint": np.array(state.fingerprint)}
+    for prefix, values in (("weights", state.weights), ("optimizer", state.optimizer), ("best", state.best_weights)):
+        arrays.update({f"{prefix}/{i}": np.asarray(v) for i, v in enumerate(values)})
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    write_bytes_atomically(Path(path), buffer.getvalue())
+
+
+def load_state(path: Path, fingerprint: str, warn: Callable[[str], None]) -> TrainingState | None:
+    """The saved state at `path` if it is whole and made by this job; else None, after a warning
+    naming the file (a damaged or foreign state is never mixed into a model)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            if str(saved["fingerprint"]) != fingerprint:
+                warn(f"{path} is a checkpoint of another model or configuration: training this model from its start")
+                return None
+            meta = json.loads(str(saved["meta"]))
+            def arrays(prefix):
+                return [saved[f"{prefix}/{i}"] for i in range(sum(k.startswith(prefix + "/") for k in saved.files))]
+            return TrainingState(int(meta["epoch"]), float(meta["best_value"]), int(meta["best_epoch"]),
+                                 arrays("best"), arrays("weights"), arrays("optimizer"), fingerprint)
+    except Exception as error:  # a truncated or foreign file fails in zipfile, numpy or json in many ways
+        warn(f"{path} is damaged ({type(error).__name__}: {error}): training this model from its start")
+        return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# The loop
+
+
+@dataclass
+class TrainingResult:
+    best_value: float
+    kept_epoch: int
+    resumed_from: int  # epochs restored from a saved state (0: trained from the start)
+
+
+def _epoch_inputs(data: Data, seed: int, epoch: int):
+    """The training inputs of one epoch in its shuffled order (streamed data reorders itself)."""
+    train = data.train
+    if train.is_streamed:
+        train.x.set_epoch_order(epoch_seed(seed, epoch))
+        return dict(x=train.x), dict(validation_data=data.val.x)
+    order = np.random.default_rng(epoch_seed(seed, epoch)).permutation(len(train.y))
+    x = [a[order] for a in train.x] if isinstance(train.x, (list, tuple)) else train.x[order]
+    return dict(x=x, y=np.asarray(train.y)[order]), dict(validation_data=(data.val.x, data.val.y))
+
+
 def train(
     model: keras.Model,
     data: Data,
     *,
     epochs: int,
     batch_size: int,
-    weights_path: Path,
+    seed: int,
+    state_path: Path,
+    log_path: Path,
+    identity: Mapping[str, Any],
     class_weight: dict[int, float] | None = None,
     verbose: int = 1,
-) -> float:
-    """Fit `model` (compiled here if it is not yet), then reload its best-validation weights.
+    checkpoint_seconds: float = 60.0,
+    on_epoch: Callable[[int, int, float], None] | None = None,
+    warn: Callable[[str], None] = print,
+) -> TrainingResult:
+    """Fit `model` for `epochs` (continuing a saved state of the same job), then set its weights to
+    those of its best validation epoch. The state file is removed once training ends.
 
-    Returns the best validation accuracy.
-    """
+    `on_epoch(epoch, epochs, seconds)` is called after each epoch (progress reports)."""
     if not model.compiled:
         compile_model(model)
-    checkpoint = BestWeightsCheckpoint(weights_path)
-    fit_args = dict(epochs=epochs, callbacks=[checkpoint], class_weight=class_weight, verbose=verbose)
-    if data.train.is_streamed:
-        model.fit(data.train.x, validation_data=data.val.x, **fit_args)
+    model.optimizer.build(model.trainable_variables)
+    fingerprint = fingerprint_of(model, identity)
+    state = load_state(state_path, fingerprint, warn)
+    if state is not None:
+        model.set_weights(state.weights)
+        for variable, value in zip(model.optimizer.variables, state.optimizer):
+            variable.assign(value)
+        best_value, best_epoch, best_weights, start = state.best_value, state.best_epoch, state.best_weights, state.epoch
     else:
-        model.fit(
-            data.train.x, data.train.y, batch_size=batch_size, shuffle=True,
-            validation_data=(data.val.x, data.val.y), **fit_args,
-        )
-    model.load_weights(weights_path)
-    return checkpoint.best
+        best_value, best_epoch, best_weights, start = -math.inf, 0, None, 0
+    rows = [row for row in read_log(log_path) if row["epoch"] <= start] if start else []
+    write_log(log_path, rows)
+    last_save = time.monotonic()
+    for epoch in range(start, epochs):
+        started = time.monotonic()
+        reseed(model, seed, epoch)
+        train_inputs, validation = _epoch_inputs(data, seed, epoch)
+        history = model.fit(**train_inputs, **validation, batch_size=None if data.train.is_streamed else batch_size,
+                            epochs=epoch + 1, initial_epoch=epoch, shuffle=False, class_weight=class_weight,
+                            verbose=verbose)
+        logs = {key: values[-1] for key, values in history.history.items()}
+        if MONITOR not in logs:
+            raise ValueError(f"{MONITOR} is not logged: train with validation data")
+        if logs[MONITOR] > best_value:
+            best_value, best_epoch, best_weights = float(logs[MONITOR]), epoch + 1, model.get_weights()
+        seconds = time.monotonic() - started
+        rows.append({**{k: float(logs.get(k, math.nan)) for k in LOG_COLUMNS},
+                     "epoch": epoch + 1, "learning_rate": learning_rate(model), "seconds": seconds})
+        write_log(log_path, rows)
+        if epoch + 1 < epochs and time.monotonic() - last_save >= checkpoint_seconds:
+            save_state(state_path, TrainingState(
+                epoch + 1, best_value, best_epoch, best_weights, model.get_weights(),
+                [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables], fingerprint))
+            last_save = time.monotonic()
+        if on_epoch is not None:
+            on_epoch(epoch + 1, epochs, seconds)
+    if best_weights is not None:
+        model.set_weights(best_weights)
+    return TrainingResult(best_value, best_epoch, start)
+
+
+def learning_rate(model: keras.Model) -> float:
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))

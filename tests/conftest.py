@@ -47,7 +47,23 @@ def run_script(script: str, *flags: str, cwd: Path) -> dict:
         os.chdir(previous)
     logs = sorted((cwd / "results").glob(script.removesuffix(".py") + "_*.json"))
     assert logs, f"{script} wrote no results JSON in {cwd / 'results'}"
-    return json.loads(logs[-1].read_text())
+    document = json.loads(logs[-1].read_text())
+    check_training_logs(document, cwd)
+    return document
+
+
+def check_training_logs(document: dict, cwd: Path) -> None:
+    """Every model of a run has its training log, one row per epoch, naming a kept epoch among them."""
+    from resilinet.training_log import kept_epoch, read_log
+
+    config = document.get("config", {})
+    if config.get("evaluate_saved"):
+        return  # the logs are the saved run's, checked when it ran (tests may have moved them since)
+    epochs = config.get("epochs")
+    for record in document.get("records", []):
+        rows = read_log(cwd / record["training_log"])
+        assert [int(r["epoch"]) for r in rows] == list(range(1, epochs + 1)), record["training_log"]
+        assert record["kept_epoch"] == kept_epoch(rows), record["training_log"]
 
 
 def backend_environment(backend: str) -> dict[str, str]:
@@ -73,3 +89,51 @@ def write_mhealth_logs(folder: Path, rows_per_subject: int = 200, seed: int = 0)
         lines = ["\t".join(f"{v:.5f}" for v in row) + f"\t{label}" for row, label in zip(values, labels)]
         (folder / f"mHealth_subject{subject}.log").write_text("\n".join(lines) + "\n")
     return folder
+
+
+def run_weights(folder: Path, experiment: str) -> Path:
+    """The weights folder of the one run of `experiment` under `folder`/models."""
+    runs = sorted(p for p in (folder / "models" / experiment).iterdir() if p.is_dir())
+    assert len(runs) == 1, f"expected one run of {experiment} in {folder / 'models'}, found {runs}"
+    return runs[0]
+
+
+def weights(path: Path) -> dict[str, np.ndarray]:
+    """Every array of a .weights.h5 file by its name inside the file."""
+    import h5py
+
+    arrays = {}
+    with h5py.File(path) as file:
+        file.visititems(lambda name, item: arrays.update({name: item[()]}) if isinstance(item, h5py.Dataset) else None)
+    return arrays
+
+
+def assert_same_weights(folder_a: Path, folder_b: Path, experiment: str) -> None:
+    """The two folders' runs of `experiment` saved the same weights files, equal bit for bit."""
+    run_a, run_b = run_weights(folder_a, experiment), run_weights(folder_b, experiment)
+    files = sorted(p.name for p in run_a.glob("*.weights.h5"))
+    assert files and files == sorted(p.name for p in run_b.glob("*.weights.h5"))
+    for name in files:
+        a, b = weights(run_a / name), weights(run_b / name)
+        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a), name
+
+
+def task_processes(root_pid):
+    """Pids of the Ray worker processes running a job (`ray::run_job_task`) under process root_pid."""
+    parents, titles = {}, {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                titles[int(entry.name)] = (entry / "cmdline").read_bytes().split(b"\0")[0]
+            except (OSError, IndexError, ValueError):
+                continue
+
+    def under_root(pid):
+        while pid > 1:
+            if pid == root_pid:
+                return True
+            pid = parents.get(pid, 0)
+        return False
+
+    return [pid for pid, title in titles.items() if title.startswith(b"ray::run_job_task") and under_root(pid)]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import train_test_split
 
-from conftest import extract_members, run_script, shared_archive
+from conftest import extract_members, run_script, run_weights, shared_archive
 from resilinet.data import cifar
 from resilinet.errors import UserError
 
@@ -159,7 +159,7 @@ def test_average_accuracy_script(cifar_slice, tmp_path, architecture, extra):
     assert summary_models(results) == ["Vanilla", "DFG", "ResiliNet"]
     assert all(0.0 <= row["mean"] <= 1.0 and row["std"] is None for row in results["summary"])
     assert results["config"]["augment"] is True and results["config"]["epochs"] == 1
-    assert sorted(p.name for p in (tmp_path / "models" / results["experiment"]).iterdir()) == [
+    assert sorted(p.name for p in run_weights(tmp_path, results["experiment"]).iterdir()) == [
         "DFG_iter1.weights.h5", "ResiliNet_iter1.weights.h5", "Vanilla_iter1.weights.h5"]
 
 

@@ -145,9 +145,36 @@ def test_script_missing_weights_names_the_file_and_the_command(tmp_path, capsys)
         run_script("health_deployment.py", "--model=DFG", "--iteration=2", cwd=tmp_path)
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
-    assert "models/health_average_accuracy/DFG_iter2.weights.h5" in error
+    assert "--saved_run=latest: results holds no results file of health_average_accuracy" in error
+    fake_run(tmp_path, {})
+    with pytest.raises(SystemExit) as exit_info:
+        run_script("health_deployment.py", "--model=DFG", "--iteration=2", cwd=tmp_path)
+    error = capsys.readouterr().err
+    assert "no weights at models/health_average_accuracy/20200101-000000/DFG_iter2.weights.h5" in error
     assert "python Experiment/health_average_accuracy.py" in error
-    assert not (tmp_path / "results").exists()
+    assert not list((tmp_path / "results").glob("health_deployment_*"))
+
+
+def fake_run(folder, config):
+    """A results file of health_average_accuracy (no records) whose weights folder is returned."""
+    run = folder / "results" / "health_average_accuracy_20200101-000000.json"
+    run.parent.mkdir(parents=True, exist_ok=True)
+    weights_dir = "models/health_average_accuracy/20200101-000000"
+    run.write_text(json.dumps({"experiment": "health_average_accuracy", "metric": "accuracy", "config": config,
+                               "failable_nodes": ["fog1", "fog2", "edge"], "reliability_settings": {}, "records": [],
+                               "run": {"weights_dir": weights_dir, "training_logs": "results/x"}}))
+    (folder / weights_dir).mkdir(parents=True, exist_ok=True)
+    return folder / weights_dir
+
+
+def test_script_refuses_the_weights_of_another_configuration(tmp_path, capsys):
+    fake_run(tmp_path, {"partition_setting": 2, "epochs": 9})
+    with pytest.raises(SystemExit) as exit_info:
+        run_script("health_deployment.py", "--model=DFG", cwd=tmp_path)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert ("--saved_run: the weights of results/health_average_accuracy_20200101-000000.json were made with other "
+            "constants (partition_setting: 2 there, 1 here)") in error
 
 
 def test_script_bad_fail_flag_is_a_user_error(tmp_path, capsys):
@@ -160,8 +187,7 @@ def test_script_bad_fail_flag_is_a_user_error(tmp_path, capsys):
 def test_script_vanilla_with_a_dead_middle_node_answers_only_by_the_no_path_rule(ray_instance, tmp_path):
     data = write_mhealth_logs(tmp_path / "mhealth", rows_per_subject=40)
     keras.utils.set_random_seed(4)
-    weights = tmp_path / "models" / "health_average_accuracy" / "Vanilla_iter1.weights.h5"
-    weights.parent.mkdir(parents=True)
+    weights = fake_run(tmp_path, {}) / "Vanilla_iter1.weights.h5"
     mlp_Vanilla_health.build_health_model(ModelKind.VANILLA).save_weights(weights)
     document = run_script("health_deployment.py", "--model=Vanilla", "--fail=fog2", "--request_size=4",
                           "--timeout_ms=60000", f"--data_dir={data}", "--verify_checksums=false", cwd=tmp_path)

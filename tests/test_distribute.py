@@ -11,7 +11,7 @@ import textwrap
 import keras
 import pytest
 
-from conftest import EXPERIMENT_DIR, REPO
+from conftest import EXPERIMENT_DIR, REPO, run_weights
 from resilinet.distribute import distribution_scope
 from resilinet.errors import UserError
 
@@ -107,7 +107,7 @@ def test_mirrored_strategy_trains_and_evaluates_on_two_logical_cpus(tmp_path):
     assert result["strategy"] == "MirroredStrategy"
     assert result["failout_draws"] > 0, "failout draws a fresh decision every step under the strategy"
     assert result["records"] == ["ResiliNet_skips11"] and result["combinations"] == 4
-    assert list((tmp_path / "models" / "cifar_mobilenet_skiphyperconnection_sensitivity").iterdir())
+    assert list(run_weights(tmp_path, "cifar_mobilenet_skiphyperconnection_sensitivity").glob("*.weights.h5"))
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")

@@ -1,7 +1,7 @@
 """The four health scripts end-to-end on generated MHEALTH-format data, tiny epochs and iterations."""
 import pytest
 
-from conftest import run_script, write_mhealth_logs
+from conftest import run_script, run_weights, write_mhealth_logs
 
 FAST = ["--epochs=2", "--batch_size=128", "--verbose=0", "--verify_checksums=false"]
 
@@ -31,14 +31,16 @@ def test_average_accuracy_then_reevaluate_saved_models(tmp_path, data_flag):
     assert rows["DFG", "hazardous"]["mean"] > rows["Vanilla", "hazardous"]["mean"]
     for iteration in (1, 2):
         for model in ("Vanilla", "DFG", "ResiliNet"):
-            assert (tmp_path / "models" / "health_average_accuracy" / f"{model}_iter{iteration}.weights.h5").exists()
+            assert (run_weights(tmp_path, "health_average_accuracy") / f"{model}_iter{iteration}.weights.h5").exists()
     assert len(list((tmp_path / "results").glob("health_average_accuracy_*.txt"))) == 1
 
     (tmp_path / "results" / "first").mkdir()
     for path in (tmp_path / "results").glob("health_average_accuracy_*"):
         path.rename(tmp_path / "results" / "first" / path.name)
+    (first,) = (tmp_path / "results" / "first").glob("*.json")
     again = run_script("health_average_accuracy.py", data_flag, "--iterations=2", "--evaluate_saved=true", *FAST,
-                       cwd=tmp_path)
+                       f"--saved_run={first}", cwd=tmp_path)
+    assert again["run"]["weights_dir"] == str(run_weights(tmp_path, "health_average_accuracy").relative_to(tmp_path))
     assert [r["combinations"] for r in again["records"]] == [r["combinations"] for r in records]
 
 
@@ -81,7 +83,7 @@ def test_skiphyperconnection_sensitivity(tmp_path, data_flag):
     (["--bogus=1"], "unknown flag --bogus"),
     (["--skip_configurations=01"], "must be 3 bits"),
     (["--data_dir=/nonexistent/mhealth"], "/nonexistent/mhealth does not exist"),
-    (["--evaluate_saved=true"], "80 weights file(s) missing in models/health_skiphyperconnection_sensitivity: ResiliNet_skips000_iter1"),
+    (["--evaluate_saved=true"], "--saved_run=latest: results holds no results file of health_skiphyperconnection_sensitivity"),
 ])
 def test_bad_input_exits_2_with_a_clear_message(tmp_path, data_flag, capsys, flags, message):
     with pytest.raises(SystemExit) as exit_info:

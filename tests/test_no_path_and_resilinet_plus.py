@@ -3,7 +3,7 @@ hyperconnection_weight honouring ResiliNet+."""
 import numpy as np
 import pytest
 
-from conftest import run_script, write_mhealth_logs
+from conftest import run_script, run_weights, write_mhealth_logs
 from resilinet.evaluation import expected_guess_score, random_guess_score
 from resilinet.jobs import job_seed
 
@@ -41,7 +41,9 @@ def test_no_path_scores_the_exact_guess_by_default_and_one_draw_by_flag(tmp_path
     assert vanilla_no_path_scores(exact) == pytest.approx(expected_guess_score(data.train.y, data.test.y))
 
     (tmp_path / "results").rename(tmp_path / "first")
+    (first,) = (tmp_path / "first").glob("*.json")
     drawn = run_script("health_average_accuracy.py", *flags, "--evaluate_saved=true", "--no_path_guess=draw",
+                       f"--saved_run={first}",
                        cwd=tmp_path)
     draw = random_guess_score(data.train.y, data.test.y, "accuracy", job_seed(0, 1, "Vanilla"))
     assert vanilla_no_path_scores(drawn) == pytest.approx(draw)
@@ -52,5 +54,5 @@ def test_hyperconnection_weight_trains_resilinet_plus_when_asked(tmp_path, data_
     document = run_script("health_hyperconnection_weight.py", f"--data_dir={data_dir}", *FAST, "--weight_schemes=1",
                           "--model_kinds=DFG,ResiliNet", "--resilinet_plus=true", cwd=tmp_path)
     assert [r["variant"] for r in document["records"]] == ["DFG_weight_scheme1", "ResiliNetPlus_weight_scheme1"]
-    weights = tmp_path / "models" / "health_hyperconnection_weight" / "ResiliNetPlus_weight_scheme1_iter1.weights.h5"
+    weights = run_weights(tmp_path, "health_hyperconnection_weight") / "ResiliNetPlus_weight_scheme1_iter1.weights.h5"
     assert weights.exists()

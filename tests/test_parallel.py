@@ -13,11 +13,10 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-import h5py
-import numpy as np
 import pytest
 
-from conftest import EXPERIMENT_DIR, REPO, run_script, write_mhealth_logs
+from conftest import (EXPERIMENT_DIR, REPO, assert_same_weights, run_script, run_weights, task_processes,
+                      write_mhealth_logs)
 from test_camera import slice_dir  # noqa: F401  (fixture: a slice of the real camera data)
 
 pytest.importorskip("ray")
@@ -43,21 +42,6 @@ def scores(document):
     return {(r["iteration"], r["variant"]): r["combinations"] for r in document["records"]}
 
 
-def weights(path):
-    arrays = {}
-    with h5py.File(path) as file:
-        file.visititems(lambda name, item: arrays.update({name: item[()]}) if isinstance(item, h5py.Dataset) else None)
-    return arrays
-
-
-def assert_same_weights(folder_a, folder_b, experiment):
-    files = sorted(p.name for p in (folder_a / "models" / experiment).glob("*.weights.h5"))
-    assert files and files == sorted(p.name for p in (folder_b / "models" / experiment).glob("*.weights.h5"))
-    for name in files:
-        a, b = weights(folder_a / "models" / experiment / name), weights(folder_b / "models" / experiment / name)
-        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a), name
-
-
 def environment(**extra):
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(EXPERIMENT_DIR)]), **extra}
 
@@ -70,7 +54,8 @@ def test_two_workers_give_the_records_and_weights_of_one_then_evaluate_saved(tmp
     assert_same_weights(folder, tmp_path, "health_average_accuracy")
     assert parallel["config"]["workers"] == 2
 
-    again = run_script(HEALTH, data_flag, *FAST, "--workers=2", "--evaluate_saved=true",
+    (path,) = (tmp_path / "results").glob("*.json")
+    again = run_script(HEALTH, data_flag, *FAST, "--workers=2", "--evaluate_saved=true", f"--saved_run={path}",
                        "--results_dir=evaluated", cwd=tmp_path)
     assert scores(again) == scores(plain)
 
@@ -83,27 +68,6 @@ def test_two_workers_on_camera_match_one(tmp_path, slice_dir):  # noqa: F811
     assert [r["variant"] for r in two["records"]] == ["Vanilla", "DFG", "ResiliNet"]
     assert scores(two) == scores(one) and two["summary"] == one["summary"]
     assert_same_weights(tmp_path / "one", tmp_path / "two", "camera_average_accuracy")
-
-
-def task_processes(root_pid):
-    """Pids of the Ray worker processes running a job (`ray::run_job_task`) under process root_pid."""
-    parents, titles = {}, {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                titles[int(entry.name)] = (entry / "cmdline").read_bytes().split(b"\0")[0]
-            except (OSError, IndexError, ValueError):
-                continue
-
-    def under_root(pid):
-        while pid > 1:
-            if pid == root_pid:
-                return True
-            pid = parents.get(pid, 0)
-        return False
-
-    return [pid for pid, title in titles.items() if title.startswith(b"ray::run_job_task") and under_root(pid)]
 
 
 def test_a_killed_worker_is_replaced_and_nothing_is_lost(tmp_path, data_flag, sequential):
@@ -130,8 +94,8 @@ def test_a_killed_worker_is_replaced_and_nothing_is_lost(tmp_path, data_flag, se
     document = json.loads(path.read_text())
     assert [(r["iteration"], r["variant"]) for r in document["records"]] == PAIRS
     assert scores(document) == scores(plain)
-    models = tmp_path / "models" / "health_average_accuracy"
-    assert len(list(models.glob("*_iter*.weights.h5"))) == 6 and not list(models.glob("*.inprogress.*"))
+    models = run_weights(tmp_path, "health_average_accuracy")
+    assert len(list(models.glob("*_iter*.weights.h5"))) == 6 and not list(models.glob("*.training.npz"))
 
 
 def free_port():

@@ -108,7 +108,8 @@ def test_average_accuracy_tables_and_figures(tmp_path, runs):
     assert document["commands"][0] in text and "| epochs | `1` |" in text
 
     pictures = sorted(p.name for p in out.glob("*.png"))
-    assert pictures == ["health_average_accuracy_combinations.png", "health_average_accuracy_expected.png"]
+    assert pictures == ["health_average_accuracy_combinations.png", "health_average_accuracy_expected.png",
+                        "health_average_accuracy_learning_curves.png"]
     assert all((out / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and (out / p).stat().st_size > 5000 for p in pictures)
 
 

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import EXPERIMENT_DIR, REPO, run_script, write_mhealth_logs
+from conftest import EXPERIMENT_DIR, REPO, run_script, run_weights, write_mhealth_logs
 
 FAST = ["--epochs=2", "--batch_size=128", "--verbose=0", "--verify_checksums=false", "--iterations=2"]
 SCRIPT = "health_average_accuracy.py"
@@ -59,8 +59,8 @@ def test_killed_run_resumes_to_the_uninterrupted_records(tmp_path, data_flag, un
     assert [(r["iteration"], r["variant"]) for r in resumed["records"]] == [
         (i, m) for i in (1, 2) for m in ("Vanilla", "DFG", "ResiliNet")]
     assert resumed["summary"] == uninterrupted["summary"]
-    models = tmp_path / "models" / "health_average_accuracy"
-    assert not list(models.glob("*.inprogress.weights.h5"))
+    models = run_weights(tmp_path, "health_average_accuracy")
+    assert not list(models.glob("*.training.npz"))
     assert len(list(models.glob("*_iter*.weights.h5"))) == 6
 
 
@@ -70,13 +70,12 @@ def test_finished_weights_without_record_are_evaluated_not_retrained(tmp_path, d
     document = json.loads(path.read_text())
     document["records"] = document["records"][:4]  # killed while evaluating (2, DFG)
     path.write_text(json.dumps(document))
-    models = tmp_path / "models" / "health_average_accuracy"
-    (models / "ResiliNet_iter2.weights.h5").rename(models / "ResiliNet_iter2.inprogress.weights.h5")
+    (run_weights(tmp_path, "health_average_accuracy") / "ResiliNet_iter2.weights.h5").unlink()  # killed in training
     capsys.readouterr()
     resumed = run_script(SCRIPT, data_flag, *FAST, f"--resume={path}", cwd=tmp_path)
     out = capsys.readouterr().out
     assert "iteration 2/2 DFG (loaded" in out
-    assert "iteration 2/2 ResiliNet (trained" in out, "an in-progress checkpoint is discarded and retrained"
+    assert "iteration 2/2 ResiliNet (trained" in out, "a model without finished weights is trained"
     assert scores(resumed) == scores(uninterrupted)
 
 
@@ -119,14 +118,16 @@ def test_resume_of_a_truncated_file_names_it(tmp_path, data_flag, capsys):
     assert f"results/{broken.name} is not a readable results file" in capsys.readouterr().err
 
 
-def test_evaluate_saved_names_every_missing_file_before_loading_data(tmp_path, capsys):
+def test_evaluate_saved_names_every_missing_file_before_loading_data(tmp_path, data_flag, capsys):
+    run_script(SCRIPT, data_flag, *FAST, "--iterations=1", cwd=tmp_path)
+    before = sorted(p.name for p in (tmp_path / "results").iterdir())
     with pytest.raises(SystemExit) as exit_info:
-        run_script(SCRIPT, "--data_dir=/nonexistent", *FAST, "--evaluate_saved=true", cwd=tmp_path)
+        run_script(SCRIPT, data_flag, *FAST, "--evaluate_saved=true", cwd=tmp_path)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert "6 weights file(s) missing in models/health_average_accuracy" in err
-    assert all(f"{m}_iter{i}.weights.h5" in err for m in ("Vanilla", "DFG", "ResiliNet") for i in (1, 2))
-    assert not (tmp_path / "results").exists() or not list((tmp_path / "results").iterdir())
+    assert f"3 weights file(s) missing in {run_weights(tmp_path, 'health_average_accuracy').relative_to(tmp_path)}" in err
+    assert all(f"{m}_iter2.weights.h5" in err for m in ("Vanilla", "DFG", "ResiliNet"))
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == before, "no results file is left behind"
 
 
 def test_job_seed_depends_only_on_seed_iteration_and_variant():

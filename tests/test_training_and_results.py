@@ -7,25 +7,80 @@ import pytest
 
 from resilinet.errors import UserError
 from resilinet.flags import parse_flags
-from resilinet.results import ResultsLog
+from resilinet.results import ResultsLog, RunFiles
 from resilinet.topologies import CNN
-from resilinet.training import BestWeightsCheckpoint, balanced_class_weight
+from resilinet.dataset import Data, Split
+from resilinet.training import balanced_class_weight, train
+from resilinet.training_log import kept_epoch, read_log
 
 pytestmark = pytest.mark.backend  # run on every Keras backend (tests/test_backends.py)
 
 
-def test_checkpoint_keeps_the_best_validation_epoch(tmp_path):
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    path = tmp_path / "best.weights.h5"
-    callback = BestWeightsCheckpoint(path)
-    callback.set_model(model)
-    for epoch, val_accuracy in enumerate([0.5, 0.7, 0.6]):
-        model.layers[0].kernel.assign(np.full((2, 1), float(epoch), dtype="float32"))
-        callback.on_epoch_end(epoch, {"val_accuracy": val_accuracy})
-    assert callback.best == 0.7
-    model.load_weights(path)
-    np.testing.assert_array_equal(model.layers[0].kernel.numpy(), np.full((2, 1), 1.0))
+def tiny_data(seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    return Data(Split(x[:48], y[:48]), Split(x[48:], y[48:]), Split(x[48:], y[48:]), num_classes=2)
+
+
+def tiny_model():
+    keras.backend.clear_session()  # the same layer names each time, as every job has
+    keras.utils.set_random_seed(1)
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                             keras.layers.Dropout(0.3, seed=3), keras.layers.Dense(2, activation="softmax")])
+
+
+def test_training_keeps_the_best_validation_epoch_and_logs_every_epoch(tmp_path):
+    model = tiny_model()
+    kept = {}
+
+    result = train(model, tiny_data(), epochs=5, batch_size=16, seed=4, state_path=tmp_path / "m.training.npz",
+                   log_path=tmp_path / "m.csv", identity={"job": 1}, verbose=0,
+                   on_epoch=lambda epoch, epochs, seconds: kept.setdefault(epoch, model.get_weights()))
+    rows = read_log(tmp_path / "m.csv")
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4, 5]
+    best = max(r["val_accuracy"] for r in rows)
+    first_best = next(int(r["epoch"]) for r in rows if r["val_accuracy"] == best)
+    assert result.kept_epoch == kept_epoch(rows) == first_best and result.best_value == pytest.approx(best)
+    for a, b in zip(model.get_weights(), kept[first_best]):
+        np.testing.assert_array_equal(a, b)
+    assert all(r["learning_rate"] == pytest.approx(1e-3) and r["seconds"] > 0 for r in rows)
+    assert (tmp_path / "m.csv").read_text().splitlines()[0] == "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds"
     assert not list(tmp_path.glob("*partial*"))
+
+
+def test_training_resumed_from_a_saved_epoch_ends_with_the_uninterrupted_weights(tmp_path):
+    plain = tiny_model()
+    train(plain, tiny_data(), epochs=4, batch_size=16, seed=4, state_path=tmp_path / "plain.npz",
+          log_path=tmp_path / "plain.csv", identity={"job": 1}, verbose=0, checkpoint_seconds=0)
+    first = tiny_model()
+    train(first, tiny_data(), epochs=4, batch_size=16, seed=4, state_path=tmp_path / "cut.npz",
+          log_path=tmp_path / "cut.csv", identity={"job": 1}, verbose=0, checkpoint_seconds=0)
+    # the state saved after epoch 3 (the last epoch saves none): restart there with a fresh model
+    resumed = tiny_model()
+    result = train(resumed, tiny_data(), epochs=4, batch_size=16, seed=4, state_path=tmp_path / "cut.npz",
+                   log_path=tmp_path / "cut.csv", identity={"job": 1}, verbose=0, checkpoint_seconds=0)
+    assert result.resumed_from == 3
+    for a, b in zip(plain.get_weights(), resumed.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert [int(r["epoch"]) for r in read_log(tmp_path / "cut.csv")] == [1, 2, 3, 4]
+
+
+def test_a_foreign_or_damaged_state_is_named_and_training_starts_over(tmp_path):
+    state = tmp_path / "m.training.npz"
+    train(tiny_model(), tiny_data(), epochs=3, batch_size=16, seed=4, state_path=state, log_path=tmp_path / "m.csv",
+          identity={"job": 1}, verbose=0, checkpoint_seconds=0)
+    warnings = []
+    result = train(tiny_model(), tiny_data(), epochs=3, batch_size=16, seed=4, state_path=state,
+                   log_path=tmp_path / "m.csv", identity={"job": 2}, verbose=0, warn=warnings.append)
+    assert result.resumed_from == 0 and warnings == [f"{state} is a checkpoint of another model or configuration: "
+                                                     "training this model from its start"]
+    state.write_bytes(state.read_bytes()[:100])
+    warnings.clear()
+    result = train(tiny_model(), tiny_data(), epochs=3, batch_size=16, seed=4, state_path=state,
+                   log_path=tmp_path / "m.csv", identity={"job": 2}, verbose=0, warn=warnings.append)
+    assert result.resumed_from == 0 and len(warnings) == 1 and warnings[0].startswith(f"{state} is damaged (")
+    assert [int(r["epoch"]) for r in read_log(tmp_path / "m.csv")] == [1, 2, 3]
 
 
 def test_balanced_class_weight_is_computed_over_labels():
@@ -35,8 +90,11 @@ def test_balanced_class_weight_is_computed_over_labels():
 
 def test_results_files_hold_records_and_summary(tmp_path):
     settings = {"no failure": (1.0, 1.0), "normal": (0.98, 0.96)}
-    log = ResultsLog(tmp_path, "cnn_test", {"epochs": 1}, CNN, settings, "accuracy",
-                     variant_order=["ResiliNet", "ResiliNet_variable_failout_normal"])
+    log = ResultsLog.create(tmp_path, tmp_path / "models", "cnn_test", {"epochs": 1}, CNN, settings, "accuracy",
+                            variant_order=["ResiliNet", "ResiliNet_variable_failout_normal"])
+    assert json.loads(log.json_path.read_text())["records"] == [], "written at the start of the run"
+    assert log.files == RunFiles(tmp_path / "models" / "cnn_test" / log.json_path.stem.removeprefix("cnn_test_"),
+                                 log.json_path.with_suffix(""))
     combinations = [{"alive": dict(zip(CNN.failable, a)), "no_path": not any(a), "accuracy": 0.1 if not any(a) else 0.9}
                     for a in CNN.failure_combinations()]
 

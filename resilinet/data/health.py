@@ -96,9 +96,15 @@ def zip_logs(archive: Path, advice: str) -> dict[int, SubjectLog]:
     """The ten subject logs inside an MHEALTH zip (in any folder of it), read in place."""
     try:
         with zipfile.ZipFile(archive) as zipped:
-            members = {PurePosixPath(name).name: name for name in zipped.namelist()}
+            names = [name for name in zipped.namelist() if not name.endswith("/")]
     except ZIP_ERRORS as error:
         raise UserError(f"{archive} is not a readable zip archive ({error}); {advice}") from None
+    members = {}
+    for name in names:
+        base = PurePosixPath(name).name
+        if base in {log_name(s) for s in SUBJECTS} and base in members:
+            raise UserError(f"{archive} holds {base} more than once ({members[base]}, {name}): keep one copy")
+        members[base] = name
     missing = [log_name(s) for s in SUBJECTS if log_name(s) not in members]
     if missing:
         raise UserError(f"{archive} lacks {', '.join(missing)}: it is not the MHEALTH archive")
@@ -135,6 +141,9 @@ def find_logs(folder: Path) -> dict[int, SubjectLog]:
         matches = sorted(p for p in folder.rglob(log_name(subject)) if p.is_file())
         if not matches:
             raise UserError(f"{folder} has no {log_name(subject)}; {_manual_instructions(MHEALTH_URL)}")
+        if len(matches) > 1:
+            raise UserError(f"{folder} holds {log_name(subject)} more than once ({', '.join(map(str, matches))}): "
+                            "keep one copy below --data_dir, or point it at the folder of the one to use")
         found[subject] = SubjectLog(matches[0])
     return found
 

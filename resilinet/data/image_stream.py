@@ -15,7 +15,8 @@ class ImageFolderSequence(keras.utils.PyDataset):
     """Batches of (images, labels) read from disk on demand: only one batch is in memory.
 
     Images are resized to `image_size` x `image_size`, RGB, scaled to [0, 1]. With `shuffle`, the
-    order is redrawn every epoch (seeded); without it, batches follow `labels`' order.
+    trainer sets each epoch's order from a seed of its own (`set_epoch_order`); without it, batches
+    follow `labels`' order.
     """
 
     def __init__(self, paths, labels, batch_size: int, image_size: int, shuffle: bool, seed: int = 0, **kwargs):
@@ -25,9 +26,8 @@ class ImageFolderSequence(keras.utils.PyDataset):
         self.batch_size = batch_size
         self.image_size = image_size
         self.shuffle = shuffle
-        self.rng = np.random.default_rng(seed)
         self.order = np.arange(len(self.paths))
-        self.on_epoch_end()
+        self.set_epoch_order(seed)
 
     def __len__(self):
         return math.ceil(len(self.paths) / self.batch_size)
@@ -46,6 +46,7 @@ class ImageFolderSequence(keras.utils.PyDataset):
         image = cv2.resize(image, (self.image_size, self.image_size), interpolation=cv2.INTER_AREA)
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB).astype(np.float32) / np.float32(255.0)
 
-    def on_epoch_end(self):
+    def set_epoch_order(self, seed: int) -> None:
+        """The order of the coming epoch: a permutation drawn from `seed` alone (with `shuffle`)."""
         if self.shuffle:
-            self.rng.shuffle(self.order)
+            self.order = np.random.default_rng(seed).permutation(len(self.paths))

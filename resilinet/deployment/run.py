@@ -17,12 +17,14 @@ from resilinet.errors import UserError
 from resilinet.flag_table import flag_specs
 from resilinet.flags import parse_flags
 from resilinet.kinds import ModelKind
-from resilinet.results import write_atomically
+from resilinet.output_dirs import check_writable_directory
+from resilinet.files import write_text_atomically
+from resilinet.results import new_results_path
 
 DEPLOY_DEFAULTS = {
     "model": "ResiliNet",
     "iteration": 1,
-    "models_dir": "models",
+    "saved_run": "latest",
     "fail": ("",),
     "setting": "",
     "requests": 0,
@@ -42,17 +44,38 @@ KINDS = {kind.file_name: kind for kind in ModelKind}
 LATENCY_CLASSES = ("no failure", "node known dead", "node died mid-request")
 
 
+# Keys of a training run's configuration that do not shape its networks or data (the deployment's
+# own `seed` seeds its failure draws and no-path guesses).
+NOT_MODEL_KEYS = frozenset({"epochs", "iterations", "batch_size", "seed", "distribute", "verbose", "mixed_precision",
+                            "resilinet_plus", "no_path_guess"})
+
+
 def weights_file(dataset: DatasetDefinition, config, kind: ModelKind) -> Path:
-    """The weights `<dataset>_average_accuracy` saved for this model and iteration, or a UserError."""
+    """The weights the `<dataset>_average_accuracy` run `--saved_run` names saved for this model and
+    iteration, checked to be made with the networks and data of this deployment; or a UserError."""
+    from resilinet.experiments import resolve_run
+    from resilinet.results import NON_RESULT_KEYS, differing_keys, read_results, run_files_of
+
     experiment = f"{dataset.name}_average_accuracy"
-    path = Path(config.models_dir) / experiment / f"{kind.file_name}_iter{config.iteration}.weights.h5"
+    run = resolve_run(config.saved_run, "saved_run", Path(config.results_dir), experiment)
+    document = read_results(run)
+    if document["experiment"] != experiment:
+        raise UserError(f"--saved_run: {run} is a results file of {document['experiment']}, not of {experiment}")
+    here = {k: v for k, v in vars(config).items() if k in dataset.defaults}
+    ignore = (set(document["config"]) ^ set(here)) | NOT_MODEL_KEYS | NON_RESULT_KEYS  # common model keys only
+    differing = differing_keys(document["config"], here, ignore=ignore)
+    if differing:
+        shown = "; ".join(f"{k}: {document['config'].get(k)!r} there, {here.get(k)!r} here" for k in differing)
+        raise UserError(f"--saved_run: the weights of {run} were made with other constants ({shown}); deploy with "
+                        "its constants, or name another run")
+    path = run_files_of(document, run, experiment).weights(config.iteration, kind.file_name)
     if not path.exists():
         found = sorted(p.name for p in path.parent.glob("*.weights.h5")) if path.parent.is_dir() else []
         have = f"; {path.parent} holds {', '.join(found)}" if found else ""
         plus = " --resilinet_plus=true" if kind is ModelKind.RESILINET_PLUS else ""
-        raise UserError(f"--model={kind.file_name} --iteration={config.iteration}: no weights at {path}{have}; "
-                        f"run `python Experiment/{experiment}.py{plus}` first (with --iterations of at least "
-                        f"{config.iteration}), or point --models_dir at its models folder")
+        raise UserError(f"--model={kind.file_name} --iteration={config.iteration}: no weights at {path} (the run "
+                        f"{run}){have}; run `python Experiment/{experiment}.py{plus}` first (with --iterations of at "
+                        f"least {config.iteration}), or name its results file with --saved_run")
     return path
 
 
@@ -288,15 +311,14 @@ def main(dataset: DatasetDefinition, argv: Sequence[str] | None = None, descript
     try:
         config = parse_flags(defaults, argv, description, program, flag_specs(dataset, defaults))
         config.argv = argv
+        check_writable_directory(config.results_dir, "results_dir")
         document = deploy(dataset, config)
+        json_path = new_results_path(Path(config.results_dir), f"{dataset.name}_deployment")
+        text = render(document)
+        write_text_atomically(json_path, json.dumps(document, indent=1, default=str) + "\n")
+        write_text_atomically(json_path.with_suffix(".txt"), text)
     except UserError as error:
         print(f"{program}: error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    json_path = Path(config.results_dir) / f"{dataset.name}_deployment_{stamp}.json"
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    text = render(document)
-    write_atomically(json_path, json.dumps(document, indent=1, default=str) + "\n")
-    write_atomically(json_path.with_suffix(".txt"), text)
     print(text + f"results: {json_path.with_suffix('.txt')} and {json_path}", flush=True)
     return document

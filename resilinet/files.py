@@ -1,0 +1,58 @@
+"""Files written whole or not at all: a partial file is renamed into place only once complete, and
+a full disk is a clear error that leaves the earlier version of the file as it was."""
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from pathlib import Path
+from typing import Callable
+
+from resilinet.errors import UserError
+
+
+def full_disk_error(path: Path) -> UserError:
+    return UserError(f"{Path(path).parent} is full (no space left on the device): {Path(path).name} was not written; "
+                     "the files complete before are kept: make room, then continue with --resume=latest")
+
+
+def write_with(path: Path, partial: Path, write: Callable[[Path], None]) -> None:
+    """Call `write(partial)`, then rename `partial` to `path`; on any failure remove `partial`."""
+    path = Path(path)
+    try:
+        write(partial)
+        os.replace(partial, path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise full_disk_error(path) from None
+        raise
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes_atomically(path: Path, data: bytes) -> None:
+    path = Path(path)
+    write_with(path, path.with_name(path.name + ".partial"), lambda partial: partial.write_bytes(data))
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    write_bytes_atomically(path, text.encode())
+
+
+def check_room(path: Path, size: int) -> None:
+    """Raise the full-disk error unless the folder of `path` has `size` bytes free (and a margin), for
+    writers that cannot fail cleanly when the disk fills (h5py)."""
+    if shutil.disk_usage(Path(path).parent).free < size * 1.1 + (1 << 20):
+        raise full_disk_error(path)
+
+
+def create_new(path: Path) -> bool:
+    """Create the empty file `path` if no file has that name yet (atomically: of two runs trying the
+    same name, one gets it); return whether this call created it."""
+    try:
+        with open(path, "x"):
+            return True
+    except FileExistsError:
+        return False

@@ -1,0 +1,144 @@
+"""Training that survives a kill at any epoch: a run killed with SIGKILL in the middle of a model
+(after it saved epoch k) resumes that model at epoch k and ends with the weights, scores and
+training logs of an uninterrupted run; a damaged epoch checkpoint is named and the model retrained;
+a killed Ray worker's job resumes at its saved epoch."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import (EXPERIMENT_DIR, REPO, assert_same_weights, run_script, run_weights, task_processes,
+                      write_mhealth_logs)
+from test_camera import slice_dir  # noqa: F401  (fixture: a slice of the real camera data)
+
+HEALTH = ["health_average_accuracy.py", "--epochs=6", "--batch_size=64", "--verbose=0", "--verify_checksums=false",
+          "--iterations=1", "--checkpoint_seconds=0"]
+
+
+@pytest.fixture(scope="module")
+def health_flags(tmp_path_factory):
+    folder = write_mhealth_logs(tmp_path_factory.mktemp("mhealth"), rows_per_subject=300)
+    return [*HEALTH, f"--data_dir={folder}"]
+
+
+@pytest.fixture(scope="module")
+def camera_flags(slice_dir):  # noqa: F811
+    return ["camera_average_accuracy.py", f"--data_dir={slice_dir}", "--epochs=8", "--batch_size=16", "--verbose=0",
+            "--iterations=1", "--checkpoint_seconds=0"]
+
+
+def environment():
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(EXPERIMENT_DIR)])}
+
+
+def kill_mid_model(folder, script, *flags, workers_only=False):
+    """Start the script, SIGKILL it (or, with `workers_only`, its Ray worker) once a model has saved
+    an epoch state and is training its next epoch; return the killed model's name and saved epochs."""
+    process = subprocess.Popen([sys.executable, str(EXPERIMENT_DIR / script), *flags], cwd=folder, env=environment(),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline, killed = time.monotonic() + 400, None
+    try:
+        while killed is None and time.monotonic() < deadline and process.poll() is None:
+            states = list((folder / "models").glob("*/*/*.training.npz"))
+            if states:
+                model = states[0].name.removesuffix(".training.npz")
+                if workers_only:
+                    for pid in task_processes(process.pid):
+                        os.kill(pid, signal.SIGKILL)
+                else:
+                    process.send_signal(signal.SIGKILL)
+                killed = model
+            time.sleep(0.01)
+        assert killed is not None, "no model was seen in the middle of its training"
+        output = process.communicate(timeout=600)[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return killed, output, process.returncode
+
+
+def log_epochs(document, folder):
+    return {r["variant"]: [int(line.split(",")[0]) for line in (folder / r["training_log"]).read_text().splitlines()[1:]]
+            for r in document["records"]}
+
+
+def epochs_of(flags):
+    return int(next(f for f in flags if f.startswith("--epochs=")).removeprefix("--epochs="))
+
+
+def scores(document):
+    return {(r["iteration"], r["variant"]): r["combinations"] for r in document["records"]}
+
+
+@pytest.mark.parametrize("which", ["health", "camera"])
+def test_a_run_killed_mid_model_resumes_at_its_saved_epoch_and_matches_an_uninterrupted_run(
+        tmp_path, request, which):
+    script, *flags = request.getfixturevalue(f"{which}_flags")
+    (tmp_path / "plain").mkdir(), (tmp_path / "killed").mkdir()
+    plain = run_script(script, *flags, cwd=tmp_path / "plain")
+    model, _, code = kill_mid_model(tmp_path / "killed", script, *flags)
+    assert code == -signal.SIGKILL
+    experiment = script.removesuffix(".py")
+    (results,) = (tmp_path / "killed" / "results").glob(f"{experiment}_*.json")
+    epochs = epochs_of(flags)
+    saved = len(open(results.with_suffix("") / f"{model}.csv").read().splitlines()) - 1
+    assert 1 <= saved < epochs, "killed in the middle of a model"
+
+    process = subprocess.run([sys.executable, str(EXPERIMENT_DIR / script), *flags, "--resume=latest"],
+                             cwd=tmp_path / "killed", env=environment(), capture_output=True, text=True, timeout=600)
+    assert process.returncode == 0, process.stderr[-3000:]
+    variant, iteration = model.rsplit("_iter", 1)
+    assert f"iteration {iteration}/1 {variant} (trained, resumed after epoch " in process.stdout
+    resumed = json.loads(results.read_text())
+    assert scores(resumed) == scores(plain)
+    assert_same_weights(tmp_path / "plain", tmp_path / "killed", experiment)
+    assert log_epochs(resumed, tmp_path / "killed") == {r["variant"]: list(range(1, epochs + 1)) for r in resumed["records"]}
+    assert [r["kept_epoch"] for r in resumed["records"]] == [r["kept_epoch"] for r in plain["records"]]
+    assert not list((tmp_path / "killed" / "models").glob("*/*/*.training.npz"))
+
+
+def test_a_damaged_epoch_checkpoint_is_named_and_that_model_trains_from_its_start(tmp_path, health_flags):
+    script, *flags = health_flags
+    (tmp_path / "plain").mkdir(), (tmp_path / "killed").mkdir()
+    plain = run_script(script, *flags, cwd=tmp_path / "plain")
+    model, _, _ = kill_mid_model(tmp_path / "killed", script, *flags)
+    (state,) = (tmp_path / "killed" / "models").glob("*/*/*.training.npz")
+    state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])
+    process = subprocess.run([sys.executable, str(EXPERIMENT_DIR / script), *flags, "--resume=latest"],
+                             cwd=tmp_path / "killed", env=environment(), capture_output=True, text=True, timeout=600)
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert f"warning: {state.relative_to(tmp_path / 'killed')} is damaged (" in process.stdout
+    assert "training this model from its start" in process.stdout and "resumed after" not in process.stdout
+    (results,) = (tmp_path / "killed" / "results").glob("*.json")
+    assert scores(json.loads(results.read_text())) == scores(plain), "a clean retrain, nothing of the damaged file"
+
+
+def test_a_killed_worker_resumes_its_model_at_the_saved_epoch_and_matches_one_worker(tmp_path, health_flags):
+    pytest.importorskip("ray")
+    script, *flags = health_flags
+    flags = [f for f in flags if not f.startswith("--epochs=")] + ["--epochs=12"]
+    (tmp_path / "plain").mkdir(), (tmp_path / "two").mkdir()
+    plain = run_script(script, *flags, cwd=tmp_path / "plain")
+    model, output, code = kill_mid_model(tmp_path / "two", script, *flags, "--workers=2", workers_only=True)
+    assert code == 0, output[-3000:]
+    variant, iteration = model.rsplit("_iter", 1)
+    assert f"iteration {iteration}/1 {variant} (trained, resumed after epoch " in output, output[-3000:]
+    (results,) = (tmp_path / "two" / "results").glob("*.json")
+    document = json.loads(results.read_text())
+    assert scores(document) == scores(plain)
+    assert_same_weights(tmp_path / "plain", tmp_path / "two", "health_average_accuracy")
+    assert log_epochs(document, tmp_path / "two") == {r["variant"]: list(range(1, 13)) for r in document["records"]}
+
+
+def test_a_run_killed_in_its_first_model_has_a_results_file_to_resume(tmp_path, health_flags):
+    script, *flags = health_flags
+    kill_mid_model(tmp_path, script, *flags)
+    (results,) = (tmp_path / "results").glob("health_average_accuracy_*.json")
+    assert json.loads(results.read_text())["records"] == []
+    document = run_script(script, *flags, "--resume=latest", cwd=tmp_path)
+    assert len(document["records"]) == 3 and run_weights(tmp_path, "health_average_accuracy").is_dir()
