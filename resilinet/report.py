@@ -71,6 +71,7 @@ class Run:
     records: list[dict[str, Any]] = field(default_factory=list)
     origin: dict[tuple, Path] = field(default_factory=dict)
     sources: list[Path] = field(default_factory=list)  # the results file of each record
+    incomplete: list[str] = field(default_factory=list)  # files of runs that lack records (in progress)
 
     @property
     def groups(self) -> list[str]:
@@ -101,6 +102,11 @@ class Run:
             self.origin[key] = path
             self.records.append(record)
             self.sources.append(path)
+        variants = document.get("variants") or list(dict.fromkeys(r["variant"] for r in document["records"]))
+        iterations = document["config"].get("iterations")
+        if isinstance(iterations, int) and len(document["records"]) < iterations * len(variants):
+            self.incomplete.append(f"{path} holds {len(document['records'])} of {iterations * len(variants)} records "
+                                   f"({iterations} iteration(s) x {len(variants)} models): in progress or interrupted")
         self.paths.append(path)
         self.configs.append(document["config"])
         self.commands.append(list(document.get("commands", [])))
@@ -267,6 +273,8 @@ def render_report(run: Run, figures: Sequence[str] = ()) -> str:
              f"Student-t confidence interval of the mean (n/a for one iteration or a setting a model is not "
              f"evaluated under). {len(run.records)} trained models, {iterations} (seed, iteration) pairs, "
              f"from {len(run.paths)} results file(s).", ""]
+    lines += [f"**Incomplete:** {note}; cells may pool different numbers of iterations (see n).\n"
+              for note in run.incomplete]
     lines += summary_table(run)
     if run.experiment.endswith("_average_accuracy"):
         lines += ["", "## Individual node failures", "",
@@ -308,8 +316,9 @@ def readme_tables(runs: Sequence[Run]) -> str:
         over = f"{counts[0]} iterations" if len(counts) == 1 else f"{counts[0]}-{counts[-1]} iterations (n per cell)"
         cell = mean_std if len(counts) == 1 else (lambda s: "n/a" if s is None else f"{mean_std(s)} (n={s.n})")
         commands = [c for cs in run.commands for c in cs]
+        notes = [f"**Incomplete:** {note}" for note in run.incomplete]
         blocks.append("\n".join([f"{run.experiment}: expected {metric_name(run)}, mean ± sample std over {over}",
-                                 *(f"`{c}`" for c in commands), "", *summary_table(run, cell)]))
+                                 *(f"`{c}`" for c in commands), *notes, "", *summary_table(run, cell)]))
     return "\n\n".join(blocks) + "\n"
 
 
@@ -317,6 +326,9 @@ def write_report(runs: Sequence[Run], out: Path) -> list[Path]:
     """Write each run's figures and markdown report into `out`; return the paths written."""
     from resilinet.figures import draw_figures  # matplotlib only when figures are drawn
 
+    from resilinet.output_dirs import check_writable_directory
+
+    check_writable_directory(out, "out")
     written = []
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -339,6 +351,8 @@ def main(argv: Sequence[str] | None = None, program: str = "Experiment/report.py
         if not paths:
             raise UserError("give at least one results file (results/<script>_<time>.json); see --help")
         runs = load_runs([Path(p) for p in paths])
+        for note in (note for run in runs for note in run.incomplete):
+            print(f"note: {note}", file=sys.stderr)
         if config.readme:
             print(readme_tables(runs), end="")
             return

@@ -211,6 +211,10 @@ class ResultsLog:
             raise UserError(f"--resume: {json_path} is a results file of {document['experiment']}, "
                             f"not of {experiment}")
         check_document(json_path, document)
+        evaluated = bool(document["config"].get("evaluate_saved"))
+        if evaluated != bool(config.get("evaluate_saved")):
+            raise UserError(f"--resume: {json_path} " + ("evaluated saved weights: resume it with --evaluate_saved=true"
+                            if evaluated else "trained its models: resume it without --evaluate_saved=true"))
         differing = differing_keys(document["config"], config)
         if differing:
             shown = "; ".join(f"{k}: logged {document['config'].get(k)!r}, now {config.get(k)!r}" for k in differing)
@@ -219,6 +223,7 @@ class ResultsLog:
         log = cls(json_path, experiment, config, topology, reliability_settings, metric,
                   run_files_of(document, json_path, experiment), variant_order,
                   list(document.get("commands", [])) + ([command] if command else []))
+        log.owns_weights = not evaluated
         for record in document["records"]:
             log._insert(record)
         return log
@@ -273,6 +278,7 @@ class ResultsLog:
             "run": {"weights_dir": str(self.files.weights_dir), "training_logs": str(self.files.log_dir)},
             "failable_nodes": list(self.topology.failable),
             "reliability_settings": self.settings,
+            "variants": self.variant_order,
             "records": self.records,
             "summary": self.summary(),
         }

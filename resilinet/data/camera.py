@@ -49,8 +49,15 @@ def locate_root(data_dir: str, cache_dir: str) -> Path:
         return _dataset_root(unpack(source, Path(cache_dir)))
     root = _dataset_root(source)
     if root is None:
-        raise UserError(f"{source} lacks {', '.join(SPLIT_FOLDERS.values())}: it is not the multi-view dataset")
+        raise UserError(f"{source} lacks {missing_splits(source)}: it is not the multi-view dataset")
     return root
+
+
+def missing_splits(folder: Path) -> str:
+    """The split folders `folder` (or its multiview-dataset subfolder) lacks, of the one closest to complete."""
+    candidates = [c for c in (folder, folder / "multiview-dataset") if c.is_dir()]
+    lacking = min(([n for n in SPLIT_FOLDERS.values() if not (c / n).is_dir()] for c in candidates), key=len)
+    return ", ".join(lacking)
 
 
 def _dataset_root(folder: Path) -> Path | None:
@@ -76,7 +83,7 @@ def unpack(archive: Path, cache_dir: Path) -> Path:
         except TAR_ERRORS as error:
             raise UserError(f"{archive} is not a readable .tar.gz archive ({reason(error)})") from None
         if _dataset_root(staging) is None:
-            raise UserError(f"{archive} lacks {', '.join(SPLIT_FOLDERS.values())}: it is not the multi-view dataset")
+            raise UserError(f"{archive} lacks {missing_splits(staging)}: it is not the multi-view dataset")
     return target
 
 
