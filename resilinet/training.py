@@ -5,8 +5,9 @@ alone: the shuffling order is drawn from it, and every random-seed state of the 
 augmentation) is set from it before the epoch starts. So a training resumed from the state saved
 after epoch k goes on exactly as an uninterrupted one (same weights, bit for bit, on the same
 machine and backend). The state (weights, optimizer variables, epoch, best value, best weights and
-a fingerprint of the model and configuration) is one `.npz` file, written atomically at most every
-`checkpoint_seconds` (and always after the first epoch of at least that long).
+a fingerprint of the model and configuration) is one `.npz` file, written atomically after an epoch
+when another epoch would take the time since the last save past `checkpoint_seconds`: a kill loses at
+most that long, or one epoch where epochs are longer.
 """
 from __future__ import annotations
 
@@ -201,7 +202,7 @@ def train(
         rows.append({**{k: float(logs.get(k, math.nan)) for k in LOG_COLUMNS},
                      "epoch": epoch + 1, "learning_rate": learning_rate(model), "seconds": seconds})
         write_log(log_path, rows)
-        if epoch + 1 < epochs and time.monotonic() - last_save >= checkpoint_seconds:
+        if epoch + 1 < epochs and time.monotonic() - last_save + seconds >= checkpoint_seconds:
             save_state(state_path, TrainingState(
                 epoch + 1, best_value, best_epoch, best_weights, model.get_weights(),
                 [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables], fingerprint))

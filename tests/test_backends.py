@@ -84,8 +84,9 @@ def test_saved_weights_score_every_combination_alike_on(backend, request):
     decides the other way)."""
     backend_environment(backend)  # skips before training when the backend is absent
     folder, flags, trained, test_rows = request.getfixturevalue("trained_with_tensorflow")
-    again = scores(run_on(backend, "health_average_accuracy.py", [*flags, "--evaluate_saved=true"], folder,
-                          f"results/{backend}"))
+    (saved,) = (folder / "results" / "tensorflow").glob("health_average_accuracy_*.json")
+    again = scores(run_on(backend, "health_average_accuracy.py",
+                          [*flags, "--evaluate_saved=true", f"--saved_run={saved}"], folder, f"results/{backend}"))
     assert sorted(again) == sorted(trained) == [(1, "DFG"), (1, "ResiliNet"), (1, "Vanilla")]
     for key, combinations in trained.items():
         assert [c[:2] for c in again[key]] == [c[:2] for c in combinations], key

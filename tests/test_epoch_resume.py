@@ -27,7 +27,7 @@ def health_flags(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def camera_flags(slice_dir):  # noqa: F811
-    return ["camera_average_accuracy.py", f"--data_dir={slice_dir}", "--epochs=8", "--batch_size=16", "--verbose=0",
+    return ["camera_average_accuracy.py", f"--data_dir={slice_dir}", "--epochs=5", "--batch_size=16", "--verbose=0",
             "--iterations=1", "--checkpoint_seconds=0"]
 
 
@@ -121,7 +121,7 @@ def test_a_damaged_epoch_checkpoint_is_named_and_that_model_trains_from_its_star
 def test_a_killed_worker_resumes_its_model_at_the_saved_epoch_and_matches_one_worker(tmp_path, health_flags):
     pytest.importorskip("ray")
     script, *flags = health_flags
-    flags = [f for f in flags if not f.startswith("--epochs=")] + ["--epochs=12"]
+    flags = [f for f in flags if not f.startswith("--epochs=")] + ["--epochs=8"]
     (tmp_path / "plain").mkdir(), (tmp_path / "two").mkdir()
     plain = run_script(script, *flags, cwd=tmp_path / "plain")
     model, output, code = kill_mid_model(tmp_path / "two", script, *flags, "--workers=2", workers_only=True)
@@ -132,7 +132,7 @@ def test_a_killed_worker_resumes_its_model_at_the_saved_epoch_and_matches_one_wo
     document = json.loads(results.read_text())
     assert scores(document) == scores(plain)
     assert_same_weights(tmp_path / "plain", tmp_path / "two", "health_average_accuracy")
-    assert log_epochs(document, tmp_path / "two") == {r["variant"]: list(range(1, 13)) for r in document["records"]}
+    assert log_epochs(document, tmp_path / "two") == {r["variant"]: list(range(1, 9)) for r in document["records"]}
 
 
 def test_a_run_killed_in_its_first_model_has_a_results_file_to_resume(tmp_path, health_flags):

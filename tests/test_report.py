@@ -207,7 +207,7 @@ def test_an_unwritable_out_dir_is_a_user_error(tmp_path, runs, cli):
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     code, _, stderr = cli(runs["skips"], f"--out={blocker}")
-    assert code == 2 and stderr.startswith(f"Experiment/report.py: error: --out={blocker}: cannot write")
+    assert code == 2 and stderr.strip() == f"Experiment/report.py: error: --out {blocker} is a file, not a folder"
 
 
 def test_help_and_no_files(tmp_path, cli):
