@@ -1,4 +1,10 @@
-"""The error type for bad user input: the scripts print its message and exit non-zero."""
+"""The error types the scripts turn into a clear exit, and the Ctrl-C watch that makes one of them."""
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Iterator
 
 
 class UserError(Exception):
@@ -7,3 +13,35 @@ class UserError(Exception):
 
 class Interrupted(Exception):
     """Ctrl-C during a run: the scripts say what was kept and exit 130."""
+
+
+class CtrlC:
+    """Whether Ctrl-C was pressed inside `watch_ctrl_c`."""
+
+    pressed = False
+
+
+@contextmanager
+def watch_ctrl_c() -> Iterator[CtrlC]:
+    """Note every Ctrl-C before it raises KeyboardInterrupt as usual.
+
+    TensorFlow can turn a KeyboardInterrupt raised inside its own code into another exception (a
+    RuntimeError, or a ValueError out of tf.data); the caller asks `pressed` instead of the type.
+    """
+    noted = CtrlC()
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def note(signum, frame):
+        noted.pressed = True
+        if callable(previous):
+            previous(signum, frame)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, previous)

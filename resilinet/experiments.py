@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from resilinet.dataset import DatasetDefinition
-from resilinet.errors import Interrupted, UserError
+from resilinet.errors import Interrupted, UserError, watch_ctrl_c
 from resilinet.flag_table import flag_specs
 from resilinet.flags import parse_flags
 from resilinet.output_dirs import check_output_dirs, missing_folders, remove_empty
@@ -109,9 +109,7 @@ def run_experiment(dataset: DatasetDefinition, experiment_type: str, config) -> 
 
 def run_missing_jobs(dataset: DatasetDefinition, experiment: str, config, variants: Sequence[Variant],
                      log: ResultsLog) -> None:
-    import keras
-
-    from resilinet.jobs import Job, run_job  # Keras is imported only once flags are good
+    from resilinet.jobs import Job  # Keras is imported only once flags are good
 
     done = log.done()
     jobs = [Job(i, v) for i in range(1, config.iterations + 1) for v in variants if (i, v.name) not in done]
@@ -129,28 +127,38 @@ def run_missing_jobs(dataset: DatasetDefinition, experiment: str, config, varian
     print(f"{experiment}: {len(jobs)} model(s) to run of {len(variants)} x {config.iterations} iteration(s)"
           f"{resumed}; logging to {log.text_path}", flush=True)
     try:
-        if uses_ray(config):
-            from resilinet.parallel import run_jobs
-
-            run_jobs(dataset, experiment, config, jobs, log.files, on_record=log.add)
-        else:
-            data = dataset.load_data(config)
-            previous_policy = keras.mixed_precision.global_policy()
-            try:
-                for k, job in enumerate(jobs, start=1):
-                    progress = Progress(f"model {k}/{len(jobs)} ({job.variant.name}, iteration {job.iteration})",
-                                        models_after=len(jobs) - k)
-                    log.add(run_job(dataset, experiment, config, data, job, log.files, on_epoch=progress))
-            finally:
-                keras.mixed_precision.set_global_policy(previous_policy)
-    except (KeyboardInterrupt, RuntimeError) as error:
-        if isinstance(error, RuntimeError) and "KeyboardInterrupt" not in str(error):
-            raise  # TensorFlow turns a Ctrl-C inside its C++ code into this RuntimeError
+        with watch_ctrl_c() as ctrl_c:
+            run_jobs_of(dataset, experiment, config, jobs, log)
+    except BaseException as error:
+        if not (ctrl_c.pressed or isinstance(error, KeyboardInterrupt)):
+            raise
         raise Interrupted(f"interrupted: {len(log.records)} record(s) kept in {log.json_path}; "
                           f"continue with --resume=latest") from None
     print(f"results: {log.text_path} and {log.json_path}", flush=True)
     print(f"training logs: {log.files.log_dir}/", flush=True)
     print(f"tables and figures: python Experiment/report.py {log.json_path}", flush=True)
+
+
+def run_jobs_of(dataset: DatasetDefinition, experiment: str, config: Any, jobs: list, log: ResultsLog) -> None:
+    """Run the jobs one after another here, or as Ray tasks; each record goes into `log` as it exists."""
+    import keras
+
+    from resilinet.jobs import run_job
+
+    if uses_ray(config):
+        from resilinet.parallel import run_jobs
+
+        run_jobs(dataset, experiment, config, jobs, log.files, on_record=log.add)
+    else:
+        data = dataset.load_data(config)
+        previous_policy = keras.mixed_precision.global_policy()
+        try:
+            for k, job in enumerate(jobs, start=1):
+                progress = Progress(f"model {k}/{len(jobs)} ({job.variant.name}, iteration {job.iteration})",
+                                    models_after=len(jobs) - k)
+                log.add(run_job(dataset, experiment, config, data, job, log.files, on_epoch=progress))
+        finally:
+            keras.mixed_precision.set_global_policy(previous_policy)
 
 
 def main(

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXPERIMENT_DIR, REPO, run_script, run_weights, write_mhealth_logs
-from resilinet.errors import UserError
+from resilinet.errors import UserError, watch_ctrl_c
 from resilinet.files import write_text_atomically
 from resilinet.results import new_results_path
 
@@ -213,6 +213,22 @@ def test_5_an_unreachable_cluster_address_fails_within_seconds(tmp_path, logs):
 
 
 # 6. Ctrl-C
+
+
+def test_6_ctrl_c_is_noted_whatever_exception_tensorflow_makes_of_it():
+    """In CI a Ctrl-C inside tf.data came out as a ValueError; the run must still read it as Ctrl-C."""
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(ValueError), watch_ctrl_c() as ctrl_c:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            raise ValueError("The two structures don't have the same nested structure.") from None
+    assert ctrl_c.pressed
+    assert signal.getsignal(signal.SIGINT) is before
+    with watch_ctrl_c() as quiet:
+        pass
+    assert not quiet.pressed
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
