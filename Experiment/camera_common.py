@@ -8,10 +8,11 @@ import os
 import mlp_DFG_camera
 import mlp_ResiliNet_camera
 import mlp_Vanilla_camera
+
+from resilinet.core.kinds import ModelKind
+from resilinet.core.paper_topologies import CAMERA
 from resilinet.data.camera import load_camera
-from resilinet.dataset import DatasetDefinition
-from resilinet.kinds import ModelKind
-from resilinet.topologies import CAMERA
+from resilinet.data.definition import DatasetDefinition
 
 EPOCHS = 50
 BATCH_SIZE = 64

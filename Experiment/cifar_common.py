@@ -11,10 +11,12 @@ import cnn_ResiliNet_MobileNet
 import cnn_ResiliNet_ResNet
 import cnn_Vanilla_MobileNet
 import cnn_Vanilla_ResNet
-from resilinet.data.cifar import ENVIRONMENT_VARIABLE, load_data as load_cifar10_data
-from resilinet.dataset import DatasetDefinition
-from resilinet.kinds import ModelKind
-from resilinet.topologies import CNN
+
+from resilinet.core.kinds import ModelKind
+from resilinet.core.paper_topologies import CNN
+from resilinet.data.cifar import ENVIRONMENT_VARIABLE
+from resilinet.data.cifar import load_data as load_cifar10_data
+from resilinet.data.definition import DatasetDefinition
 
 EPOCHS = 75
 BATCH_SIZE = 128

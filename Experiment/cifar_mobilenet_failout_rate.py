@@ -4,7 +4,8 @@ Variable failout trains one model per reliability setting with failures, each no
 rate being its reliability; the no-failure setting has no failout to train with (n/a).
 """
 from cifar_common import CIFAR_MOBILENET
-from resilinet.experiments import main
+
+from resilinet.cli.experiment_script import main
 
 FAILOUT_SURVIVAL_RATES = (0.95, 0.9, 0.7, 0.5)
 

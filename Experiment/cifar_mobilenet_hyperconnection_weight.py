@@ -4,7 +4,8 @@ Schemes: 1 every weight 1; 2 normalised reliability; 3 reliability; 4 uniform [0
 5 uniform [0, 10]. Schemes 2 and 3 train one model per reliability setting.
 """
 from cifar_common import CIFAR_MOBILENET
-from resilinet.experiments import main
+
+from resilinet.cli.experiment_script import main
 
 WEIGHT_SCHEMES = (1, 2, 3, 4)
 MODEL_KINDS = ("DFG", "ResiliNet")

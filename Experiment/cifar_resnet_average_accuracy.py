@@ -4,7 +4,8 @@ Trains the three networks (ResiliNet+ instead of ResiliNet when ResiliNetPlus is
 cnn_ResiliNet_ResNet.py) for ITERATIONS iterations and evaluates every failure combination.
 """
 from cifar_common import CIFAR_RESNET
-from resilinet.experiments import main
+
+from resilinet.cli.experiment_script import main
 
 if __name__ == "__main__":
     main(CIFAR_RESNET, "average_accuracy", description=__doc__)

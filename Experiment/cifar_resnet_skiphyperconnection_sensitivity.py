@@ -3,7 +3,8 @@
 Bit order: edge->cloud, IoT->fog ("10": edge->cloud on, IoT->fog off).
 """
 from cifar_common import CIFAR_RESNET
-from resilinet.experiments import main
+
+from resilinet.cli.experiment_script import main
 
 SKIP_CONFIGURATIONS = ("00", "01", "10", "11")
 

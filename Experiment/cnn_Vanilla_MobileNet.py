@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from resilinet.dataset import ModelOptions
-from resilinet.errors import UserError
-from resilinet.kinds import ModelKind
-from resilinet.partitions import MOBILENET as PARTITIONS
-from resilinet.topologies import CNN
+from resilinet.base.errors import UserError
+from resilinet.core.kinds import ModelKind, ModelOptions
+from resilinet.core.paper_topologies import CNN
+from resilinet.networks.partitions import MOBILENET as PARTITIONS
 
 if TYPE_CHECKING:  # Keras loads only when a model is built, so that the flags are checked at once
     import keras
 
-    from resilinet.mobilenet import MobileNetV1
+    from resilinet.networks.mobilenet import MobileNetV1
 
 PARTITION_SETING = 1  # 1 or 2 (spelling as in the original code)
 
@@ -41,7 +40,7 @@ def mobilenet_architecture(
     partition_setting: int = PARTITION_SETING, *, input_shape: Sequence[int] = INPUT_SHAPE,
     num_classes: int = NUM_CLASSES, alpha: float = ALPHA, strides: Sequence[int] = STRIDES, augment: bool = True,
 ) -> MobileNetV1:
-    from resilinet.mobilenet import MobileNetV1
+    from resilinet.networks.mobilenet import MobileNetV1
 
     check_constants(partition_setting, alpha)
     return MobileNetV1(partition_setting, input_shape, num_classes, alpha, strides, DEPTH_MULTIPLIER, augment=augment)
@@ -52,7 +51,7 @@ def build_mobilenet_model(
     default_survival_rate: float = 0.9, **architecture,
 ) -> keras.Model:
     """`architecture`: keyword arguments of `mobilenet_architecture` (input_shape, num_classes, ...)."""
-    from resilinet.builder import build_model
+    from resilinet.core.builder import build_model
 
     return build_model(CNN, mobilenet_architecture(partition_setting, **architecture), kind,
                        skip_mask=options.skip_mask, weights=options.weights,

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from resilinet.dataset import ModelOptions
-from resilinet.errors import UserError
-from resilinet.kinds import ModelKind
-from resilinet.partitions import RESNET as PARTITIONS
-from resilinet.topologies import CNN
+from resilinet.base.errors import UserError
+from resilinet.core.kinds import ModelKind, ModelOptions
+from resilinet.core.paper_topologies import CNN
+from resilinet.networks.partitions import RESNET as PARTITIONS
 
 if TYPE_CHECKING:  # Keras loads only when a model is built, so that the flags are checked at once
     import keras
 
-    from resilinet.resnet import ResNet18
+    from resilinet.networks.resnet import ResNet18
 
 PARTITION_SETING = 1  # 1 or 2 (spelling as in the original code)
 
@@ -37,7 +36,7 @@ def resnet_architecture(
     partition_setting: int = PARTITION_SETING, *, input_shape: Sequence[int] = INPUT_SHAPE,
     num_classes: int = NUM_CLASSES, strides: Sequence[int] = STRIDES, augment: bool = True,
 ) -> ResNet18:
-    from resilinet.resnet import ResNet18
+    from resilinet.networks.resnet import ResNet18
 
     check_partition_setting(partition_setting)
     return ResNet18(partition_setting, input_shape, num_classes, strides, augment=augment)
@@ -48,7 +47,7 @@ def build_resnet_model(
     default_survival_rate: float = 0.9, **architecture,
 ) -> keras.Model:
     """`architecture`: keyword arguments of `resnet_architecture` (input_shape, num_classes, ...)."""
-    from resilinet.builder import build_model
+    from resilinet.core.builder import build_model
 
     return build_model(CNN, resnet_architecture(partition_setting, **architecture), kind,
                        skip_mask=options.skip_mask, weights=options.weights,

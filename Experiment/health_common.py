@@ -8,10 +8,11 @@ import os
 import mlp_DFG_health
 import mlp_ResiliNet_health
 import mlp_Vanilla_health
+
+from resilinet.core.kinds import ModelKind
+from resilinet.core.paper_topologies import HEALTH
+from resilinet.data.definition import DatasetDefinition
 from resilinet.data.health import MHEALTH_URL, SPLITS, load_mhealth, split_health
-from resilinet.dataset import DatasetDefinition
-from resilinet.kinds import ModelKind
-from resilinet.topologies import HEALTH
 
 EPOCHS = 50
 BATCH_SIZE = 1024

@@ -5,6 +5,7 @@ the --fail nodes or draws failures per window of requests from --setting, stream
 through the actors and compares every answer with the in-process simulation of the same failures.
 """
 from health_common import DATASET
+
 from resilinet.deployment.run import main
 
 if __name__ == "__main__":

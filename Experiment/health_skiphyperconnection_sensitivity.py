@@ -3,7 +3,8 @@
 Bit order: fog2->cloud, edge->fog1, IoT->fog2 ("101": fog2->cloud and IoT->fog2 on).
 """
 from health_common import DATASET
-from resilinet.experiments import main
+
+from resilinet.cli.experiment_script import main
 
 SKIP_CONFIGURATIONS = ("000", "001", "010", "011", "100", "101", "110", "111")
 

@@ -12,11 +12,13 @@ import os
 import cnn_DFG_MobileNet
 import cnn_ResiliNet_MobileNet
 import cnn_Vanilla_MobileNet
+
+from resilinet.base.errors import UserError
+from resilinet.core.kinds import ModelKind
+from resilinet.core.paper_topologies import CNN
+from resilinet.core.splits import Data, Split
+from resilinet.data.definition import DatasetDefinition
 from resilinet.data.imagenet import class_names, hold_out, list_images
-from resilinet.dataset import Data, DatasetDefinition, Split
-from resilinet.errors import UserError
-from resilinet.kinds import ModelKind
-from resilinet.topologies import CNN
 
 EPOCHS = 75  # as CIFAR; the original's ImageNet code ran 10 epochs with batches of 1024 per GPU on 4 GPUs
 BATCH_SIZE = 128  # global batch, split over the GPUs when training distributed
@@ -49,7 +51,9 @@ READ_WORKERS = 4  # threads reading images in parallel (keras.utils.PyDataset wo
 
 
 def load_data(config):
-    from resilinet.data.image_stream import ImageFolderSequence  # Keras: imported once the flags are checked
+    from resilinet.data.image_stream import (
+        ImageFolderSequence,  # Keras: imported once the flags are checked
+    )
 
     paths, labels, classes = list_images(config.train_dir, "train_dir")
     test_paths, test_labels, test_classes = list_images(config.val_dir, "val_dir")

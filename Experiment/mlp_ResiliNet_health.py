@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mlp_Vanilla_health import PARTITION_SETING, build_health_model
-from resilinet.dataset import ModelOptions
-from resilinet.kinds import ModelKind
+
+from resilinet.core.kinds import ModelKind, ModelOptions
 
 if TYPE_CHECKING:
     import keras

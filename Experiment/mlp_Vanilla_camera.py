@@ -3,15 +3,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from resilinet.core.kinds import ModelKind, ModelOptions
+from resilinet.core.paper_topologies import CAMERA, CAMERAS
 from resilinet.data.camera import CLASSES, IMAGE_SHAPE
-from resilinet.dataset import ModelOptions
-from resilinet.kinds import ModelKind
-from resilinet.topologies import CAMERA, CAMERAS
 
 if TYPE_CHECKING:  # Keras loads only when a model is built, so that the flags are checked at once
     import keras
 
-    from resilinet.architectures import DenseStacks
+    from resilinet.networks.mlp import DenseStacks
 
 HIDDEN_UNITS = 32
 LAYERS_PER_NODE = {"edge1": 1, "edge2": 1, "edge3": 1, "edge4": 1,
@@ -20,7 +19,7 @@ LAYERS_PER_NODE = {"edge1": 1, "edge2": 1, "edge3": 1, "edge4": 1,
 
 def camera_architecture() -> DenseStacks:
     """Dense layers act on each pixel's channels; the cloud flattens before the classifier."""
-    from resilinet.architectures import DenseStacks
+    from resilinet.networks.mlp import DenseStacks
 
     return DenseStacks(
         input_shapes={camera: IMAGE_SHAPE for camera in CAMERAS},
@@ -37,7 +36,7 @@ def define_vanilla_model_MLP() -> keras.Model:
 
 def build_camera_model(kind: ModelKind, options: ModelOptions = ModelOptions(),
                        default_survival_rate: float = 0.8) -> keras.Model:
-    from resilinet.builder import build_model
+    from resilinet.core.builder import build_model
 
     return build_model(CAMERA, camera_architecture(), kind, skip_mask=options.skip_mask, weights=options.weights,
                        survival_rates=options.survival_rates_or(default_survival_rate))

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from resilinet.dataset import ModelOptions
-from resilinet.errors import UserError
-from resilinet.kinds import ModelKind
-from resilinet.topologies import HEALTH
+from resilinet.base.errors import UserError
+from resilinet.core.kinds import ModelKind, ModelOptions
+from resilinet.core.paper_topologies import HEALTH
 
 if TYPE_CHECKING:  # Keras loads only when a model is built, so that the flags are checked at once
     import keras
 
-    from resilinet.architectures import DenseStacks
+    from resilinet.networks.mlp import DenseStacks
 
 PARTITION_SETING = 1  # 1 or 2 (spelling as in the original code)
 
@@ -38,7 +37,7 @@ def check_partition_setting(partition_setting: int = PARTITION_SETING) -> None:
 
 
 def health_architecture(partition_setting: int = PARTITION_SETING) -> DenseStacks:
-    from resilinet.architectures import DenseStacks
+    from resilinet.networks.mlp import DenseStacks
 
     check_partition_setting(partition_setting)
     return DenseStacks(
@@ -57,7 +56,7 @@ def build_health_model(
     kind: ModelKind, partition_setting: int = PARTITION_SETING, options: ModelOptions = ModelOptions(),
     default_survival_rate: float = 0.9,
 ) -> keras.Model:
-    from resilinet.builder import build_model
+    from resilinet.core.builder import build_model
 
     return build_model(HEALTH, health_architecture(partition_setting), kind, skip_mask=options.skip_mask,
                        weights=options.weights, survival_rates=options.survival_rates_or(default_survival_rate))

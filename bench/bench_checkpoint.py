@@ -8,7 +8,7 @@ batch 128), in this one run:
   CIFAR's scaled to 48,000 images) and of one state save (the fastest of `--repeats`) and the state's size;
 - the share of training time saving takes under the default policy (`--checkpoint_seconds=60`: about
   one save per max(epoch, 60 s)), and what a kill loses at most (max(epoch, 60 s));
-- the epoch-by-epoch loop (`resilinet.training.train`, no saves) against `model.fit(epochs=E)` on the
+- the epoch-by-epoch loop (`resilinet.runs.training.train`, no saves) against `model.fit(epochs=E)` on the
   same model and data, alternating, fastest of `--repeats`.
 
     python bench/bench_checkpoint.py [--samples=1024 --epochs=3 --repeats=3]
@@ -25,11 +25,18 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Experiment"))
 from camera_common import DATASET as CAMERA  # noqa: E402
 from cifar_common import CIFAR_MOBILENET  # noqa: E402
-from resilinet.dataset import Data, Split  # noqa: E402
-from resilinet.kinds import ModelKind  # noqa: E402
-from resilinet.flags import parse_flags  # noqa: E402
-from resilinet.training import TrainingState, compile_model, fingerprint_of, save_state, train  # noqa: E402
-from resilinet.variants import average_accuracy_variants, model_options  # noqa: E402
+
+from resilinet.cli.parser import parse_flags  # noqa: E402
+from resilinet.core.kinds import ModelKind  # noqa: E402
+from resilinet.core.splits import Data, Split  # noqa: E402
+from resilinet.runs.training import (  # noqa: E402
+    TrainingState,
+    compile_model,
+    fingerprint_of,
+    save_state,
+    train,
+)
+from resilinet.runs.variants import average_accuracy_variants, model_options  # noqa: E402
 
 DEFAULTS = {"samples": 1024, "epochs": 3, "repeats": 3}
 FULL_CIFAR_TRAIN = 48_000

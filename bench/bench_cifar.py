@@ -17,9 +17,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Experiment"))
 from cnn_Vanilla_MobileNet import build_mobilenet_model  # noqa: E402
-from resilinet.builder import ModelKind  # noqa: E402
-from resilinet.flags import parse_flags  # noqa: E402
-from resilinet.training import compile_model  # noqa: E402
+
+from resilinet.cli.parser import parse_flags  # noqa: E402
+from resilinet.core.builder import ModelKind  # noqa: E402
+from resilinet.runs.training import compile_model  # noqa: E402
 
 DEFAULTS = {"samples": 512, "batch_size": 128, "repeats": 5, "alpha": 0.75, "augment": True,
             "partition_setting": 1}

@@ -22,9 +22,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Experiment"))
 from cnn_Vanilla_MobileNet import build_mobilenet_model  # noqa: E402
 from cnn_Vanilla_ResNet import build_resnet_model  # noqa: E402
-from resilinet.flags import parse_flags  # noqa: E402
-from resilinet.kinds import ModelKind  # noqa: E402
-from resilinet.training import LEARNING_RATE  # noqa: E402
+
+from resilinet.cli.parser import parse_flags  # noqa: E402
+from resilinet.core.kinds import ModelKind  # noqa: E402
+from resilinet.runs.training import LEARNING_RATE  # noqa: E402
 
 DEFAULTS = {"samples": 512, "repeats": 3, "batch_size": 128, "networks": ("mobilenet", "resnet"),
             "kinds": ("Vanilla", "DFG", "ResiliNet"), "levers": ("default", "xla")}

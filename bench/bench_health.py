@@ -11,18 +11,18 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 import keras
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Experiment"))
 from mlp_Vanilla_health import build_health_model  # noqa: E402
-from resilinet.builder import ModelKind, set_alive  # noqa: E402
-from resilinet.dataset import Split  # noqa: E402
-from resilinet.evaluation import evaluate_combinations  # noqa: E402
-from resilinet.flags import parse_flags  # noqa: E402
-from resilinet.topologies import HEALTH  # noqa: E402
-from resilinet.training import compile_model  # noqa: E402
+
+from resilinet.cli.parser import parse_flags  # noqa: E402
+from resilinet.core.builder import ModelKind, set_alive  # noqa: E402
+from resilinet.core.evaluation import evaluate_combinations  # noqa: E402
+from resilinet.core.paper_topologies import HEALTH  # noqa: E402
+from resilinet.core.splits import Split  # noqa: E402
+from resilinet.runs.training import compile_model  # noqa: E402
 
 DEFAULTS = {"samples": 200_000, "test_samples": 34_000, "epochs": 4, "batch_size": 1024, "repeats": 5}
 

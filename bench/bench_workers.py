@@ -20,8 +20,8 @@ from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
-from resilinet.errors import UserError  # noqa: E402
-from resilinet.flags import parse_flags  # noqa: E402
+from resilinet.base.errors import UserError  # noqa: E402
+from resilinet.cli.parser import parse_flags  # noqa: E402
 
 DEFAULTS = {"script": "camera_average_accuracy", "data_dir": "", "epochs": 50, "batch_size": 64, "iterations": 2,
             "workers": 2, "cpus_per_model": 1.0, "gpus_per_model": 0.0, "rounds": 2, "extra": ("",)}

@@ -54,7 +54,7 @@ def run_script(script: str, *flags: str, cwd: Path) -> dict:
 
 def check_training_logs(document: dict, cwd: Path) -> None:
     """Every model of a run has its training log, one row per epoch, naming a kept epoch among them."""
-    from resilinet.training_log import kept_epoch, read_log
+    from resilinet.runs.training_log import kept_epoch, read_log
 
     config = document.get("config", {})
     if config.get("evaluate_saved"):

@@ -12,9 +12,9 @@ import zipfile
 import pytest
 
 from conftest import EXPERIMENT_DIR, REPO, run_script, write_mhealth_logs
+from resilinet.base.errors import UserError
+from resilinet.base.folders import check_writable_directory
 from resilinet.data import camera, cifar, health
-from resilinet.errors import UserError
-from resilinet.output_dirs import check_writable_directory
 
 PROGRAM = "Experiment/health_average_accuracy.py"
 QUICK = ["--epochs=1", "--iterations=1", "--batch_size=64", "--verbose=0", "--verify_checksums=false"]

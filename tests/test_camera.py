@@ -8,14 +8,14 @@ import cv2
 import keras
 import numpy as np
 import pytest
+from mlp_Vanilla_camera import build_camera_model
 
 from conftest import extract_members, run_script, shared_archive
-from mlp_Vanilla_camera import build_camera_model
-from resilinet.builder import ModelKind, set_alive
+from resilinet.base.errors import UserError
+from resilinet.core.builder import ModelKind, set_alive
+from resilinet.core.kinds import ModelOptions
+from resilinet.core.paper_topologies import CAMERA
 from resilinet.data import camera
-from resilinet.dataset import ModelOptions
-from resilinet.errors import UserError
-from resilinet.topologies import CAMERA
 
 ARCHIVE = "multiview-dataset.tar.gz"
 NAME = re.compile(r"multiview-dataset/(\w+)/(\w+)_images/c(\d)_(\d+)_(\d+)\.jpg$")

@@ -11,8 +11,8 @@ import pytest
 from sklearn.model_selection import train_test_split
 
 from conftest import extract_members, run_script, run_weights, shared_archive
+from resilinet.base.errors import UserError
 from resilinet.data import cifar
-from resilinet.errors import UserError
 
 IMAGES_PER_CLASS_AND_SPLIT = 30  # 600 images: 300 from train/, 300 from test/
 SETTINGS = ("no failure", "normal", "poor", "hazardous")

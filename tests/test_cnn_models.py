@@ -2,22 +2,22 @@
 skip alignment, augmentation, and what a dead node does to the cloud's input."""
 import re
 
-import keras
-import numpy as np
-import pytest
-
 import cnn_DFG_MobileNet
 import cnn_DFG_ResNet
 import cnn_ResiliNet_MobileNet
 import cnn_ResiliNet_ResNet
 import cnn_Vanilla_MobileNet
 import cnn_Vanilla_ResNet
+import keras
+import numpy as np
+import pytest
+
 from resilinet import mobilenet, resnet
-from resilinet.builder import ModelKind, set_alive
-from resilinet.convolutional import align_skip_by_convolution
-from resilinet.dataset import ModelOptions
-from resilinet.errors import UserError
-from resilinet.topologies import CNN
+from resilinet.base.errors import UserError
+from resilinet.core.builder import ModelKind, set_alive
+from resilinet.core.kinds import ModelOptions
+from resilinet.core.paper_topologies import CNN
+from resilinet.networks.convolutional import align_skip_by_convolution
 
 pytestmark = pytest.mark.backend  # run on every Keras backend (tests/test_backends.py)
 

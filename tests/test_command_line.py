@@ -10,10 +10,10 @@ import sys
 import pytest
 
 from conftest import EXPERIMENT_DIR, REPO
-from resilinet.errors import UserError
-from resilinet.experiments import main
-from resilinet.flag_table import FLAGS, flag_specs
-from resilinet.flags import FlagSpec, Range, parse_flags
+from resilinet.base.errors import UserError
+from resilinet.cli.experiment_script import main
+from resilinet.cli.known_flags import FLAGS, flag_specs
+from resilinet.cli.parser import FlagSpec, Range, parse_flags
 
 DATASETS = ("health", "cifar_mobilenet", "cifar_resnet", "camera", "imagenet")
 SCRIPTS = sorted(p.name for p in EXPERIMENT_DIR.glob("*.py") if p.name.startswith(DATASETS) and "_common" not in p.name)

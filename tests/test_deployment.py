@@ -15,12 +15,13 @@ ray = pytest.importorskip("ray")
 
 import mlp_Vanilla_camera  # noqa: E402
 import mlp_Vanilla_health  # noqa: E402
+
 from conftest import run_script, write_mhealth_logs  # noqa: E402
-from resilinet.builder import ModelKind, set_alive  # noqa: E402
+from resilinet.core.builder import ModelKind, set_alive  # noqa: E402
+from resilinet.core.paper_topologies import CAMERA, HEALTH  # noqa: E402
 from resilinet.deployment.network import DeployedNetwork  # noqa: E402
-from resilinet.ray_session import start_ray  # noqa: E402
 from resilinet.deployment.split import split_model  # noqa: E402
-from resilinet.topologies import CAMERA, HEALTH  # noqa: E402
+from resilinet.runs.ray_session import start_ray  # noqa: E402
 
 GUESS = ([7], [1.0])  # the no-path rule of these tests always guesses label 7
 TIMEOUT_S = 5.0

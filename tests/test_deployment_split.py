@@ -1,16 +1,16 @@
 """The per-node split (no Ray): chaining the node sub-models, rebuilt from their configs as an
 actor does, gives the full model's output for every failure combination, on every architecture."""
+import cnn_Vanilla_MobileNet
+import cnn_Vanilla_ResNet
 import keras
+import mlp_Vanilla_camera
+import mlp_Vanilla_health
 import numpy as np
 import pytest
 
-import cnn_Vanilla_MobileNet
-import cnn_Vanilla_ResNet
-import mlp_Vanilla_camera
-import mlp_Vanilla_health
-from resilinet.builder import ModelKind, set_alive
+from resilinet.core.builder import ModelKind, set_alive
+from resilinet.core.paper_topologies import CAMERA, CNN, HEALTH
 from resilinet.deployment.split import split_model
-from resilinet.topologies import CAMERA, CNN, HEALTH
 
 
 def chain(specs, topology, alive, inputs):

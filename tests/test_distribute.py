@@ -12,8 +12,8 @@ import keras
 import pytest
 
 from conftest import EXPERIMENT_DIR, REPO, run_weights
-from resilinet.distribute import distribution_scope
-from resilinet.errors import UserError
+from resilinet.base.errors import UserError
+from resilinet.runs.distribute import distribution_scope
 
 MIRRORED_RUN = """
 import dataclasses, json, sys
@@ -24,9 +24,9 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 sys.path.insert(0, {experiment_dir!r})
 import numpy as np
 from cifar_common import CIFAR_MOBILENET
-from resilinet.dataset import Data, Split
-from resilinet.distribute import distribution_scope
-from resilinet.experiments import main
+from resilinet.core.splits import Data, Split
+from resilinet.runs.distribute import distribution_scope
+from resilinet.cli.experiment_script import main
 
 with distribution_scope("auto"):
     auto_distributes = tf.distribute.has_strategy()
@@ -64,8 +64,8 @@ print(json.dumps({{
 DATA_PARALLEL_RUN = """
 import json
 import keras, numpy as np
-from resilinet.distribute import distribution_scope
-from resilinet.layers import FailureGate
+from resilinet.runs.distribute import distribution_scope
+from resilinet.core.layers import FailureGate
 
 auto = distribution_scope("auto")
 with distribution_scope("on"):

@@ -10,10 +10,17 @@ import sys
 import time
 
 import pytest
-
-from conftest import (EXPERIMENT_DIR, REPO, assert_same_weights, run_script, run_weights, task_processes,
-                      write_mhealth_logs)
 from test_camera import slice_dir  # noqa: F401  (fixture: a slice of the real camera data)
+
+from conftest import (
+    EXPERIMENT_DIR,
+    REPO,
+    assert_same_weights,
+    run_script,
+    run_weights,
+    task_processes,
+    write_mhealth_logs,
+)
 
 HEALTH = ["health_average_accuracy.py", "--epochs=6", "--batch_size=64", "--verbose=0", "--verify_checksums=false",
           "--iterations=1", "--checkpoint_seconds=0"]

@@ -1,15 +1,19 @@
 """Evaluation: per-combination scores, random guessing, expected accuracy, mean and std."""
+import mlp_Vanilla_health
 import numpy as np
 import pytest
 
-from resilinet.builder import ModelKind
-from resilinet.dataset import Split
-from resilinet.evaluation import (
-    CombinationResult, evaluate_combinations, expected_score, random_guess_score, score,
+from resilinet.core.builder import ModelKind
+from resilinet.core.evaluation import (
+    CombinationResult,
+    evaluate_combinations,
+    expected_score,
+    random_guess_score,
+    score,
 )
-from resilinet.results import mean_and_std
-from resilinet.topologies import HEALTH
-import mlp_Vanilla_health
+from resilinet.core.paper_topologies import HEALTH
+from resilinet.core.splits import Split
+from resilinet.runs.results import mean_and_std
 
 pytestmark = pytest.mark.backend  # run on every Keras backend (tests/test_backends.py)
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import write_mhealth_logs
+from resilinet.base.errors import UserError
 from resilinet.data import health
-from resilinet.errors import UserError
 
 
 @pytest.fixture(scope="module")

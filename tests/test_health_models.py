@@ -1,15 +1,15 @@
 """Health models: structure for every partition setting and kind, and failure semantics."""
 import keras
-import numpy as np
-import pytest
-
 import mlp_DFG_health
 import mlp_ResiliNet_health
 import mlp_Vanilla_health
-from resilinet.builder import ModelKind, set_alive
-from resilinet.dataset import ModelOptions
-from resilinet.errors import UserError
-from resilinet.topologies import HEALTH
+import numpy as np
+import pytest
+
+from resilinet.base.errors import UserError
+from resilinet.core.builder import ModelKind, set_alive
+from resilinet.core.kinds import ModelOptions
+from resilinet.core.paper_topologies import HEALTH
 
 pytestmark = pytest.mark.backend  # run on every Keras backend (tests/test_backends.py)
 

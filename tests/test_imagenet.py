@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from conftest import extract_members, run_script, shared_archive
+from resilinet.base.errors import UserError
 from resilinet.data.image_stream import ImageFolderSequence
 from resilinet.data.imagenet import hold_out, list_images
-from resilinet.errors import UserError
 
 ARCHIVE = "imagenette-mini.tar.gz"
 MEMBER = re.compile(r"imagenette-mini/(train|val)/(\w+)/[^/]+$")

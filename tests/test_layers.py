@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from resilinet.layers import Failout, FailureGate, InputMultiplexer
+from resilinet.core.layers import Failout, FailureGate, InputMultiplexer
 
 pytestmark = pytest.mark.backend  # run on every Keras backend (tests/test_backends.py)
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from conftest import run_script, run_weights, write_mhealth_logs
-from resilinet.evaluation import expected_guess_score, random_guess_score
-from resilinet.jobs import job_seed
+from resilinet.core.evaluation import expected_guess_score, random_guess_score
+from resilinet.runs.jobs import job_seed
 
 FAST = ["--epochs=1", "--batch_size=128", "--verbose=0", "--verify_checksums=false", "--iterations=1"]
 

@@ -14,10 +14,17 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
-from conftest import (EXPERIMENT_DIR, REPO, assert_same_weights, run_script, run_weights, task_processes,
-                      write_mhealth_logs)
 from test_camera import slice_dir  # noqa: F401  (fixture: a slice of the real camera data)
+
+from conftest import (
+    EXPERIMENT_DIR,
+    REPO,
+    assert_same_weights,
+    run_script,
+    run_weights,
+    task_processes,
+    write_mhealth_logs,
+)
 
 pytest.importorskip("ray")
 
@@ -175,7 +182,8 @@ def test_bad_parallel_flags_stop_before_anything_runs(tmp_path, capsys, flag, me
 
 def test_worker_threads_follow_the_cpu_share_but_keep_the_in_process_intra_op_pool(monkeypatch):
     import health_common
-    from resilinet.parallel import worker_environment
+
+    from resilinet.runs.parallel import worker_environment
 
     monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
     cpu = worker_environment(health_common.DATASET, SimpleNamespace(cpus_per_model=1.0, gpus_per_model=0.0))

@@ -131,7 +131,7 @@ def test_evaluate_saved_names_every_missing_file_before_loading_data(tmp_path, d
 
 
 def test_job_seed_depends_only_on_seed_iteration_and_variant():
-    from resilinet.jobs import job_seed
+    from resilinet.runs.jobs import job_seed
 
     seeds = {job_seed(s, i, v) for s in (0, 1) for i in (1, 2) for v in ("DFG", "ResiliNet")}
     assert len(seeds) == 8 and job_seed(0, 1, "DFG") == job_seed(0, 1, "DFG")

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from conftest import EXPERIMENT_DIR, REPO, run_script, run_weights, write_mhealth_logs
-from resilinet.errors import UserError, watch_ctrl_c
-from resilinet.files import write_text_atomically
-from resilinet.results import new_results_path
+from resilinet.base.errors import UserError, watch_ctrl_c
+from resilinet.base.files import write_text_atomically
+from resilinet.runs.results import new_results_path
 
 SCRIPT = "health_average_accuracy.py"
 QUICK = ["--epochs=2", "--iterations=1", "--batch_size=64", "--verbose=0", "--verify_checksums=false"]

@@ -4,8 +4,8 @@ import itertools
 import numpy as np
 import pytest
 
-from resilinet.topologies import CAMERA, CNN, HEALTH
-from resilinet.topology import Topology, combination_probabilities
+from resilinet.core.paper_topologies import CAMERA, CNN, HEALTH
+from resilinet.core.topology import Topology, combination_probabilities
 
 
 def health_has_path_by_hand(fog1, fog2, edge, skip_fog2_cloud, skip_edge_fog1, skip_iot_fog2):

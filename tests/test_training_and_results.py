@@ -5,13 +5,13 @@ import keras
 import numpy as np
 import pytest
 
-from resilinet.errors import UserError
-from resilinet.flags import parse_flags
-from resilinet.results import ResultsLog, RunFiles
-from resilinet.topologies import CNN
-from resilinet.dataset import Data, Split
-from resilinet.training import balanced_class_weight, train
-from resilinet.training_log import kept_epoch, read_log
+from resilinet.base.errors import UserError
+from resilinet.cli.parser import parse_flags
+from resilinet.core.paper_topologies import CNN
+from resilinet.core.splits import Data, Split
+from resilinet.runs.results import ResultsLog, RunFiles
+from resilinet.runs.training import balanced_class_weight, train
+from resilinet.runs.training_log import kept_epoch, read_log
 
 pytestmark = pytest.mark.backend  # run on every Keras backend (tests/test_backends.py)
 

@@ -27,10 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
+from resilinet.base.errors import UserError
+from resilinet.base.folders import (
+    check_writable_directory,
+    created_directory,
+    staged_directory,
+)
+from resilinet.core.splits import Data, Split
 from resilinet.data.archives import TAR_ERRORS, read_to_end, reason
-from resilinet.dataset import Data, Split
-from resilinet.errors import UserError
-from resilinet.output_dirs import check_writable_directory, created_directory, staged_directory
 
 CLASSES = ("person", "car", "bus")
 NUM_CAMERAS = 6

@@ -12,9 +12,9 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from resilinet.base.errors import UserError
+from resilinet.core.splits import Data, Split
 from resilinet.data.archives import TAR_ERRORS, read_to_end, reason
-from resilinet.dataset import Data, Split
-from resilinet.errors import UserError
 
 CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 IMAGE_SHAPE = (32, 32, 3)

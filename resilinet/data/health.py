@@ -15,9 +15,13 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from resilinet.dataset import Data, Split
-from resilinet.errors import UserError
-from resilinet.output_dirs import check_writable_directory, created_directory, staged_directory
+from resilinet.base.errors import UserError
+from resilinet.base.folders import (
+    check_writable_directory,
+    created_directory,
+    staged_directory,
+)
+from resilinet.core.splits import Data, Split
 
 MHEALTH_URL = "https://archive.ics.uci.edu/static/public/319/mhealth+dataset.zip"
 NUM_SENSOR_CHANNELS = 23

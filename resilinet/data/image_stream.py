@@ -8,7 +8,7 @@ import cv2
 import keras
 import numpy as np
 
-from resilinet.errors import UserError
+from resilinet.base.errors import UserError
 
 
 class ImageFolderSequence(keras.utils.PyDataset):

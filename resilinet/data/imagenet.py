@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from resilinet.errors import UserError
+from resilinet.base.errors import UserError
 
 IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png"}
 

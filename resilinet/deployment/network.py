@@ -16,9 +16,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import ray
 
+from resilinet.core.topology import Topology
 from resilinet.deployment.nodes import SENDER_DEAD, Node
 from resilinet.deployment.split import NodeSpec
-from resilinet.topology import Topology
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

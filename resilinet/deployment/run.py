@@ -12,14 +12,15 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from resilinet.dataset import DatasetDefinition, Split
-from resilinet.errors import UserError
-from resilinet.flag_table import flag_specs
-from resilinet.flags import parse_flags
-from resilinet.kinds import ModelKind
-from resilinet.output_dirs import check_writable_directory
-from resilinet.files import write_text_atomically
-from resilinet.results import new_results_path
+from resilinet.base.errors import UserError
+from resilinet.base.files import write_text_atomically
+from resilinet.base.folders import check_writable_directory
+from resilinet.cli.known_flags import flag_specs
+from resilinet.cli.parser import parse_flags
+from resilinet.core.kinds import ModelKind
+from resilinet.core.splits import Split
+from resilinet.data.definition import DatasetDefinition
+from resilinet.runs.results import new_results_path
 
 DEPLOY_DEFAULTS = {
     "model": "ResiliNet",
@@ -53,8 +54,13 @@ NOT_MODEL_KEYS = frozenset({"epochs", "iterations", "batch_size", "seed", "distr
 def weights_file(dataset: DatasetDefinition, config, kind: ModelKind) -> Path:
     """The weights the `<dataset>_average_accuracy` run `--saved_run` names saved for this model and
     iteration, checked to be made with the networks and data of this deployment; or a UserError."""
-    from resilinet.experiments import resolve_run
-    from resilinet.results import NON_RESULT_KEYS, differing_keys, read_results, run_files_of
+    from resilinet.runs.driver import resolve_run
+    from resilinet.runs.results import (
+        NON_RESULT_KEYS,
+        differing_keys,
+        read_results,
+        run_files_of,
+    )
 
     experiment = f"{dataset.name}_average_accuracy"
     run = resolve_run(config.saved_run, "saved_run", Path(config.results_dir), experiment)
@@ -171,8 +177,8 @@ def compare(model, topology, skip_mask, served, metric: str, no_path_score: floa
     """Per failure combination seen: requests, the score through the actors, and the in-process
     model's score on the same requests with the same gates (same batches, so same multiplexing);
     whether every prediction is the same, and the largest difference of a class probability."""
-    from resilinet.builder import set_alive
-    from resilinet.evaluation import score
+    from resilinet.core.builder import set_alive
+    from resilinet.core.evaluation import score
 
     rows = []
     combinations = sorted({r["alive"] for r in served if not r["partial"]}, reverse=True)
@@ -214,12 +220,12 @@ def deploy(dataset: DatasetDefinition, config) -> dict[str, Any]:
     import keras
     import ray
 
+    from resilinet.core.evaluation import evaluate_combinations, expected_score, score
     from resilinet.deployment.network import DeployedNetwork
-    from resilinet.ray_session import start_ray
     from resilinet.deployment.split import split_model
-    from resilinet.evaluation import evaluate_combinations, expected_score, score
-    from resilinet.jobs import load_weights, no_path_score
-    from resilinet.variants import average_accuracy_variants, model_options
+    from resilinet.runs.jobs import load_weights, no_path_score
+    from resilinet.runs.ray_session import start_ray
+    from resilinet.runs.variants import average_accuracy_variants, model_options
 
     topology = dataset.topology
     config.resilinet_plus = kind is ModelKind.RESILINET_PLUS

@@ -12,8 +12,8 @@ from typing import Sequence
 import keras
 import numpy as np
 
-from resilinet.builder import node_outputs
-from resilinet.topology import Topology
+from resilinet.core.builder import node_outputs
+from resilinet.core.topology import Topology
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class NodeSpec:
     weights: tuple[np.ndarray, ...]
 
     def build(self) -> keras.Model:
-        import resilinet.layers  # noqa: F401  (registers the custom layers for deserialisation)
+        import resilinet.core.layers  # noqa: F401  (registers the custom layers for deserialisation)
 
         model = keras.models.model_from_json(self.config)
         model.set_weights(list(self.weights))
@@ -53,7 +53,7 @@ def senders(topology: Topology, skip_mask: Sequence[bool] | None, has_skips: boo
 
 def split_model(model: keras.Model, topology: Topology, skip_mask: Sequence[bool] | None,
                 has_skips: bool) -> dict[str, NodeSpec]:
-    """Cut a model made by `resilinet.builder.build_model` into one NodeSpec per node."""
+    """Cut a model made by `resilinet.core.builder.build_model` into one NodeSpec per node."""
     outputs = node_outputs(model)
     raw_inputs = dict(zip(topology.inputs, model.inputs))
     arriving = senders(topology, skip_mask, has_skips)

@@ -8,9 +8,9 @@ import keras
 import numpy as np
 from sklearn.metrics import f1_score
 
-from resilinet.builder import set_alive
-from resilinet.dataset import Split
-from resilinet.topology import Topology, combination_probabilities
+from resilinet.core.builder import set_alive
+from resilinet.core.splits import Split
+from resilinet.core.topology import Topology, combination_probabilities
 
 
 def score(metric: str, y_true: np.ndarray, y_pred: np.ndarray) -> float:

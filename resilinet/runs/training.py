@@ -25,9 +25,9 @@ import keras
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
-from resilinet.dataset import Data
-from resilinet.files import write_bytes_atomically
-from resilinet.training_log import LOG_COLUMNS, MONITOR, read_log, write_log
+from resilinet.base.files import write_bytes_atomically
+from resilinet.core.splits import Data
+from resilinet.runs.training_log import LOG_COLUMNS, MONITOR, read_log, write_log
 
 LEARNING_RATE = 1e-3
 STATE_FORMAT = 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 
-from resilinet.errors import UserError
+from resilinet.base.errors import UserError
 
 HOW_TO_START = ("start one with `ray start --head` and pass the address it prints, or use --ray_address=auto on a "
                 "machine that joined a cluster")

@@ -1,5 +1,5 @@
 """The physical topologies of the paper's experiments, each declared once."""
-from resilinet.topology import Topology
+from resilinet.core.topology import Topology
 
 HEALTH = Topology(
     name="health",

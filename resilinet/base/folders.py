@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from resilinet.errors import UserError
+from resilinet.base.errors import UserError
 
 
 def missing_folders(path: Path) -> list[Path]:

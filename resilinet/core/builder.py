@@ -11,9 +11,9 @@ from typing import Mapping, Protocol, Sequence
 
 import keras
 
-from resilinet.kinds import ModelKind
-from resilinet.layers import Failout, FailureGate, InputMultiplexer
-from resilinet.topology import Connection, Topology
+from resilinet.core.kinds import ModelKind
+from resilinet.core.layers import Failout, FailureGate, InputMultiplexer
+from resilinet.core.topology import Connection, Topology
 
 
 class Architecture(Protocol):
@@ -110,7 +110,7 @@ def node_outputs(model: keras.Model) -> dict[str, object]:
     """The output tensor of every node of a model made by `build_model` (for failable nodes, the
     gated output): the tensors one physical node sends to the others."""
     if model not in _NODE_OUTPUTS:
-        raise ValueError(f"{model.name} was not made by resilinet.builder.build_model")
+        raise ValueError(f"{model.name} was not made by resilinet.core.builder.build_model")
     return _NODE_OUTPUTS[model]
 
 

@@ -12,15 +12,24 @@ from typing import Any, Callable
 
 import keras
 
-from resilinet.dataset import Data, DatasetDefinition
-from resilinet.distribute import distribution_scope
-from resilinet.errors import UserError
-from resilinet.evaluation import evaluate_combinations, expected_score, no_path_guess_score
-from resilinet.files import check_room
-from resilinet.results import RunFiles
-from resilinet.training import balanced_class_weight, save_weights_atomically, train
-from resilinet.training_log import kept_epoch, read_log
-from resilinet.variants import Variant, model_options
+from resilinet.base.errors import UserError
+from resilinet.base.files import check_room
+from resilinet.core.evaluation import (
+    evaluate_combinations,
+    expected_score,
+    no_path_guess_score,
+)
+from resilinet.core.splits import Data
+from resilinet.data.definition import DatasetDefinition
+from resilinet.runs.distribute import distribution_scope
+from resilinet.runs.results import RunFiles
+from resilinet.runs.training import (
+    balanced_class_weight,
+    save_weights_atomically,
+    train,
+)
+from resilinet.runs.training_log import kept_epoch, read_log
+from resilinet.runs.variants import Variant, model_options
 
 
 @dataclass(frozen=True)

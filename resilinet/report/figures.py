@@ -19,8 +19,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from resilinet.report import Run, learning_curves, metric_name  # noqa: E402
-from resilinet.topologies import CAMERA, CNN, HEALTH  # noqa: E402
+from resilinet.core.paper_topologies import CAMERA, CNN, HEALTH  # noqa: E402
+from resilinet.report.pooled import Run, learning_curves, metric_name  # noqa: E402
 
 FAILOUT_GROUP = re.compile(r".* failout ([0-9.]+)")
 SKIPS_GROUP = re.compile(r".* skips ([01]+)")

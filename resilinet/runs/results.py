@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from resilinet.errors import UserError
-from resilinet.files import create_new, write_text_atomically
-from resilinet.topology import Topology
+from resilinet.base.errors import UserError
+from resilinet.base.files import create_new, write_text_atomically
+from resilinet.core.topology import Topology
 
 # Flags that cannot change a run's numbers: a resumed run may set them differently, and the report
 # pools files that differ only in them (plus `seed`, which only names independent iterations).
@@ -91,7 +91,7 @@ class RunFiles:
         return self.weights_dir / f"{variant}_iter{iteration}.weights.h5"
 
     def state(self, iteration: int, variant: str) -> Path:
-        """The saved state of a training in progress (see resilinet.training)."""
+        """The saved state of a training in progress (see resilinet.runs.training)."""
         return self.weights_dir / f"{variant}_iter{iteration}.training.npz"
 
     def log(self, iteration: int, variant: str) -> Path:

@@ -7,7 +7,7 @@ import io
 import math
 from pathlib import Path
 
-from resilinet.files import write_text_atomically
+from resilinet.base.files import write_text_atomically
 
 MONITOR = "val_accuracy"  # the kept weights are those of the epoch where it was highest (first of ties)
 LOG_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds")

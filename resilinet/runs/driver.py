@@ -1,42 +1,28 @@
 """The driver of every experiment script: flags, resume, the run loop, and the results files.
 
-Every (iteration, variant) is one job (`resilinet.jobs.run_job`); this module decides which jobs
+Every (iteration, variant) is one job (`resilinet.runs.jobs.run_job`); this module decides which jobs
 to run, runs them, and alone writes the results files.
 """
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from resilinet.dataset import DatasetDefinition
-from resilinet.errors import Interrupted, UserError, watch_ctrl_c
-from resilinet.flag_table import flag_specs
-from resilinet.flags import parse_flags
-from resilinet.output_dirs import check_output_dirs, missing_folders, remove_empty
-from resilinet.parallel import check_flags as check_parallel_flags, uses_ray
-from resilinet.progress import Progress
-from resilinet.results import ResultsLog, RunFiles, differing_keys, read_results, results_files, run_files_of
-from resilinet.variants import VARIANTS, Variant
-
-COMMON_DEFAULTS = {
-    "seed": 0,
-    "evaluate_saved": False,
-    "resume": "",
-    "saved_run": "latest",
-    "checkpoint_seconds": 60.0,
-    "no_path_guess": "expected",
-    "results_dir": "results",
-    "models_dir": "models",
-    "distribute": "auto",
-    "verbose": 1,
-    "workers": 1,  # jobs at once; other than 1 runs them as Ray tasks (resilinet.parallel)
-    "ray_address": "",
-    "cpus_per_model": 1.0,
-    "gpus_per_model": 0.0,
-}
-
+from resilinet.base.errors import Interrupted, UserError, watch_ctrl_c
+from resilinet.base.folders import missing_folders, remove_empty
+from resilinet.base.progress import Progress
+from resilinet.data.definition import DatasetDefinition
+from resilinet.runs.parallel import uses_ray
+from resilinet.runs.results import (
+    ResultsLog,
+    RunFiles,
+    differing_keys,
+    read_results,
+    results_files,
+    run_files_of,
+)
+from resilinet.runs.variants import VARIANTS, Variant
 
 # Keys that change how saved weights are evaluated, not the weights: --evaluate_saved may set them anew.
 EVALUATION_KEYS = ("no_path_guess",)
@@ -109,7 +95,7 @@ def run_experiment(dataset: DatasetDefinition, experiment_type: str, config) -> 
 
 def run_missing_jobs(dataset: DatasetDefinition, experiment: str, config, variants: Sequence[Variant],
                      log: ResultsLog) -> None:
-    from resilinet.jobs import Job  # Keras is imported only once flags are good
+    from resilinet.runs.jobs import Job  # Keras is imported only once flags are good
 
     done = log.done()
     jobs = [Job(i, v) for i in range(1, config.iterations + 1) for v in variants if (i, v.name) not in done]
@@ -143,10 +129,10 @@ def run_jobs_of(dataset: DatasetDefinition, experiment: str, config: Any, jobs: 
     """Run the jobs one after another here, or as Ray tasks; each record goes into `log` as it exists."""
     import keras
 
-    from resilinet.jobs import run_job
+    from resilinet.runs.jobs import run_job
 
     if uses_ray(config):
-        from resilinet.parallel import run_jobs
+        from resilinet.runs.parallel import run_jobs
 
         run_jobs(dataset, experiment, config, jobs, log.files, on_record=log.add)
     else:
@@ -159,33 +145,3 @@ def run_jobs_of(dataset: DatasetDefinition, experiment: str, config: Any, jobs: 
                 log.add(run_job(dataset, experiment, config, data, job, log.files, on_epoch=progress))
         finally:
             keras.mixed_precision.set_global_policy(previous_policy)
-
-
-def main(
-    dataset: DatasetDefinition,
-    experiment_type: str,
-    argv: Sequence[str] | None = None,
-    script_defaults: dict[str, Any] | None = None,
-    description: str = "",
-) -> ResultsLog:
-    """Entry point of every experiment script: parse flags, run, turn bad input into a clear exit."""
-    program = f"Experiment/{dataset.name}_{experiment_type}.py"
-    defaults = {**COMMON_DEFAULTS, **dataset.defaults, **(script_defaults or {})}
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        config = parse_flags(defaults, argv, description, program, flag_specs(dataset, defaults))
-        for key in ("epochs", "iterations", "batch_size"):
-            if getattr(config, key) < 1:
-                raise UserError(f"--{key} must be at least 1, got {getattr(config, key)}")
-        check_parallel_flags(config)
-        dataset.validate(config)
-        VARIANTS[experiment_type](dataset, config)  # the experiment's own flags, checked before Keras loads
-        check_output_dirs(config, f"{dataset.name}_{experiment_type}")
-        config.argv = argv
-        return run_experiment(dataset, experiment_type, config)
-    except Interrupted as interrupted:
-        print(f"{program}: {interrupted}", file=sys.stderr)
-        raise SystemExit(130) from None
-    except UserError as error:
-        print(f"{program}: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None

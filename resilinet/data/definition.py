@@ -3,51 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
-import numpy as np
-
-from resilinet.kinds import ModelKind
-from resilinet.topology import Connection, Topology
-
-
-@dataclass
-class Split:
-    """One data split.
-
-    `x` is an array, a list of arrays (one per model input), or a `keras.utils.PyDataset` that
-    yields (x, y) batches (streamed data); `y` holds the labels in the order `x` yields them.
-    """
-
-    x: Any
-    y: np.ndarray
-
-    @property
-    def is_streamed(self) -> bool:
-        import keras  # imported here so that flag parsing does not load Keras
-
-        return isinstance(self.x, keras.utils.PyDataset)
-
-
-@dataclass
-class Data:
-    train: Split
-    val: Split
-    test: Split
-    num_classes: int
-
-
-@dataclass(frozen=True)
-class ModelOptions:
-    """How one model variant differs from the default network of its kind."""
-
-    skip_mask: Sequence[bool] | None = None
-    weights: Mapping[Connection, float] | None = None
-    survival_rates: Mapping[str, float] | float | None = None  # None: the dataset's default
-
-    def survival_rates_or(self, default: float) -> Mapping[str, float] | float:
-        """This variant's failout survival rates, or `default` where it sets none."""
-        return default if self.survival_rates is None else self.survival_rates
+from resilinet.core.kinds import ModelKind, ModelOptions
+from resilinet.core.splits import Data
+from resilinet.core.topology import Topology
 
 
 @dataclass

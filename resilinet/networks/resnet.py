@@ -5,8 +5,8 @@ from typing import Sequence
 
 import keras
 
-from resilinet.convolutional import PartitionedCNN
-from resilinet.partitions import RESNET as PARTITIONS
+from resilinet.networks.convolutional import PartitionedCNN
+from resilinet.networks.partitions import RESNET as PARTITIONS
 
 REPETITIONS = (2, 2, 2, 2)
 INITIAL_FILTERS = 64

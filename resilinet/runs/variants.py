@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from resilinet.dataset import DatasetDefinition, ModelOptions
-from resilinet.errors import UserError
-from resilinet.kinds import ModelKind
-from resilinet.topology import RELIABILITY_DEPENDENT_SCHEMES, WEIGHT_SCHEMES
+from resilinet.base.errors import UserError
+from resilinet.core.kinds import ModelKind, ModelOptions
+from resilinet.core.topology import RELIABILITY_DEPENDENT_SCHEMES, WEIGHT_SCHEMES
+from resilinet.data.definition import DatasetDefinition
 
 EXPERIMENT_TYPES = ("average_accuracy", "hyperconnection_weight", "failout_rate", "skiphyperconnection_sensitivity")
 

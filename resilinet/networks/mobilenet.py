@@ -5,8 +5,8 @@ from typing import Sequence
 
 import keras
 
-from resilinet.convolutional import PartitionedCNN
-from resilinet.partitions import MOBILENET as PARTITIONS
+from resilinet.networks.convolutional import PartitionedCNN
+from resilinet.networks.partitions import MOBILENET as PARTITIONS
 
 CONV1_FILTERS = 32
 BLOCK_FILTERS = (64, 128, 128, 256, 256, 512, 512, 512, 512, 512, 512, 1024, 1024)

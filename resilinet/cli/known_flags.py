@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Iterable
 
-from resilinet.dataset import DatasetDefinition
-from resilinet.distribute import MODES
-from resilinet.flags import FlagSpec, Range
-from resilinet.kinds import ModelKind
-from resilinet.topology import WEIGHT_SCHEMES
+from resilinet.cli.parser import FlagSpec, Range
+from resilinet.core.kinds import ModelKind
+from resilinet.core.topology import WEIGHT_SCHEMES
+from resilinet.data.definition import DatasetDefinition
+from resilinet.runs.distribute import MODES
 
 AT_LEAST_1 = Range(1)
 PROBABILITY = Range(0, 1, low_open=True)

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
-from resilinet.errors import UserError
+from resilinet.base.errors import UserError
 
 
 def full_disk_error(path: Path) -> UserError:

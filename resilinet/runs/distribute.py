@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextlib
 
-from resilinet.errors import UserError
+from resilinet.base.errors import UserError
 
 MODES = ("auto", "on", "off")
 

@@ -5,7 +5,7 @@ from typing import Mapping
 
 import keras
 
-from resilinet.topology import Connection
+from resilinet.core.topology import Connection
 
 
 class DenseStacks:

@@ -5,7 +5,7 @@ from typing import Mapping, Sequence
 
 import keras
 
-from resilinet.topology import Connection
+from resilinet.core.topology import Connection
 
 ROTATION_DEGREES = 30.0
 SHIFT_FRACTION = 0.2

@@ -1,6 +1,6 @@
 """Jobs as Ray tasks: `--workers=N` on a local Ray instance, `--ray_address=ADDRESS` on a cluster.
 
-Each task runs one (iteration, variant) with `resilinet.jobs.run_job` in a Ray worker process that
+Each task runs one (iteration, variant) with `resilinet.runs.jobs.run_job` in a Ray worker process that
 loads the data itself (once per process) and returns the record; the driver adds the records to the
 results log as they finish. Ray (and Keras) is imported only when a run uses it.
 """
@@ -15,15 +15,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from resilinet.errors import UserError
-from resilinet.progress import line
-from resilinet.ray_session import start_ray
-from resilinet.results import RunFiles
-from resilinet.training_log import read_log
+from resilinet.base.errors import UserError
+from resilinet.base.progress import line
+from resilinet.runs.ray_session import start_ray
+from resilinet.runs.results import RunFiles
+from resilinet.runs.training_log import read_log
 
 if TYPE_CHECKING:  # Keras is imported only once the flags are good
-    from resilinet.dataset import Data, DatasetDefinition
-    from resilinet.jobs import Job
+    from resilinet.core.splits import Data
+    from resilinet.data.definition import DatasetDefinition
+    from resilinet.runs.jobs import Job
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 PROGRESS_SECONDS = 60.0
@@ -76,7 +77,7 @@ def run_job_task(dataset: DatasetDefinition, experiment: str, config, job: Job, 
     """The Ray task: one job in a worker process, run in the driver's working directory (so relative
     data, cache and model paths mean what they mean to the driver). Returns the record and the job's
     console output, which the driver prints."""
-    from resilinet.jobs import run_job
+    from resilinet.runs.jobs import run_job
 
     where = socket.gethostname()
     if not Path(directory).is_dir():

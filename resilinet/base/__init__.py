@@ -1,0 +1,1 @@
+"""What every layer uses: errors, atomic files, folder checks, progress lines."""

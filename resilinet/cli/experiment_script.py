@@ -1,0 +1,62 @@
+"""The entry of every experiment script: its flags, checked before Keras loads, then the run."""
+from __future__ import annotations
+
+import sys
+from typing import Any, Sequence
+
+from resilinet.base.errors import Interrupted, UserError
+from resilinet.base.folders import check_output_dirs
+from resilinet.cli.known_flags import flag_specs
+from resilinet.cli.parser import parse_flags
+from resilinet.data.definition import DatasetDefinition
+from resilinet.runs.driver import run_experiment
+from resilinet.runs.parallel import check_flags as check_parallel_flags
+from resilinet.runs.results import ResultsLog
+from resilinet.runs.variants import VARIANTS
+
+COMMON_DEFAULTS = {
+    "seed": 0,
+    "evaluate_saved": False,
+    "resume": "",
+    "saved_run": "latest",
+    "checkpoint_seconds": 60.0,
+    "no_path_guess": "expected",
+    "results_dir": "results",
+    "models_dir": "models",
+    "distribute": "auto",
+    "verbose": 1,
+    "workers": 1,  # jobs at once; other than 1 runs them as Ray tasks (resilinet.runs.parallel)
+    "ray_address": "",
+    "cpus_per_model": 1.0,
+    "gpus_per_model": 0.0,
+}
+
+
+def main(
+    dataset: DatasetDefinition,
+    experiment_type: str,
+    argv: Sequence[str] | None = None,
+    script_defaults: dict[str, Any] | None = None,
+    description: str = "",
+) -> ResultsLog:
+    """Entry point of every experiment script: parse flags, run, turn bad input into a clear exit."""
+    program = f"Experiment/{dataset.name}_{experiment_type}.py"
+    defaults = {**COMMON_DEFAULTS, **dataset.defaults, **(script_defaults or {})}
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        config = parse_flags(defaults, argv, description, program, flag_specs(dataset, defaults))
+        for key in ("epochs", "iterations", "batch_size"):
+            if getattr(config, key) < 1:
+                raise UserError(f"--{key} must be at least 1, got {getattr(config, key)}")
+        check_parallel_flags(config)
+        dataset.validate(config)
+        VARIANTS[experiment_type](dataset, config)  # the experiment's own flags, checked before Keras loads
+        check_output_dirs(config, f"{dataset.name}_{experiment_type}")
+        config.argv = argv
+        return run_experiment(dataset, experiment_type, config)
+    except Interrupted as interrupted:
+        print(f"{program}: {interrupted}", file=sys.stderr)
+        raise SystemExit(130) from None
+    except UserError as error:
+        print(f"{program}: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None

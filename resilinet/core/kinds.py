@@ -1,0 +1,40 @@
+"""The four kinds of distributed network (no Keras import, so flag parsing stays fast)."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from resilinet.core.topology import Connection
+
+
+class ModelKind(enum.Enum):
+    VANILLA = "Vanilla"
+    DFG = "DFG"
+    RESILINET = "ResiliNet"
+    RESILINET_PLUS = "ResiliNet+"
+
+    @property
+    def has_skips(self) -> bool:
+        return self is not ModelKind.VANILLA
+
+    @property
+    def has_failout(self) -> bool:
+        return self in (ModelKind.RESILINET, ModelKind.RESILINET_PLUS)
+
+    @property
+    def file_name(self) -> str:
+        return self.value.replace("+", "Plus")
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """How one model variant differs from the default network of its kind."""
+
+    skip_mask: Sequence[bool] | None = None
+    weights: Mapping[Connection, float] | None = None
+    survival_rates: Mapping[str, float] | float | None = None  # None: the dataset's default
+
+    def survival_rates_or(self, default: float) -> Mapping[str, float] | float:
+        """This variant's failout survival rates, or `default` where it sets none."""
+        return default if self.survival_rates is None else self.survival_rates

@@ -1,0 +1,1 @@
+"""The layer stacks of the papers' networks: MLPs, MobileNet v1, ResNet-18."""

@@ -1,0 +1,193 @@
+"""Results files pooled into one run per experiment: statistics per group and setting, learning curves."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from resilinet.base.errors import UserError
+from resilinet.runs.results import (
+    check_document,
+    differing_keys,
+    mean_and_std,
+    read_results,
+)
+
+# Besides NON_RESULT_KEYS, pooled files may differ in these: a seed only names independent iterations.
+POOL_IGNORED_KEYS = ("seed", "argv")
+
+
+@dataclass
+class Stats:
+    """Mean, sample std (None for one value) and 95% Student-t interval (None for one value)."""
+
+    n: int
+    mean: float
+    std: float | None
+    ci: tuple[float, float] | None
+
+
+def statistics(values: Sequence[float]) -> Stats:
+    mean, std = mean_and_std(values)
+    n = len(values)
+    ci = None
+    if std is not None:
+        half = t_quantile_975(n - 1) * std / math.sqrt(n)
+        ci = (mean - half, mean + half) if half == half else None
+    return Stats(n, mean, std, ci)
+
+
+def t_quantile_975(dof: int) -> float:
+    """The 97.5% quantile of Student's t (NaN, so no interval, when scipy is missing)."""
+    try:
+        from scipy.stats import t
+    except ImportError:
+        return math.nan
+    return float(t.ppf(0.975, dof))
+
+
+@dataclass
+class Run:
+    """All records of one experiment, pooled over one or more results files."""
+
+    experiment: str
+    metric: str
+    failable_nodes: list[str]
+    settings: dict[str, list[float]]
+    paths: list[Path] = field(default_factory=list)
+    configs: list[dict[str, Any]] = field(default_factory=list)
+    commands: list[list[str]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    origin: dict[tuple, Path] = field(default_factory=dict)
+    sources: list[Path] = field(default_factory=list)  # the results file of each record
+    incomplete: list[str] = field(default_factory=list)  # files of runs that lack records (in progress)
+
+    @property
+    def groups(self) -> list[str]:
+        """Row labels in the order the scripts ran them."""
+        return list(dict.fromkeys(record["group"] for record in self.records))
+
+    @property
+    def variants(self) -> list[str]:
+        return list(dict.fromkeys(record["variant"] for record in self.records))
+
+    def add(self, path: Path, document: dict[str, Any]) -> None:
+        if self.paths:
+            first = self.paths[0]
+            keys = differing_keys(self.configs[0], document["config"], POOL_IGNORED_KEYS)
+            if keys:
+                raise UserError(f"{path} and {first} ran {self.experiment} with other constants "
+                                f"({', '.join(keys)}); their iterations cannot be pooled")
+            mine = {"metric": self.metric, "failable_nodes": self.failable_nodes, "reliability_settings": self.settings}
+            for key, value in mine.items():
+                if document[key] != value:
+                    raise UserError(f"{path} and {first} differ in {key}; their iterations cannot be pooled")
+        seed = document["config"].get("seed")
+        for record in document["records"]:
+            key = (seed, record["iteration"], record["variant"])
+            if key in self.origin:
+                raise UserError(f"{path} and {self.origin[key]} both hold seed {seed}, iteration {key[1]}, "
+                                f"{key[2]}; pool each run once")
+            self.origin[key] = path
+            self.records.append(record)
+            self.sources.append(path)
+        variants = document.get("variants") or list(dict.fromkeys(r["variant"] for r in document["records"]))
+        iterations = document["config"].get("iterations")
+        if isinstance(iterations, int) and len(document["records"]) < iterations * len(variants):
+            self.incomplete.append(f"{path} holds {len(document['records'])} of {iterations * len(variants)} records "
+                                   f"({iterations} iteration(s) x {len(variants)} models): in progress or interrupted")
+        self.paths.append(path)
+        self.configs.append(document["config"])
+        self.commands.append(list(document.get("commands", [])))
+
+    def group_stats(self, group: str, setting: str) -> Stats | None:
+        values = [r["average"][setting] for r in self.records if r["group"] == group and setting in r["average"]]
+        return statistics(values) if values else None
+
+    def single_failures(self, group: str) -> dict[str, tuple[Stats, bool]]:
+        """Score with no node dead ("none") and with exactly one node dead, with its no-path flag."""
+        cells = {}
+        for dead in ("none", *self.failable_nodes):
+            values, no_path = [], False
+            for record in (r for r in self.records if r["group"] == group):
+                for combination in record["combinations"]:
+                    if all(up == (node != dead) for node, up in combination["alive"].items()):
+                        values.append(combination[self.metric])
+                        no_path = no_path or combination["no_path"]
+            if values:
+                cells[dead] = (statistics(values), no_path)
+        return cells
+
+
+def load_runs(paths: Sequence[Path]) -> list[Run]:
+    """One Run per experiment, in the order the files name them; files of one experiment pooled."""
+    runs: dict[str, Run] = {}
+    for path in map(Path, paths):
+        document = read_results(path)
+        check_document(path, document)
+        experiment = document["experiment"]
+        run = runs.setdefault(experiment, Run(experiment, document["metric"], document["failable_nodes"],
+                                              document["reliability_settings"]))
+        run.add(path, document)
+    for run in runs.values():
+        if not run.records:
+            raise UserError(f"{', '.join(map(str, run.paths))}: no records of {run.experiment} yet")
+    return list(runs.values())
+
+
+@dataclass
+class Curves:
+    """Train and validation accuracy per epoch of one group's models: mean and sample std over the
+    models whose training logs were found (std NaN for one), and the epoch each model kept."""
+
+    epochs: list[int]
+    train_mean: list[float]
+    train_std: list[float]
+    val_mean: list[float]
+    val_std: list[float]
+    kept: list[int]
+    logs: int
+
+
+def training_log_of(record: dict[str, Any], results_path: Path) -> Path | None:
+    """A record's training log: where it was written, or beside its results file as committed
+    (<results file without .json>/<log name>); None when it has none or it is not found."""
+    if not record.get("training_log"):
+        return None
+    written = Path(record["training_log"])
+    for candidate in (written, Path(results_path).with_suffix("") / written.name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def learning_curves(run: Run) -> dict[str, Curves]:
+    """Curves of every group that has training logs, over the epochs all its logs have."""
+    from resilinet.runs.training_log import read_log
+
+    curves = {}
+    for group in run.groups:
+        logs, kept = [], []
+        for record, source in zip(run.records, run.sources):
+            if record["group"] != group:
+                continue
+            path = training_log_of(record, source)
+            rows = read_log(path) if path else []
+            if rows:
+                logs.append(rows)
+                kept.append(record.get("kept_epoch"))
+        if not logs:
+            continue
+        length = min(len(rows) for rows in logs)
+        columns = {key: [[rows[e][key] for rows in logs] for e in range(length)] for key in ("accuracy", "val_accuracy")}
+        stats = {key: [mean_and_std(values) for values in columns[key]] for key in columns}
+        std = lambda pairs: [math.nan if sd is None else sd for _, sd in pairs]  # noqa: E731
+        curves[group] = Curves(list(range(1, length + 1)), [m for m, _ in stats["accuracy"]], std(stats["accuracy"]),
+                               [m for m, _ in stats["val_accuracy"]], std(stats["val_accuracy"]),
+                               [k for k in kept if k is not None], len(logs))
+    return curves
+
+
+def metric_name(run: Run) -> str:
+    return {"micro_f1": "micro-F1", "accuracy": "accuracy"}.get(run.metric, run.metric)
