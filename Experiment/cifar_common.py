@@ -22,7 +22,7 @@ EPOCHS = 75
 BATCH_SIZE = 128
 ITERATIONS = 1  # the original's CNN runs trained once; raise it for a mean and std over iterations
 FAILOUT_SURVIVAL_RATE = 0.9
-SEED = 0  # iteration i trains with seed SEED + i
+SEED = 0  # each (iteration, variant) trains with a seed drawn from SEED, the iteration and the variant
 EVALUATE_SAVED = False  # True: evaluate the weights saved in models/ instead of training
 
 # Alive probability of [fog, edge].

@@ -18,7 +18,7 @@ EPOCHS = 50
 BATCH_SIZE = 1024
 ITERATIONS = 10
 FAILOUT_SURVIVAL_RATE = 0.9
-SEED = 0  # iteration i trains with seed SEED + i
+SEED = 0  # each (iteration, variant) trains with a seed drawn from SEED, the iteration and the variant
 EVALUATE_SAVED = False  # True: evaluate the weights saved in models/ instead of training
 
 # Alive probability of [fog1, fog2, edge].

@@ -4,10 +4,11 @@ from __future__ import annotations
 import sys
 from typing import Any, Sequence
 
-from resilinet.base.errors import Interrupted, UserError
+from resilinet.base.errors import UserError
 from resilinet.base.folders import check_output_dirs
 from resilinet.cli.known_flags import flag_specs
 from resilinet.cli.parser import parse_flags
+from resilinet.cli.program import run_program
 from resilinet.data.definition import DatasetDefinition
 from resilinet.runs.driver import run_experiment
 from resilinet.runs.parallel import check_flags as check_parallel_flags
@@ -43,7 +44,8 @@ def main(
     program = f"Experiment/{dataset.name}_{experiment_type}.py"
     defaults = {**COMMON_DEFAULTS, **dataset.defaults, **(script_defaults or {})}
     argv = list(sys.argv[1:] if argv is None else argv)
-    try:
+
+    def body() -> ResultsLog:
         config = parse_flags(defaults, argv, description, program, flag_specs(dataset, defaults))
         for key in ("epochs", "iterations", "batch_size"):
             if getattr(config, key) < 1:
@@ -54,9 +56,5 @@ def main(
         check_output_dirs(config, f"{dataset.name}_{experiment_type}")
         config.argv = argv
         return run_experiment(dataset, experiment_type, config)
-    except Interrupted as interrupted:
-        print(f"{program}: {interrupted}", file=sys.stderr)
-        raise SystemExit(130) from None
-    except UserError as error:
-        print(f"{program}: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+
+    return run_program(program, body)

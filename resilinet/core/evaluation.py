@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 
 import keras
 import numpy as np
@@ -11,6 +11,8 @@ from sklearn.metrics import f1_score
 from resilinet.core.builder import set_alive
 from resilinet.core.splits import Split
 from resilinet.core.topology import Topology, combination_probabilities
+
+T = TypeVar("T")
 
 
 def score(metric: str, y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -83,6 +85,29 @@ class CombinationResult:
     score: float
 
 
+def over_combinations(
+    model: keras.Model,
+    topology: Topology,
+    skip_mask: Sequence[bool],
+    combinations: Iterable[tuple[bool, ...]],
+    evaluate: Callable[[tuple[bool, ...], bool], T],
+) -> list[T]:
+    """`evaluate(alive, no_path)` for each alive/dead combination of the failable nodes, with the
+    model's failure gates set to it (they are left as they were for a combination whose graph, with
+    the model's own skip hyperconnections `skip_mask`, has no input-to-output path). The gates are
+    all reset to alive afterwards."""
+    results = []
+    try:
+        for alive in combinations:
+            no_path = not topology.has_path(alive, skip_mask)
+            if not no_path:
+                set_alive(model, topology, alive)
+            results.append(evaluate(alive, no_path))
+    finally:
+        set_alive(model, topology, [True] * len(topology.failable))
+    return results
+
+
 def evaluate_combinations(
     model: keras.Model,
     topology: Topology,
@@ -92,26 +117,18 @@ def evaluate_combinations(
     no_path_score: float,
     batch_size: int,
 ) -> list[CombinationResult]:
-    """Score of `model` on `test` for every alive/dead combination of the failable nodes.
-
-    Dead nodes are switched off through the failure gates; combinations whose graph (with the
-    model's own skip hyperconnections, `skip_mask`) has no input-to-output path score
-    `no_path_score` without running the model. The gates are all reset to alive afterwards.
-    Nothing of `test` is modified.
-    """
-    results = []
+    """Score of `model` on `test` for every combination of the failable nodes; a combination
+    with no input-to-output path scores `no_path_score` without running the model. Nothing of
+    `test` is modified."""
     y_true = np.asarray(test.y).ravel()
-    try:
-        for alive in topology.failure_combinations():
-            if not topology.has_path(alive, skip_mask):
-                results.append(CombinationResult(alive, True, float(no_path_score)))
-                continue
-            set_alive(model, topology, alive)
-            y_pred = np.argmax(predict(model, test, batch_size), axis=-1)
-            results.append(CombinationResult(alive, False, score(metric, y_true, y_pred)))
-    finally:
-        set_alive(model, topology, [True] * len(topology.failable))
-    return results
+
+    def evaluate(alive: tuple[bool, ...], no_path: bool) -> CombinationResult:
+        if no_path:
+            return CombinationResult(alive, True, float(no_path_score))
+        y_pred = np.argmax(predict(model, test, batch_size), axis=-1)
+        return CombinationResult(alive, False, score(metric, y_true, y_pred))
+
+    return over_combinations(model, topology, skip_mask, topology.failure_combinations(), evaluate)
 
 
 def expected_score(results: Sequence[CombinationResult], reliability: Sequence[float]) -> float:

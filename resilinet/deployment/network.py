@@ -7,10 +7,8 @@ is sent: nodes already known dead are not called.
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -19,18 +17,14 @@ import ray
 from resilinet.core.topology import Topology
 from resilinet.deployment.nodes import SENDER_DEAD, Node
 from resilinet.deployment.split import NodeSpec
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from resilinet.runs.ray_session import project_environment
 
 
 def actor_environment() -> dict[str, str]:
     """What every node's worker process needs: this checkout on the path, the driver's Keras
     backend, one thread per pool (a node holds a small share of a core), quiet TensorFlow."""
-    import keras
-
-    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    return {"PYTHONPATH": path, "KERAS_BACKEND": keras.backend.backend(), "TF_CPP_MIN_LOG_LEVEL": "3",
-            "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    return project_environment(TF_CPP_MIN_LOG_LEVEL="3", TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1",
+                               OMP_NUM_THREADS="1")
 
 
 @dataclass

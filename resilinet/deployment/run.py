@@ -17,6 +17,7 @@ from resilinet.base.files import write_text_atomically
 from resilinet.base.folders import check_writable_directory
 from resilinet.cli.known_flags import flag_specs
 from resilinet.cli.parser import parse_flags
+from resilinet.cli.program import run_program
 from resilinet.core.kinds import ModelKind
 from resilinet.core.splits import Split
 from resilinet.data.definition import DatasetDefinition
@@ -54,26 +55,14 @@ NOT_MODEL_KEYS = frozenset({"epochs", "iterations", "batch_size", "seed", "distr
 def weights_file(dataset: DatasetDefinition, config, kind: ModelKind) -> Path:
     """The weights the `<dataset>_average_accuracy` run `--saved_run` names saved for this model and
     iteration, checked to be made with the networks and data of this deployment; or a UserError."""
-    from resilinet.runs.driver import resolve_run
-    from resilinet.runs.results import (
-        NON_RESULT_KEYS,
-        differing_keys,
-        read_results,
-        run_files_of,
-    )
+    from resilinet.runs.driver import checked_saved_run
+    from resilinet.runs.results import NON_RESULT_KEYS, run_files_of
 
     experiment = f"{dataset.name}_average_accuracy"
-    run = resolve_run(config.saved_run, "saved_run", Path(config.results_dir), experiment)
-    document = read_results(run)
-    if document["experiment"] != experiment:
-        raise UserError(f"--saved_run: {run} is a results file of {document['experiment']}, not of {experiment}")
     here = {k: v for k, v in vars(config).items() if k in dataset.defaults}
-    ignore = (set(document["config"]) ^ set(here)) | NOT_MODEL_KEYS | NON_RESULT_KEYS  # common model keys only
-    differing = differing_keys(document["config"], here, ignore=ignore)
-    if differing:
-        shown = "; ".join(f"{k}: {document['config'].get(k)!r} there, {here.get(k)!r} here" for k in differing)
-        raise UserError(f"--saved_run: the weights of {run} were made with other constants ({shown}); deploy with "
-                        "its constants, or name another run")
+    run, document = checked_saved_run(config.saved_run, Path(config.results_dir), experiment, here,
+                                      NOT_MODEL_KEYS | NON_RESULT_KEYS, "--saved_run",
+                                      "deploy with its constants, or name another run", common_only=True)
     path = run_files_of(document, run, experiment).weights(config.iteration, kind.file_name)
     if not path.exists():
         found = sorted(p.name for p in path.parent.glob("*.weights.h5")) if path.parent.is_dir() else []
@@ -177,38 +166,31 @@ def compare(model, topology, skip_mask, served, metric: str, no_path_score: floa
     """Per failure combination seen: requests, the score through the actors, and the in-process
     model's score on the same requests with the same gates (same batches, so same multiplexing);
     whether every prediction is the same, and the largest difference of a class probability."""
-    from resilinet.core.builder import set_alive
-    from resilinet.core.evaluation import score
+    from resilinet.core.evaluation import over_combinations, score
 
-    rows = []
-    combinations = sorted({r["alive"] for r in served if not r["partial"]}, reverse=True)
-    try:
-        for alive in combinations:
-            group = [r for r in served if r["alive"] == alive and not r["partial"]]
-            no_path = not topology.has_path(alive, skip_mask)
-            set_alive(model, topology, alive)
-            same, difference = True, 0.0
-            simulated = []
-            for r in group:
-                if no_path:
-                    same &= r["no_path"]
-                    continue
-                inputs = r["inputs"] if len(r["inputs"]) > 1 else r["inputs"][0]
-                probabilities = np.asarray(model.predict_on_batch(inputs))
-                simulated.append(np.argmax(probabilities, axis=-1))
-                same &= not r["no_path"] and np.array_equal(simulated[-1], r["labels"])
-                if not r["no_path"]:
-                    difference = max(difference, float(np.max(np.abs(probabilities - r["probabilities"]))))
-            y = np.concatenate([r["y"] for r in group])
-            measured = score(metric, y, np.concatenate([r["labels"] for r in group]))
-            rows.append({"alive": dict(zip(topology.failable, alive)), "no_path": no_path, "requests": len(group),
-                         "samples": int(len(y)), "no_path_answers": sum(r["no_path"] for r in group),
-                         "measured": measured,
-                         "simulated": no_path_score if no_path else score(metric, y, np.concatenate(simulated)),
-                         "same_predictions": bool(same), "max_probability_difference": difference})
-    finally:
-        set_alive(model, topology, [True] * len(topology.failable))
-    return rows
+    def row(alive: tuple[bool, ...], no_path: bool) -> dict[str, Any]:
+        group = [r for r in served if r["alive"] == alive and not r["partial"]]
+        same, difference = True, 0.0
+        simulated = []
+        for r in group:
+            if no_path:
+                same &= r["no_path"]
+                continue
+            inputs = r["inputs"] if len(r["inputs"]) > 1 else r["inputs"][0]
+            probabilities = np.asarray(model.predict_on_batch(inputs))
+            simulated.append(np.argmax(probabilities, axis=-1))
+            same &= not r["no_path"] and np.array_equal(simulated[-1], r["labels"])
+            if not r["no_path"]:
+                difference = max(difference, float(np.max(np.abs(probabilities - r["probabilities"]))))
+        y = np.concatenate([r["y"] for r in group])
+        return {"alive": dict(zip(topology.failable, alive)), "no_path": no_path, "requests": len(group),
+                "samples": int(len(y)), "no_path_answers": sum(r["no_path"] for r in group),
+                "measured": score(metric, y, np.concatenate([r["labels"] for r in group])),
+                "simulated": no_path_score if no_path else score(metric, y, np.concatenate(simulated)),
+                "same_predictions": bool(same), "max_probability_difference": difference}
+
+    seen = sorted({r["alive"] for r in served if not r["partial"]}, reverse=True)
+    return over_combinations(model, topology, skip_mask, seen, row)
 
 
 def deploy(dataset: DatasetDefinition, config) -> dict[str, Any]:
@@ -217,33 +199,28 @@ def deploy(dataset: DatasetDefinition, config) -> dict[str, Any]:
     dataset.validate(config)
     path = weights_file(dataset, config, kind)
 
-    import keras
     import ray
 
     from resilinet.core.evaluation import evaluate_combinations, expected_score, score
     from resilinet.deployment.network import DeployedNetwork
     from resilinet.deployment.split import split_model
-    from resilinet.runs.jobs import load_weights, no_path_score
+    from resilinet.runs.jobs import Job, job_model
     from resilinet.runs.ray_session import start_ray
-    from resilinet.runs.variants import average_accuracy_variants, model_options
+    from resilinet.runs.variants import average_accuracy_variants
 
     topology = dataset.topology
     config.resilinet_plus = kind is ModelKind.RESILINET_PLUS
     variant = next(v for v in average_accuracy_variants(dataset, config) if v.kind is kind)
-    options = model_options(dataset, variant, config, config.iteration)
-    skip_mask = options.skip_mask if kind.has_skips else (False,) * len(topology.skips)
     data = dataset.load_data(config)
-    keras.utils.set_random_seed(config.seed)
-    model = dataset.build_model(kind, config, options)
-    load_weights(model, path)
+    built = job_model(dataset, config, data, Job(config.iteration, variant), config.seed, path)
+    model, skip_mask, no_path = built.model, built.skip_mask, built.no_path_score
     guess_labels, counts = np.unique(np.asarray(data.train.y).ravel(), return_counts=True)
-    no_path = no_path_score(dataset, config, data, config.seed)
 
     started = time.perf_counter()
     started_ray = start_ray(config.ray_address)
     network = None
     try:
-        network = DeployedNetwork(topology, split_model(model, topology, options.skip_mask, kind.has_skips),
+        network = DeployedNetwork(topology, split_model(model, topology, built.options.skip_mask, kind.has_skips),
                                   (guess_labels.tolist(), (counts / counts.sum()).tolist()),
                                   node_cpus=config.node_cpus, seed=config.seed)
         network.start()
@@ -314,7 +291,8 @@ def main(dataset: DatasetDefinition, argv: Sequence[str] | None = None, descript
     defaults = {k: v for k, v in dataset.defaults.items() if k not in NOT_DEPLOYMENT_FLAGS}
     defaults.update(DEPLOY_DEFAULTS)
     argv = list(sys.argv[1:] if argv is None else argv)
-    try:
+
+    def body() -> dict[str, Any]:
         config = parse_flags(defaults, argv, description, program, flag_specs(dataset, defaults))
         config.argv = argv
         check_writable_directory(config.results_dir, "results_dir")
@@ -323,8 +301,7 @@ def main(dataset: DatasetDefinition, argv: Sequence[str] | None = None, descript
         text = render(document)
         write_text_atomically(json_path, json.dumps(document, indent=1, default=str) + "\n")
         write_text_atomically(json_path.with_suffix(".txt"), text)
-    except UserError as error:
-        print(f"{program}: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    print(text + f"results: {json_path.with_suffix('.txt')} and {json_path}", flush=True)
-    return document
+        print(text + f"results: {json_path.with_suffix('.txt')} and {json_path}", flush=True)
+        return document
+
+    return run_program(program, body)

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 from resilinet.base.errors import UserError
 from resilinet.base.files import write_text_atomically
 from resilinet.cli.parser import parse_flags
+from resilinet.cli.program import run_program
 from resilinet.report.pooled import (
     Curves,
     Run,
@@ -171,7 +172,8 @@ def write_report(runs: Sequence[Run], out: Path) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None, program: str = "Experiment/report.py") -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
-    try:
+
+    def body() -> None:
         flags = [a for a in argv if a.startswith("-")]
         paths = [a for a in argv if not a.startswith("-")]
         config = parse_flags(DEFAULTS, flags, DESCRIPTION, f"{program} RESULTS.json [RESULTS.json ...]")
@@ -185,6 +187,5 @@ def main(argv: Sequence[str] | None = None, program: str = "Experiment/report.py
             return
         for path in write_report(runs, Path(config.out)):
             print(path)
-    except UserError as error:
-        print(f"{program}: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+
+    run_program(program, body)

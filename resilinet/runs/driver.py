@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from resilinet.base.errors import Interrupted, UserError, watch_ctrl_c
 from resilinet.base.folders import missing_folders, remove_empty
@@ -41,19 +41,31 @@ def resolve_run(value: str, flag: str, results_dir: Path, experiment: str) -> Pa
     return path
 
 
-def saved_run_files(config, experiment: str) -> RunFiles:
-    """The model files of the run whose weights `--evaluate_saved=true` evaluates (`--saved_run`),
-    checked to be a run of the same constants."""
-    path = resolve_run(config.saved_run, "saved_run", Path(config.results_dir), experiment)
+def checked_saved_run(value: str, results_dir: Path, experiment: str, here: dict[str, Any], ignore: Iterable[str],
+                      flag: str, advice: str, common_only: bool = False) -> tuple[Path, dict[str, Any]]:
+    """The results file `--saved_run` names and its document, checked to be a run of `experiment`
+    made with the constants `here` (but those in `ignore`, and with `common_only` those that only
+    one side has); `flag` and `advice` word the error."""
+    path = resolve_run(value, "saved_run", results_dir, experiment)
     document = read_results(path)
     if document["experiment"] != experiment:
         raise UserError(f"--saved_run: {path} is a results file of {document['experiment']}, not of {experiment}")
-    current = {k: v for k, v in vars(config).items() if k != "argv"}
-    differing = differing_keys(document["config"], current, ignore=EVALUATION_KEYS)
+    if common_only:
+        ignore = set(ignore) | (set(document["config"]) ^ set(here))
+    differing = differing_keys(document["config"], here, ignore=ignore)
     if differing:
-        shown = "; ".join(f"{k}: {document['config'].get(k)!r} there, {current.get(k)!r} here" for k in differing)
-        raise UserError(f"--evaluate_saved=true: the weights of {path} were made with other constants ({shown}); "
-                        f"evaluate them with its constants, or name another run with --saved_run")
+        shown = "; ".join(f"{k}: {document['config'].get(k)!r} there, {here.get(k)!r} here" for k in differing)
+        raise UserError(f"{flag}: the weights of {path} were made with other constants ({shown}); {advice}")
+    return path, document
+
+
+def saved_run_files(config, experiment: str) -> RunFiles:
+    """The model files of the run whose weights `--evaluate_saved=true` evaluates (`--saved_run`),
+    checked to be a run of the same constants."""
+    current = {k: v for k, v in vars(config).items() if k != "argv"}
+    path, document = checked_saved_run(config.saved_run, Path(config.results_dir), experiment, current,
+                                       EVALUATION_KEYS, "--evaluate_saved=true",
+                                       "evaluate them with its constants, or name another run with --saved_run")
     return run_files_of(document, path, experiment)
 
 

@@ -8,7 +8,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import keras
 
@@ -19,6 +19,7 @@ from resilinet.core.evaluation import (
     expected_score,
     no_path_guess_score,
 )
+from resilinet.core.kinds import ModelOptions
 from resilinet.core.splits import Data
 from resilinet.data.definition import DatasetDefinition
 from resilinet.runs.distribute import distribution_scope
@@ -44,6 +45,39 @@ def job_seed(seed: int, iteration: int, variant_name: str) -> int:
     return zlib.crc32(f"{seed}/{iteration}/{variant_name}".encode()) & 0x7FFFFFFF
 
 
+@dataclass
+class JobModel:
+    """A job's network, ready to evaluate: its options, the skip mask its graph has, the score
+    when no input reaches the output, and how its weights came ("loaded", "trained", ...).
+    `skip_mask` None: every skip hyperconnection of the topology."""
+
+    model: keras.Model
+    options: ModelOptions
+    skip_mask: Sequence[bool] | None
+    no_path_score: float
+    action: str
+
+
+def job_model(dataset: DatasetDefinition, config, data: Data, job: Job, seed: int, weights: Path,
+              train_model: Callable[[keras.Model], str] | None = None) -> JobModel:
+    """The one way to a trained model: build `job`'s network under `seed` and load its finished
+    `weights`; with `train_model`, weights that are missing or damaged are trained instead."""
+    keras.backend.clear_session()
+    keras.mixed_precision.set_global_policy("mixed_float16" if getattr(config, "mixed_precision", False) else "float32")
+    keras.utils.set_random_seed(seed)
+    kind = job.variant.kind
+    options = model_options(dataset, job.variant, config, job.iteration)
+    with distribution_scope(getattr(config, "distribute", "auto")):
+        model = dataset.build_model(kind, config, options)
+        action = "loaded"
+        if train_model is None:
+            load_weights(model, weights)
+        elif not (weights.exists() and load_finished(model, weights)):
+            action = train_model(model)
+    skip_mask = options.skip_mask if kind.has_skips else (False,) * len(dataset.topology.skips)
+    return JobModel(model, options, skip_mask, no_path_score(dataset, config, data, seed), action)
+
+
 def run_job(dataset: DatasetDefinition, experiment: str, config, data: Data, job: Job, files: RunFiles,
             on_epoch: Callable[[int, int, float], None] | None = None) -> dict[str, Any]:
     """Train one model (continuing its saved training state, if any), or load its finished weights
@@ -52,27 +86,16 @@ def run_job(dataset: DatasetDefinition, experiment: str, config, data: Data, job
     started = time.perf_counter()
     variant, iteration = job.variant, job.iteration
     seed = job_seed(config.seed, iteration, variant.name)
-    policy = "mixed_float16" if getattr(config, "mixed_precision", False) else "float32"
-    keras.backend.clear_session()
-    keras.mixed_precision.set_global_policy(policy)  # clear_session resets the policy
-    keras.utils.set_random_seed(seed)
-    options = model_options(dataset, variant, config, iteration)
-    final = files.weights(iteration, variant.name)
     log_path = files.log(iteration, variant.name)
-    with distribution_scope(config.distribute):
-        model = dataset.build_model(variant.kind, config, options)
-        action = "loaded"
-        if config.evaluate_saved:
-            load_weights(model, final)
-        elif not (final.exists() and load_finished(model, final)):
-            action = train_job(dataset, experiment, config, data, job, files, model, seed, on_epoch)
+    trainer = None if config.evaluate_saved else (
+        lambda model: train_job(dataset, experiment, config, data, job, files, model, seed, on_epoch))
+    built = job_model(dataset, config, data, job, seed, files.weights(iteration, variant.name), trainer)
     topology = dataset.topology
-    skip_mask = options.skip_mask if variant.kind.has_skips else (False,) * len(topology.skips)
-    results = evaluate_combinations(model, topology, skip_mask, data.test, dataset.metric,
-                                    no_path_score(dataset, config, data, seed), config.batch_size)
+    results = evaluate_combinations(built.model, topology, built.skip_mask, data.test, dataset.metric,
+                                    built.no_path_score, config.batch_size)
     averages = {s: expected_score(results, dataset.reliability_settings[s]) for s in variant.settings}
     shown = ", ".join(f"{s} {v:.4f}" for s, v in averages.items())
-    print(f"iteration {iteration}/{config.iterations} {variant.name} ({action}, "
+    print(f"iteration {iteration}/{config.iterations} {variant.name} ({built.action}, "
           f"{time.perf_counter() - started:.0f} s): {shown}", flush=True)
     return {
         "iteration": iteration,

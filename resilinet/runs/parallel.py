@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from resilinet.base.errors import UserError
 from resilinet.base.progress import line
-from resilinet.runs.ray_session import start_ray
+from resilinet.runs.ray_session import project_environment, start_ray
 from resilinet.runs.results import RunFiles
 from resilinet.runs.training_log import read_log
 
@@ -26,7 +26,6 @@ if TYPE_CHECKING:  # Keras is imported only once the flags are good
     from resilinet.data.definition import DatasetDefinition
     from resilinet.runs.jobs import Job
 
-REPOSITORY = Path(__file__).resolve().parents[1]
 PROGRESS_SECONDS = 60.0
 MAX_RETRIES = 3  # runs again a job whose worker process died (killed, out of memory), this many times
 
@@ -58,11 +57,8 @@ def worker_environment(dataset: DatasetDefinition, config) -> dict[str, str]:
     camera weights differ by up to 1e-7 after one epoch with 1 vs 2 threads), so that pool keeps the
     size an in-process run of the driver has (its CPU count), and the numbers match `--workers=1`.
     XLA (JAX) is left alone for the same reason."""
-    import keras
-
     experiment_dir = Path(sys.modules[dataset.load_data.__module__].__file__).resolve().parent
-    paths = [str(REPOSITORY), str(experiment_dir)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env = {"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths)), "KERAS_BACKEND": keras.backend.backend()}
+    env = project_environment([str(experiment_dir)])
     if config.gpus_per_model == 0:
         threads = str(threads_per_model(config))
         env.update(CUDA_VISIBLE_DEVICES="", TF_NUM_INTEROP_THREADS=threads, OMP_NUM_THREADS=threads,

@@ -3,10 +3,14 @@ spam), a local instance inside this process by default, or an existing cluster b
 from __future__ import annotations
 
 import logging
+import os
 import socket
+from pathlib import Path
+from typing import Sequence
 
 from resilinet.base.errors import UserError
 
+REPOSITORY = Path(__file__).resolve().parents[2]  # the checkout that holds the resilinet package
 HOW_TO_START = ("start one with `ray start --head` and pass the address it prints, or use --ray_address=auto on a "
                 "machine that joined a cluster")
 
@@ -45,3 +49,13 @@ def start_ray(address: str = "", num_cpus: int | None = None) -> bool:
     else:
         ray.init(address="local", num_cpus=num_cpus, **quiet)
     return True
+
+
+def project_environment(paths: Sequence[str] = (), **variables: str) -> dict[str, str]:
+    """The environment variables of a Ray worker of this project: this checkout (and `paths`) on its
+    PYTHONPATH before the driver's own, the driver's Keras backend, and `variables`."""
+    import keras
+
+    search = [str(REPOSITORY), *paths] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return {"PYTHONPATH": os.pathsep.join(dict.fromkeys(search)), "KERAS_BACKEND": keras.backend.backend(),
+            **variables}

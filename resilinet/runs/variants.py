@@ -15,8 +15,6 @@ from resilinet.core.kinds import ModelKind, ModelOptions
 from resilinet.core.topology import RELIABILITY_DEPENDENT_SCHEMES, WEIGHT_SCHEMES
 from resilinet.data.definition import DatasetDefinition
 
-EXPERIMENT_TYPES = ("average_accuracy", "hyperconnection_weight", "failout_rate", "skiphyperconnection_sensitivity")
-
 
 @dataclass(frozen=True)
 class Variant:
