@@ -49,7 +49,18 @@ def run_script(script: str, *flags: str, cwd: Path) -> dict:
     assert logs, f"{script} wrote no results JSON in {cwd / 'results'}"
     document = json.loads(logs[-1].read_text())
     check_training_logs(document, cwd)
+    check_self_description(document, script.removesuffix(".py"))
     return document
+
+
+def check_self_description(document: dict, experiment: str) -> None:
+    """A results file names its experiment type and skip order; each record says what model it is."""
+    assert experiment.endswith("_" + document["experiment_type"]), document["experiment_type"]
+    assert all(len(skip) == 2 for skip in document["skip_order"]) and document["skip_order"]
+    for record in document.get("records", []):
+        model = record["model"]
+        assert record["group"].startswith(model["kind"]) or record["group"].startswith(model["kind"].replace("+", "Plus"))
+        assert set(model) == {"kind", "survival_rates", "variable_failout", "skips", "weight_scheme", "setting"}
 
 
 def check_training_logs(document: dict, cwd: Path) -> None:

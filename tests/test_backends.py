@@ -9,7 +9,6 @@ import sys
 
 import keras
 import pytest
-
 from conftest import EXPERIMENT_DIR, REPO, backend_environment, write_mhealth_logs
 
 BACKENDS = ("tensorflow", "jax", "torch")

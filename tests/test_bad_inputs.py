@@ -10,8 +10,8 @@ import tarfile
 import zipfile
 
 import pytest
-
 from conftest import EXPERIMENT_DIR, REPO, run_script, write_mhealth_logs
+
 from resilinet.base.errors import UserError
 from resilinet.base.folders import check_writable_directory
 from resilinet.data import camera, cifar, health

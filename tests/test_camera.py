@@ -8,9 +8,9 @@ import cv2
 import keras
 import numpy as np
 import pytest
+from conftest import extract_members, run_script, shared_archive
 from mlp_Vanilla_camera import build_camera_model
 
-from conftest import extract_members, run_script, shared_archive
 from resilinet.base.errors import UserError
 from resilinet.core.builder import ModelKind, set_alive
 from resilinet.core.kinds import ModelOptions

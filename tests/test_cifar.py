@@ -8,9 +8,9 @@ import cv2
 import keras
 import numpy as np
 import pytest
+from conftest import extract_members, run_script, run_weights, shared_archive
 from sklearn.model_selection import train_test_split
 
-from conftest import extract_members, run_script, run_weights, shared_archive
 from resilinet.base.errors import UserError
 from resilinet.data import cifar
 

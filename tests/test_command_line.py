@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import EXPERIMENT_DIR, REPO
+
 from resilinet.base.errors import UserError
 from resilinet.cli.experiment_script import main
 from resilinet.cli.known_flags import FLAGS, flag_specs

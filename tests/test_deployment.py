@@ -15,8 +15,8 @@ ray = pytest.importorskip("ray")
 
 import mlp_Vanilla_camera  # noqa: E402
 import mlp_Vanilla_health  # noqa: E402
-
 from conftest import run_script, write_mhealth_logs  # noqa: E402
+
 from resilinet.core.builder import ModelKind, set_alive  # noqa: E402
 from resilinet.core.paper_topologies import CAMERA, HEALTH  # noqa: E402
 from resilinet.deployment.network import DeployedNetwork  # noqa: E402

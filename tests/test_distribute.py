@@ -10,8 +10,8 @@ import textwrap
 
 import keras
 import pytest
-
 from conftest import EXPERIMENT_DIR, REPO, run_weights
+
 from resilinet.base.errors import UserError
 from resilinet.runs.distribute import distribution_scope
 

@@ -10,8 +10,6 @@ import sys
 import time
 
 import pytest
-from test_camera import slice_dir  # noqa: F401  (fixture: a slice of the real camera data)
-
 from conftest import (
     EXPERIMENT_DIR,
     REPO,
@@ -21,6 +19,7 @@ from conftest import (
     task_processes,
     write_mhealth_logs,
 )
+from test_camera import slice_dir  # noqa: F401  (fixture: a slice of the real camera data)
 
 HEALTH = ["health_average_accuracy.py", "--epochs=6", "--batch_size=64", "--verbose=0", "--verify_checksums=false",
           "--iterations=1", "--checkpoint_seconds=0"]

@@ -7,8 +7,8 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from conftest import write_mhealth_logs
+
 from resilinet.base.errors import UserError
 from resilinet.data import health
 

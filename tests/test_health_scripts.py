@@ -1,6 +1,5 @@
 """The four health scripts end-to-end on generated MHEALTH-format data, tiny epochs and iterations."""
 import pytest
-
 from conftest import run_script, run_weights, write_mhealth_logs
 
 FAST = ["--epochs=2", "--batch_size=128", "--verbose=0", "--verify_checksums=false"]

@@ -5,8 +5,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
 from conftest import extract_members, run_script, shared_archive
+
 from resilinet.base.errors import UserError
 from resilinet.data.image_stream import ImageFolderSequence
 from resilinet.data.imagenet import hold_out, list_images

@@ -1,9 +1,7 @@
 """The package's layers: every import of `resilinet` (inside functions too) goes down, and none goes round."""
 import ast
-from pathlib import Path
 
 import networkx as nx
-
 from conftest import REPO
 
 # Lowest first; a module imports only from its own subpackage or from a lower one.

@@ -2,8 +2,8 @@
 hyperconnection_weight honouring ResiliNet+."""
 import numpy as np
 import pytest
-
 from conftest import run_script, run_weights, write_mhealth_logs
+
 from resilinet.core.evaluation import expected_guess_score, random_guess_score
 from resilinet.runs.jobs import job_seed
 

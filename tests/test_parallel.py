@@ -14,8 +14,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from test_camera import slice_dir  # noqa: F401  (fixture: a slice of the real camera data)
-
 from conftest import (
     EXPERIMENT_DIR,
     REPO,
@@ -25,6 +23,7 @@ from conftest import (
     task_processes,
     write_mhealth_logs,
 )
+from test_camera import slice_dir  # noqa: F401  (fixture: a slice of the real camera data)
 
 pytest.importorskip("ray")
 

@@ -7,9 +7,9 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import REPO, run_script, write_mhealth_logs
 from scipy import stats
 
-from conftest import REPO, run_script, write_mhealth_logs
 from resilinet.report.tables import main
 
 FAST = ["--epochs=1", "--batch_size=256", "--verbose=0", "--verify_checksums=false"]
@@ -228,3 +228,37 @@ def test_the_script_imports_no_keras_and_prints_no_traceback(tmp_path):
     assert done.returncode == 2 and done.stdout.split() == ["False", "False"]
     assert done.stderr.startswith(f"Experiment/report.py: error: {broken} is not a readable results file")
     assert len(done.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("experiment_type, flags", [
+    ("average_accuracy", {}),
+    ("average_accuracy", {"resilinet_plus": True}),
+    ("hyperconnection_weight", {"weight_schemes": (1, 2, 3, 4, 5), "model_kinds": ("DFG", "ResiliNet")}),
+    ("failout_rate", {"failout_survival_rates": (0.95, 0.5)}),
+    ("skiphyperconnection_sensitivity", {"skip_configurations": ("1111000", "0000001")}),
+])
+def test_records_describe_themselves_as_old_files_are_read(experiment_type, flags):
+    """A record's `model` fields are what the report reads; files written before records carried
+    them get the same fields from their labels (describe_legacy), for every variant."""
+    from types import SimpleNamespace
+
+    import camera_common
+
+    from resilinet.report.pooled import describe_legacy
+    from resilinet.runs.variants import VARIANTS, describe, model_options
+
+    dataset = camera_common.DATASET
+    config = SimpleNamespace(**{**dataset.defaults, "resilinet_plus": False, **flags})
+    variants = VARIANTS[experiment_type](dataset, config)
+    records = [{"iteration": 1, "variant": v.name, "group": v.group, "average": {s: 0.5 for s in v.settings},
+                "combinations": []} for v in variants]
+    legacy = {"experiment": f"camera_{experiment_type}", "failable_nodes": list(dataset.topology.failable),
+              "reliability_settings": {k: list(r) for k, r in dataset.reliability_settings.items()},
+              "config": vars(config), "records": records}
+    describe_legacy(legacy)
+    assert legacy["experiment_type"] == experiment_type
+    assert legacy["skip_order"] == [list(skip) for skip in dataset.topology.skips]
+    for variant, record in zip(variants, legacy["records"]):
+        assert record["model"] == describe(variant, model_options(dataset, variant, config, 1), config), variant.name
+    kinds = {r["model"]["kind"] for r in legacy["records"]}
+    assert kinds <= {"Vanilla", "DFG", "ResiliNet", "ResiliNet+"} and kinds

@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import EXPERIMENT_DIR, REPO, run_script, run_weights, write_mhealth_logs
 
 FAST = ["--epochs=2", "--batch_size=128", "--verbose=0", "--verify_checksums=false", "--iterations=2"]

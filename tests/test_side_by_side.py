@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import EXPERIMENT_DIR, REPO, run_script, run_weights, write_mhealth_logs
+
 from resilinet.base.errors import UserError, watch_ctrl_c
 from resilinet.base.files import write_text_atomically
 from resilinet.runs.results import new_results_path

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from pathlib import Path
 
 import matplotlib
@@ -19,11 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from resilinet.core.paper_topologies import CAMERA, CNN, HEALTH  # noqa: E402
 from resilinet.report.pooled import Run, learning_curves, metric_name  # noqa: E402
-
-FAILOUT_GROUP = re.compile(r".* failout ([0-9.]+)")
-SKIPS_GROUP = re.compile(r".* skips ([01]+)")
 
 
 def save(figure, path: Path) -> Path:
@@ -96,11 +91,11 @@ def combinations_figure(run: Run, path: Path) -> Path:
 
 
 def survival_figure(run: Run, path: Path) -> Path | None:
-    rates = [(float(m.group(1)), g) for g in run.groups if (m := FAILOUT_GROUP.fullmatch(g))]
+    models = {group: run.model_of(group) for group in run.groups}
+    rates = sorted((m["survival_rates"], g) for g, m in models.items() if not m["variable_failout"])
     if not rates:
         return None
-    rates.sort()
-    variable = [g for g in run.groups if not FAILOUT_GROUP.fullmatch(g)]
+    variable = [g for g, m in models.items() if m["variable_failout"]]
     figure, axes = plt.subplots(figsize=(6.5, 4.5))
     columns = [stats_of(run, group) for _, group in rates]
     for i, setting in enumerate(run.settings):
@@ -119,17 +114,9 @@ def survival_figure(run: Run, path: Path) -> Path | None:
     return save(figure, path)
 
 
-def skip_order(run: Run) -> str:
-    """The skip hyperconnections in bit order, from the topology with these failable nodes."""
-    for topology in (HEALTH, CNN, CAMERA):
-        if list(topology.failable) == run.failable_nodes:
-            return ", ".join(f"{source}->{target}" for source, target in topology.skips)
-    return ""
-
-
 def skips_figure(run: Run, path: Path) -> Path | None:
     groups = run.groups
-    labels = [m.group(1) if (m := SKIPS_GROUP.fullmatch(g)) else g for g in groups]
+    labels = [run.model_of(g)["skips"] or g for g in groups]
     figure, axes = plt.subplots(figsize=(max(6.0, 0.8 * len(groups)), 4.5))
     x = np.arange(len(groups))
     columns = [stats_of(run, group) for group in groups]
@@ -139,7 +126,7 @@ def skips_figure(run: Run, path: Path) -> Path | None:
                       yerr=np.nan_to_num([c[1][i] for c in columns]), marker="o", linestyle="none", capsize=3,
                       label=setting)
     axes.set_xticks(x, labels, rotation=45 if len(groups) > 8 else 0)
-    order = skip_order(run)
+    order = ", ".join(f"{source}->{target}" for source, target in run.skip_order)
     axes.set_xlabel("skip hyperconnections on (1) / off (0)" + (f"\nbit order: {order}" if order else ""))
     axes.set_ylabel(f"expected {metric_name(run)}")
     axes.set_title(f"{run.experiment}: mean ± std over iterations")
@@ -182,9 +169,9 @@ def draw_figures(run: Run, out: Path) -> list[Path]:
     name = out / run.experiment
     paths = [expected_figure(run, Path(f"{name}_expected.png")),
              combinations_figure(run, Path(f"{name}_combinations.png"))]
-    if run.experiment.endswith("_failout_rate"):
+    if run.experiment_type == "failout_rate":
         paths.append(survival_figure(run, Path(f"{name}_survival.png")))
-    if run.experiment.endswith("_skiphyperconnection_sensitivity"):
+    if run.experiment_type == "skiphyperconnection_sensitivity":
         paths.append(skips_figure(run, Path(f"{name}_skips.png")))
     paths.append(learning_curves_figure(run, Path(f"{name}_learning_curves.png")))
     return [p for p in paths if p is not None]

@@ -2,17 +2,21 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from resilinet.base.errors import UserError
+from resilinet.core.kinds import ModelKind
+from resilinet.core.paper_topologies import CAMERA, CNN, HEALTH
 from resilinet.runs.results import (
     check_document,
     differing_keys,
     mean_and_std,
     read_results,
 )
+from resilinet.runs.variants import VARIANTS
 
 # Besides NON_RESULT_KEYS, pooled files may differ in these: a seed only names independent iterations.
 POOL_IGNORED_KEYS = ("seed", "argv")
@@ -55,6 +59,8 @@ class Run:
     metric: str
     failable_nodes: list[str]
     settings: dict[str, list[float]]
+    experiment_type: str = ""
+    skip_order: list[list[str]] = field(default_factory=list)  # [source, target] per skip bit
     paths: list[Path] = field(default_factory=list)
     configs: list[dict[str, Any]] = field(default_factory=list)
     commands: list[list[str]] = field(default_factory=list)
@@ -67,6 +73,10 @@ class Run:
     def groups(self) -> list[str]:
         """Row labels in the order the scripts ran them."""
         return list(dict.fromkeys(record["group"] for record in self.records))
+
+    def model_of(self, group: str) -> dict[str, Any]:
+        """What the models of a group are (a record's `model` fields; they are the same in a group)."""
+        return next(r["model"] for r in self.records if r["group"] == group)
 
     @property
     def variants(self) -> list[str]:
@@ -126,14 +136,46 @@ def load_runs(paths: Sequence[Path]) -> list[Run]:
     for path in map(Path, paths):
         document = read_results(path)
         check_document(path, document)
+        describe_legacy(document)
         experiment = document["experiment"]
         run = runs.setdefault(experiment, Run(experiment, document["metric"], document["failable_nodes"],
-                                              document["reliability_settings"]))
+                                              document["reliability_settings"], document["experiment_type"],
+                                              document["skip_order"]))
         run.add(path, document)
     for run in runs.values():
         if not run.records:
             raise UserError(f"{', '.join(map(str, run.paths))}: no records of {run.experiment} yet")
     return list(runs.values())
+
+
+def describe_legacy(document: dict[str, Any]) -> None:
+    """Fill in what results files written before records described themselves lack: the experiment
+    type, the skip order, and each record's `model` fields, read off its labels."""
+    if "experiment_type" not in document:
+        document["experiment_type"] = next((t for t in VARIANTS if document["experiment"].endswith("_" + t)), "")
+    if "skip_order" not in document:
+        known = (t for t in (HEALTH, CNN, CAMERA) if list(t.failable) == document["failable_nodes"])
+        document["skip_order"] = [list(skip) for skip in next(known).skips]
+    kinds = {name: kind for kind in ModelKind for name in (kind.value, kind.file_name)}
+    for record in document["records"]:
+        if "model" in record:
+            continue
+        group, variant = record["group"], record["variant"]
+        kind = kinds[re.match(r"ResiliNet\+|ResiliNetPlus|ResiliNet|DFG|Vanilla", group).group()]
+        rate = re.fullmatch(r".* failout ([0-9.]+)", group)
+        skips = re.fullmatch(r".* skips ([01]+)", group)
+        scheme = re.search(r"_weight_scheme(\d+)", variant)
+        variable = group.endswith(" variable failout")
+        setting = next(iter(record["average"])) if variable or (scheme is not None and variant != group) else None
+        if variable:
+            rates = dict(zip(document["failable_nodes"], document["reliability_settings"][setting]))
+        elif rate:
+            rates = float(rate.group(1))
+        else:
+            rates = document["config"].get("failout_survival_rate") if kind.has_failout else None
+        record["model"] = {"kind": kind.value, "survival_rates": rates, "variable_failout": variable,
+                           "skips": skips.group(1) if skips else None,
+                           "weight_scheme": int(scheme.group(1)) if scheme else 1, "setting": setting}
 
 
 @dataclass

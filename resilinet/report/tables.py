@@ -103,7 +103,7 @@ def render_report(run: Run, figures: Sequence[str] = ()) -> str:
     lines += [f"**Incomplete:** {note}; cells may pool different numbers of iterations (see n).\n"
               for note in run.incomplete]
     lines += summary_table(run)
-    if run.experiment.endswith("_average_accuracy"):
+    if run.experiment_type == "average_accuracy":
         lines += ["", "## Individual node failures", "",
                   f"The {metric_name(run)} with no node dead and with exactly one failable node dead, "
                   "mean ± sample std over the n iterations. † no path to the cloud: the score is that of "

@@ -69,9 +69,10 @@ def saved_run_files(config, experiment: str) -> RunFiles:
     return run_files_of(document, path, experiment)
 
 
-def open_log(dataset: DatasetDefinition, experiment: str, config, variants: Sequence[Variant]) -> ResultsLog:
+def open_log(dataset: DatasetDefinition, experiment_type: str, config, variants: Sequence[Variant]) -> ResultsLog:
     """A new results log (with its own weights folder, or the saved run's files with
     `--evaluate_saved`), or the one `--resume` names (checked against this configuration)."""
+    experiment = f"{dataset.name}_{experiment_type}"
     command = shlex.join(["python", f"Experiment/{experiment}.py", *getattr(config, "argv", ())])
     settings = dataset.reliability_settings
     order = [v.name for v in variants]
@@ -79,10 +80,11 @@ def open_log(dataset: DatasetDefinition, experiment: str, config, variants: Sequ
     if config.resume:
         path = resolve_run(config.resume, "resume", Path(config.results_dir), experiment)
         return ResultsLog.resume(path, experiment, record_config, dataset.topology, settings, dataset.metric,
-                                 order, command)
+                                 order, command, experiment_type)
     saved = saved_run_files(config, experiment) if config.evaluate_saved else None
     return ResultsLog.create(Path(config.results_dir), Path(config.models_dir), experiment, record_config,
-                             dataset.topology, settings, dataset.metric, order, command, saved=saved)
+                             dataset.topology, settings, dataset.metric, order, command, saved=saved,
+                             experiment_type=experiment_type)
 
 
 def run_experiment(dataset: DatasetDefinition, experiment_type: str, config) -> ResultsLog:
@@ -94,7 +96,7 @@ def run_experiment(dataset: DatasetDefinition, experiment_type: str, config) -> 
     experiment = f"{dataset.name}_{experiment_type}"
     variants = VARIANTS[experiment_type](dataset, config)
     created = missing_folders(Path(config.results_dir)) + missing_folders(Path(config.models_dir) / experiment)
-    log = open_log(dataset, experiment, config, variants)
+    log = open_log(dataset, experiment_type, config, variants)
     try:
         run_missing_jobs(dataset, experiment, config, variants, log)
     except UserError:

@@ -30,7 +30,7 @@ from resilinet.runs.training import (
     train,
 )
 from resilinet.runs.training_log import kept_epoch, read_log
-from resilinet.runs.variants import Variant, model_options
+from resilinet.runs.variants import Variant, describe, model_options
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,7 @@ def run_job(dataset: DatasetDefinition, experiment: str, config, data: Data, job
         "iteration": iteration,
         "variant": variant.name,
         "group": variant.group,
+        "model": describe(variant, built.options, config),
         "training_log": str(log_path),
         "kept_epoch": kept_epoch(read_log(log_path)),
         "combinations": [

@@ -156,8 +156,10 @@ class ResultsLog:
         files: RunFiles,
         variant_order: Sequence[str] = (),
         commands: Sequence[str] = (),
+        experiment_type: str = "",
     ):
         self.json_path = Path(json_path)
+        self.experiment_type = experiment_type
         self.text_path = self.json_path.with_suffix(".txt")
         self.experiment = experiment
         self.config = dict(config)
@@ -174,7 +176,7 @@ class ResultsLog:
     def create(cls, results_dir: Path, models_dir: Path | None, experiment: str, config: Mapping[str, Any],
                topology: Topology, reliability_settings: Mapping[str, Sequence[float]], metric: str,
                variant_order: Sequence[str] = (), command: str = "",
-               saved: RunFiles | None = None) -> "ResultsLog":
+               saved: RunFiles | None = None, experiment_type: str = "") -> "ResultsLog":
         """A new run: its results file under a name no other run has (created exclusively) and its own
         weights folder <models_dir>/<experiment>/<run id>/ (or the files of the run whose `saved`
         weights it evaluates), written at once with no record yet."""
@@ -192,7 +194,8 @@ class ResultsLog:
         for path in taken:
             path.unlink()
         log = cls(json_path, experiment, config, topology, reliability_settings, metric,
-                  saved or RunFiles(own, json_path.with_suffix("")), variant_order, [command] if command else [])
+                  saved or RunFiles(own, json_path.with_suffix("")), variant_order, [command] if command else [],
+                  experiment_type)
         log.owns_weights = saved is None
         try:
             log.write()
@@ -204,7 +207,7 @@ class ResultsLog:
     @classmethod
     def resume(cls, json_path: Path, experiment: str, config: Mapping[str, Any], topology: Topology,
                reliability_settings: Mapping[str, Sequence[float]], metric: str,
-               variant_order: Sequence[str] = (), command: str = "") -> "ResultsLog":
+               variant_order: Sequence[str] = (), command: str = "", experiment_type: str = "") -> "ResultsLog":
         """Reopen the results file of an earlier run of the same script and configuration."""
         document = read_results(json_path)
         if document["experiment"] != experiment:
@@ -222,7 +225,7 @@ class ResultsLog:
                             f"logged values or start a new run")
         log = cls(json_path, experiment, config, topology, reliability_settings, metric,
                   run_files_of(document, json_path, experiment), variant_order,
-                  list(document.get("commands", [])) + ([command] if command else []))
+                  list(document.get("commands", [])) + ([command] if command else []), experiment_type)
         log.owns_weights = not evaluated
         for record in document["records"]:
             log._insert(record)
@@ -272,11 +275,13 @@ class ResultsLog:
     def write(self) -> None:
         document = {
             "experiment": self.experiment,
+            "experiment_type": self.experiment_type,
             "metric": self.metric,
             "config": self.config,
             "commands": self.commands,
             "run": {"weights_dir": str(self.files.weights_dir), "training_logs": str(self.files.log_dir)},
             "failable_nodes": list(self.topology.failable),
+            "skip_order": [list(skip) for skip in self.topology.skips],  # the order of a record's skip bits
             "reliability_settings": self.settings,
             "variants": self.variant_order,
             "records": self.records,

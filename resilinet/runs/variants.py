@@ -7,6 +7,7 @@ setting it is evaluated under. Nothing here imports Keras.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -132,3 +133,20 @@ def model_options(dataset: DatasetDefinition, variant: Variant, config, iteratio
     if isinstance(survival, str):
         survival = dict(zip(topology.failable, dataset.reliability_settings[survival]))
     return ModelOptions(skip_mask=variant.skip_mask, weights=weights, survival_rates=survival)
+
+
+def describe(variant: Variant, options: ModelOptions, config) -> dict[str, Any]:
+    """What a record's model is, as data (the report reads these, never the labels): its kind, the
+    failout survival rate(s) it trained with (None without failout), whether they are the
+    reliabilities of a setting (variable failout), its skip bits (None: every skip), its weight
+    scheme, and the setting a model trained for one setting belongs to (None: all settings)."""
+    rates = options.survival_rates_or(getattr(config, "failout_survival_rate", None)) if variant.kind.has_failout else None
+    variable = isinstance(variant.survival_rates, str)
+    return {
+        "kind": variant.kind.value,
+        "survival_rates": dict(rates) if isinstance(rates, Mapping) else rates,
+        "variable_failout": variable,
+        "skips": None if variant.skip_mask is None else "".join("1" if on else "0" for on in variant.skip_mask),
+        "weight_scheme": variant.weight_scheme,
+        "setting": variant.survival_rates if variable else variant.weight_setting,
+    }
