@@ -67,4 +67,5 @@ DATASET = DatasetDefinition(
     metric="micro_f1",
     balanced_class_weight=True,
     environment={"data_dir": DATA_DIR_VARIABLE},
+    constants_file=__file__,
 )

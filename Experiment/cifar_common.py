@@ -17,6 +17,8 @@ from resilinet.core.paper_topologies import CNN
 from resilinet.data.cifar import ENVIRONMENT_VARIABLE
 from resilinet.data.cifar import load_data as load_cifar10_data
 from resilinet.data.definition import DatasetDefinition
+from resilinet.networks.partitions import MOBILENET as MOBILENET_PARTITIONS
+from resilinet.networks.partitions import RESNET as RESNET_PARTITIONS
 
 EPOCHS = 75
 BATCH_SIZE = 128
@@ -65,14 +67,6 @@ def build_resnet(kind, config, options):
         augment=config.augment)
 
 
-def validate_mobilenet(config):
-    cnn_Vanilla_MobileNet.check_constants(config.partition_setting, config.alpha)
-
-
-def validate_resnet(config):
-    cnn_Vanilla_ResNet.check_partition_setting(config.partition_setting)
-
-
 COMMON_DEFAULTS = {
     "epochs": EPOCHS,
     "batch_size": BATCH_SIZE,
@@ -98,9 +92,10 @@ CIFAR_MOBILENET = DatasetDefinition(
     },
     load_data=load_data,
     build_model=build_mobilenet,
-    validate=validate_mobilenet,
-    choices={"partition_setting": tuple(cnn_Vanilla_MobileNet.PARTITIONS)},
+    choices={"partition_setting": tuple(MOBILENET_PARTITIONS)},
     environment={"data_dir": ENVIRONMENT_VARIABLE},
+    constants_file=__file__,
+    constant_files={"partition_setting": cnn_Vanilla_MobileNet.__file__, "alpha": cnn_Vanilla_MobileNet.__file__},
 )
 
 CIFAR_RESNET = DatasetDefinition(
@@ -114,7 +109,8 @@ CIFAR_RESNET = DatasetDefinition(
     },
     load_data=load_data,
     build_model=build_resnet,
-    validate=validate_resnet,
-    choices={"partition_setting": tuple(cnn_Vanilla_ResNet.PARTITIONS)},
+    choices={"partition_setting": tuple(RESNET_PARTITIONS)},
     environment={"data_dir": ENVIRONMENT_VARIABLE},
+    constants_file=__file__,
+    constant_files={"partition_setting": cnn_Vanilla_ResNet.__file__},
 )

@@ -54,10 +54,6 @@ def build_model(kind, config, options):
                                                      kind is ModelKind.RESILINET_PLUS, config.failout_survival_rate)
 
 
-def validate(config):
-    mlp_Vanilla_health.check_partition_setting(config.partition_setting)
-
-
 DATASET = DatasetDefinition(
     name="health",
     topology=HEALTH,
@@ -81,7 +77,8 @@ DATASET = DatasetDefinition(
     },
     load_data=load_data,
     build_model=build_model,
-    validate=validate,
     choices={"partition_setting": tuple(mlp_Vanilla_health.LAYERS_PER_NODE), "split": SPLITS},
     environment={"data_dir": DATA_DIR_VARIABLE},
+    constants_file=__file__,
+    constant_files={"partition_setting": mlp_Vanilla_health.__file__},
 )

@@ -19,6 +19,7 @@ from resilinet.core.paper_topologies import CNN
 from resilinet.core.splits import Data, Split
 from resilinet.data.definition import DatasetDefinition
 from resilinet.data.imagenet import class_names, hold_out, list_images
+from resilinet.networks.partitions import MOBILENET as MOBILENET_PARTITIONS
 
 EPOCHS = 75  # as CIFAR; the original's ImageNet code ran 10 epochs with batches of 1024 per GPU on 4 GPUs
 BATCH_SIZE = 128  # global batch, split over the GPUs when training distributed
@@ -93,11 +94,8 @@ def build_model(kind, config, options):
 
 
 def validate(config):
-    """Check the constants, and record the number of class folders in --train_dir (1000 for ImageNet)."""
-    if config.image_size < 32:
-        raise UserError(f"--image_size must be at least 32 (MobileNet halves it five times), got {config.image_size}")
+    """Record the number of class folders in --train_dir (1000 for ImageNet)."""
     config.num_classes = len(class_names(config.train_dir, "train_dir"))
-    cnn_Vanilla_MobileNet.check_constants(config.partition_setting, config.alpha)
 
 
 def no_path_score(data):
@@ -137,6 +135,8 @@ DATASET = DatasetDefinition(
     build_model=build_model,
     no_path_score=no_path_score,
     validate=validate,
-    choices={"partition_setting": tuple(cnn_Vanilla_MobileNet.PARTITIONS)},
+    choices={"partition_setting": tuple(MOBILENET_PARTITIONS)},
     environment=DIR_VARIABLES,
+    constants_file=__file__,
+    constant_files={"partition_setting": cnn_Vanilla_MobileNet.__file__},
 )

@@ -146,6 +146,27 @@ def test_an_edited_constant_is_named_with_its_file_before_keras_loads(capsys):
     assert "PARTITION_SETING = 3 (Experiment/mlp_Vanilla_health.py or --partition_setting)" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("experiment_type, edit, message", [
+    ("average_accuracy", {"epochs": 0}, "EPOCHS = 0 (Experiment/health_common.py or --epochs): --epochs must be at "
+     "least 1, got 0"),
+    ("average_accuracy", {"no_path_guess": "sample"}, "NO_PATH_GUESS = 'sample' (Experiment/health_common.py or "
+     "--no_path_guess): --no_path_guess must be one of expected, draw, got 'sample'"),
+    ("failout_rate", {"failout_survival_rates": (0.9, 1.5)}, "FAILOUT_SURVIVAL_RATES = (0.9, 1.5) "
+     "(Experiment/health_failout_rate.py or --failout_survival_rates): each value of --failout_survival_rates must "
+     "be in (0, 1], got 1.5"),
+])
+def test_a_constant_set_in_a_file_is_checked_like_its_flag(experiment_type, edit, message, capsys):
+    from health_common import DATASET
+
+    defaults, script = {**DATASET.defaults}, {}
+    for key, value in edit.items():
+        (script if experiment_type == "failout_rate" else defaults)[key] = value
+    with pytest.raises(SystemExit) as exit_info:
+        main(dataclasses.replace(DATASET, defaults=defaults), experiment_type, argv=[], script_defaults=script)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().endswith(message)
+
+
 def test_specs_of_a_dataset_add_its_choices_and_environment_variables():
     from imagenet_common import DATASET
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 import sys
 from typing import Any, Sequence
 
-from resilinet.base.errors import UserError
 from resilinet.base.folders import check_output_dirs
 from resilinet.cli.known_flags import flag_specs
 from resilinet.cli.parser import parse_flags
 from resilinet.cli.program import run_program
-from resilinet.data.definition import DatasetDefinition
+from resilinet.data.definition import DatasetDefinition, constant_name, shown_path
 from resilinet.runs.driver import run_experiment
 from resilinet.runs.parallel import check_flags as check_parallel_flags
 from resilinet.runs.results import ResultsLog
@@ -46,10 +45,10 @@ def main(
     argv = list(sys.argv[1:] if argv is None else argv)
 
     def body() -> ResultsLog:
-        config = parse_flags(defaults, argv, description, program, flag_specs(dataset, defaults))
-        for key in ("epochs", "iterations", "batch_size"):
-            if getattr(config, key) < 1:
-                raise UserError(f"--{key} must be at least 1, got {getattr(config, key)}")
+        origins = {**{key: (shown_path(__file__), f"COMMON_DEFAULTS[{key!r}]") for key in COMMON_DEFAULTS},
+                   **dataset.origins(),
+                   **{key: (program, constant_name(key)) for key in script_defaults or {}}}
+        config = parse_flags(defaults, argv, description, program, flag_specs(dataset, defaults), origins)
         check_parallel_flags(config)
         dataset.validate(config)
         VARIANTS[experiment_type](dataset, config)  # the experiment's own flags, checked before Keras loads

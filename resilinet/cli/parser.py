@@ -125,17 +125,18 @@ def usage(defaults: Mapping[str, Any], description: str, program: str,
 
 def parse_flags(
     defaults: Mapping[str, Any], argv: Sequence[str], description: str = "", program: str = "script.py",
-    specs: Mapping[str, FlagSpec] | None = None,
+    specs: Mapping[str, FlagSpec] | None = None, origins: Mapping[str, tuple[str, str]] | None = None,
 ) -> SimpleNamespace:
     """Return the defaults with `--key=value` overrides applied.
 
     Values are parsed to the type of the default (bool accepts true/false; float rejects nan and
     inf; a tuple takes a comma-separated list of its first element's type) and checked against
     the flag's choices and range in `specs`. Unknown keys and bad values raise UserError naming the
-    flag. `--help` prints the usage and exits 0.
+    flag. A default that no flag overrides is checked the same way when `origins` names the file
+    and constant that set it, (file, NAME); the message then names them. `--help` prints the usage and exits 0.
     """
     specs = specs or {}
-    config = dict(defaults)
+    config, given = dict(defaults), set()
     for arg in argv:
         if arg in ("-h", "--help"):
             print(usage(defaults, description, program, specs))
@@ -150,6 +151,13 @@ def parse_flags(
             raise UserError(f"unknown flag --{key}; {hint}known flags: {', '.join(sorted(defaults))}")
         config[key] = _parse(value, defaults[key], key)
         _check(key, config[key], specs.get(key))
+        given.add(key)
+    for key, (file, name) in (origins or {}).items():
+        if key in defaults and key not in given:
+            try:
+                _check(key, defaults[key], specs.get(key))
+            except UserError as error:
+                raise UserError(f"{name} = {defaults[key]!r} ({file} or --{key}): {error}") from None
     return SimpleNamespace(**{key: expand_home(value) for key, value in config.items()})
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable, Mapping
 
@@ -29,6 +30,8 @@ class DatasetDefinition:
         choices: Allowed values of this dataset's enumerated flags (e.g. partition_setting), shown
             by --help and checked when the flag is given.
         environment: Flag -> the environment variable that sets its default, shown by --help.
+        constants_file: The file that sets `defaults` (named when one of them is refused), and
+            constant_files: where a default is set elsewhere (PARTITION_SETING in a model file).
     """
 
     name: str
@@ -43,3 +46,27 @@ class DatasetDefinition:
     validate: Callable[[SimpleNamespace], None] = field(default=lambda config: None)
     choices: Mapping[str, tuple] = field(default_factory=dict)
     environment: Mapping[str, str] = field(default_factory=dict)
+    constants_file: str = ""
+    constant_files: Mapping[str, str] = field(default_factory=dict)
+
+    def origins(self) -> dict[str, tuple[str, str]]:
+        """The file (from the repository's root) and constant that set each default."""
+        files = {key: self.constant_files.get(key, self.constants_file) for key in self.defaults}
+        return {key: (shown_path(path), constant_name(key)) for key, path in files.items() if path}
+
+
+# The original's spellings of constants whose name is not the flag's in capitals.
+CONSTANT_NAMES = {"partition_setting": "PARTITION_SETING", "resilinet_plus": "ResiliNetPlus"}
+
+
+def constant_name(key: str) -> str:
+    return CONSTANT_NAMES.get(key, key.upper())
+
+
+def shown_path(path: str) -> str:
+    """`path` from the checkout's root (Experiment/health_common.py) where it lies inside it."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return path
