@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Store what the CIFAR runs in WORK_DIR hold so far under reproduction/cifar/: each results file
 # gzip-compressed with its training logs (results/), and the reports with their figures (for runs
-# with at least one finished model). Safe to call while a run trains.
-#   usage: bash reproduction/cifar/snapshot.sh [WORK_DIR]
+# with at least one finished model). With --with-state, also the saved state of the training in
+# progress (state/, ~170 MB for ResNet-18), so that run.sh on a new machine continues at its epoch.
+# Safe to call while a run trains.
+#   usage: bash reproduction/cifar/snapshot.sh [WORK_DIR] [--with-state]
 set -u
 repository=$(cd "$(dirname "$0")/../.." && pwd)
 work=${1:-$repository/reproduction/cifar/work}
+with_state=${2:-}
 out=$repository/reproduction/cifar
 mkdir -p "$out/results"
 reportable=()
@@ -15,6 +18,15 @@ for json in "$work"/results/cifar_*.json; do
   gzip -c "$json" > "$out/results/$name.json.gz"
   rm -rf "$out/results/$name" && cp -r "$work/results/$name" "$out/results/$name" 2>/dev/null
   python -c "import json, sys; sys.exit(0 if json.load(open('$json'))['records'] else 1)" && reportable+=("$json")
+  if [ "$with_state" = --with-state ]; then
+    weights_dir=$(python -c "import json; print(json.load(open('$json'))['run']['weights_dir'])")
+    rm -rf "$out/state/$name"
+    for state in "$weights_dir"/*.training.npz; do
+      [ -e "$state" ] || continue
+      mkdir -p "$out/state/$name" && gzip -1 -c "$state" > "$out/state/$name/$(basename "$state").gz.partial" \
+        && mv "$out/state/$name/$(basename "$state").gz.partial" "$out/state/$name/$(basename "$state").gz"
+    done
+  fi
 done
 if [ ${#reportable[@]} -gt 0 ]; then
   python "$repository/Experiment/report.py" "${reportable[@]}" --out="$out" >/dev/null
