@@ -202,3 +202,38 @@ def test_script_vanilla_with_a_dead_middle_node_answers_only_by_the_no_path_rule
     assert "fog1=up fog2=DOWN edge=up (no path)" in text
     written = json.loads(next((tmp_path / "results").glob("health_deployment_*.json")).read_text())
     assert written["combinations"] == document["combinations"]
+
+
+def expecting_other_widths(spec, width):
+    """`spec` made into a node whose layers expect `width` features from each sender: the first
+    real request makes its own code raise (a shape error), as a bug in a node would."""
+    import dataclasses
+
+    arriving = [keras.Input((width,)) for _ in spec.senders]
+    merged = arriving[0] if len(arriving) == 1 else keras.layers.Concatenate()(arriving)
+    broken = keras.Model(arriving, keras.layers.Dense(4)(merged))
+    return dataclasses.replace(spec, input_shapes=tuple((width,) for _ in spec.senders),
+                               input_dtypes=("float32",) * len(spec.senders), config=broken.to_json(),
+                               weights=tuple(np.asarray(w) for w in broken.get_weights()))
+
+
+def test_script_stops_with_the_message_of_a_node_whose_own_code_raises(ray_instance, tmp_path, capsys, monkeypatch):
+    """Only a dead node counts as failed: an exception of a node's own code is no failure answered with
+    zeros, it stops the deployment with that node's message (exit 2)."""
+    import resilinet.deployment.split as split
+
+    data = write_mhealth_logs(tmp_path / "mhealth", rows_per_subject=40)
+    keras.utils.set_random_seed(4)
+    mlp_Vanilla_health.build_health_model(ModelKind.RESILINET).save_weights(
+        fake_run(tmp_path, {}) / "ResiliNet_iter1.weights.h5")
+    cut = split.split_model
+    monkeypatch.setattr(split, "split_model", lambda *args: {**cut(*args), "fog2": expecting_other_widths(
+        cut(*args)["fog2"], 5)})
+    with pytest.raises(SystemExit) as exit_info:
+        run_script("health_deployment.py", "--model=ResiliNet", "--request_size=4", "--timeout_ms=60000",
+                   f"--data_dir={data}", "--verify_checksums=false", cwd=tmp_path)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("Experiment/health_deployment.py: error: node fog2: ValueError: ")
+    assert error.endswith("(an error of the node's own code, not a node failure: the deployment stops)")
+    assert not list((tmp_path / "results").glob("health_deployment_*"))

@@ -13,12 +13,25 @@ from typing import Sequence
 
 import numpy as np
 import ray
-from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+from ray.exceptions import GetTimeoutError, ObjectLostError, RayActorError
 
 from resilinet.deployment.split import NodeSpec
 
-# What a receiver sees when a sender's actor has died (killed, crashed or unreachable).
-SENDER_DEAD = (RayActorError, GetTimeoutError, RayTaskError)
+# What a receiver sees when a sender is gone: its actor died (killed, crashed, its machine down or
+# unreachable) or the object it sent was lost with its machine. An exception raised by a sender's
+# own code is not among them: it arrives as that sender's NodeFailure and stops the deployment.
+SENDER_DEAD = (RayActorError, GetTimeoutError, ObjectLostError)
+
+
+class NodeFailure(Exception):
+    """A node's own code raised (a bug, a shape error): no failure of the paper's kind."""
+
+    def __init__(self, node: str, message: str):
+        super().__init__(node, message)
+        self.node, self.message = node, message
+
+    def __str__(self) -> str:
+        return f"node {self.node}: {self.message}"
 
 
 class Node:
@@ -49,10 +62,13 @@ class Node:
         if not self.spec.senders:
             tensors, received, reached = list(arriving), {}, True
         else:
-            tensors, received = self._receive(batch, arriving, timeout_s)
+            tensors, received = self._receive(batch, arriving, timeout_s)  # a sender's NodeFailure passes on
             reached = any(received.values())
             received = {s: r is not None for s, r in received.items()}
-        output = np.asarray(self.model(tensors, training=False))
+        try:
+            output = np.asarray(self.model(tensors, training=False))
+        except Exception as error:
+            raise NodeFailure(self.spec.name, " ".join(f"{type(error).__name__}: {error}".split())) from None
         report = {"node": self.spec.name, "request": request, "received": received, "reached": reached,
                   "seconds": time.perf_counter() - started}
         if self.guess_labels is None:

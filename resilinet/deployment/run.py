@@ -203,6 +203,7 @@ def deploy(dataset: DatasetDefinition, config) -> dict[str, Any]:
 
     from resilinet.core.evaluation import evaluate_combinations, expected_score, score
     from resilinet.deployment.network import DeployedNetwork
+    from resilinet.deployment.nodes import NodeFailure
     from resilinet.deployment.split import split_model
     from resilinet.runs.jobs import Job, job_model
     from resilinet.runs.ray_session import start_ray
@@ -226,7 +227,11 @@ def deploy(dataset: DatasetDefinition, config) -> dict[str, Any]:
         network.start()
         start_seconds = time.perf_counter() - started
         reliability = dataset.reliability_settings[config.setting] if config.setting else None
-        served = stream(network, data.test, config, topology, reliability)
+        try:
+            served = stream(network, data.test, config, topology, reliability)
+        except NodeFailure as failure:
+            raise UserError(f"node {failure.node}: {failure.message} (an error of the node's own code, not a node failure: the deployment "
+                            "stops)") from None
         kills, restarts = network.kills, network.restarts
     finally:
         if network is not None:
