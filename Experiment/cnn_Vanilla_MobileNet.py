@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
+from resilinet.base.errors import UserError
 from resilinet.core.kinds import ModelKind, ModelOptions
 from resilinet.core.paper_topologies import CNN
+from resilinet.networks.partitions import MOBILENET as PARTITIONS
 
 if TYPE_CHECKING:  # Keras loads only when a model is built, so that the flags are checked at once
     import keras
@@ -25,12 +27,22 @@ STRIDES = (1, 1)  # (1, 1) for 32x32 inputs, (2, 2) for ImageNet
 NUM_CLASSES = 10
 
 
+def check_constants(partition_setting: int = PARTITION_SETING, alpha: float = ALPHA) -> None:
+    """Stop with a message naming the constant and its flag if either is out of range (no Keras needed)."""
+    if partition_setting not in PARTITIONS:
+        raise UserError(f"PARTITION_SETING = {partition_setting!r} (Experiment/cnn_Vanilla_MobileNet.py or "
+                        f"--partition_setting) must be one of {sorted(PARTITIONS)}")
+    if alpha <= 0:
+        raise UserError(f"MobileNet width alpha (--alpha) must be positive, got {alpha}")
+
+
 def mobilenet_architecture(
     partition_setting: int = PARTITION_SETING, *, input_shape: Sequence[int] = INPUT_SHAPE,
     num_classes: int = NUM_CLASSES, alpha: float = ALPHA, strides: Sequence[int] = STRIDES, augment: bool = True,
 ) -> MobileNetV1:
     from resilinet.networks.mobilenet import MobileNetV1
 
+    check_constants(partition_setting, alpha)
     return MobileNetV1(partition_setting, input_shape, num_classes, alpha, strides, DEPTH_MULTIPLIER, augment=augment)
 
 

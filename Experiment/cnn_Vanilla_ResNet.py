@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
+from resilinet.base.errors import UserError
 from resilinet.core.kinds import ModelKind, ModelOptions
 from resilinet.core.paper_topologies import CNN
+from resilinet.networks.partitions import RESNET as PARTITIONS
 
 if TYPE_CHECKING:  # Keras loads only when a model is built, so that the flags are checked at once
     import keras
@@ -23,12 +25,20 @@ STRIDES = (2, 2)  # of the initial 7x7 convolution and the 3x3 max-pool
 NUM_CLASSES = 10
 
 
+def check_partition_setting(partition_setting: int = PARTITION_SETING) -> None:
+    """Stop with a message naming the constant and its flag if it is not a partition setting (no Keras needed)."""
+    if partition_setting not in PARTITIONS:
+        raise UserError(f"PARTITION_SETING = {partition_setting!r} (Experiment/cnn_Vanilla_ResNet.py or "
+                        f"--partition_setting) must be one of {sorted(PARTITIONS)}")
+
+
 def resnet_architecture(
     partition_setting: int = PARTITION_SETING, *, input_shape: Sequence[int] = INPUT_SHAPE,
     num_classes: int = NUM_CLASSES, strides: Sequence[int] = STRIDES, augment: bool = True,
 ) -> ResNet18:
     from resilinet.networks.resnet import ResNet18
 
+    check_partition_setting(partition_setting)
     return ResNet18(partition_setting, input_shape, num_classes, strides, augment=augment)
 
 

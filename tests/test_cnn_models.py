@@ -12,11 +12,11 @@ import keras
 import numpy as np
 import pytest
 
-from resilinet import mobilenet, resnet
 from resilinet.base.errors import UserError
 from resilinet.core.builder import ModelKind, set_alive
 from resilinet.core.kinds import ModelOptions
 from resilinet.core.paper_topologies import CNN
+from resilinet.networks import mobilenet, resnet
 from resilinet.networks.convolutional import align_skip_by_convolution
 
 pytestmark = pytest.mark.backend  # run on every Keras backend (tests/test_backends.py)
