@@ -207,7 +207,9 @@ def test_5_an_unreachable_cluster_address_fails_within_seconds(tmp_path, logs):
     pytest.importorskip("ray")
     started = time.monotonic()
     code, out, err = run(tmp_path, f"--data_dir={logs}", *QUICK, "--ray_address=127.0.0.1:1")
-    assert code == 2 and time.monotonic() - started < 10 and "Traceback" not in err
+    # Ray itself retries for a minute and more; 20 s leaves room for starting Python and importing
+    # Ray on a loaded 2-core machine (10.7 s seen under a training run and the suite's other worker).
+    assert code == 2 and time.monotonic() - started < 20 and "Traceback" not in err
     assert "--ray_address=127.0.0.1:1: no Ray cluster answers there" in err and "ray start --head" in err
     assert not (tmp_path / "results").exists() and not (tmp_path / "models").exists()
 

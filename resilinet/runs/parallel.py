@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from resilinet.base.errors import UserError
 from resilinet.base.progress import line
-from resilinet.runs.ray_session import check_reachable, project_environment, start_ray
+from resilinet.runs.ray_session import project_environment, start_ray
 from resilinet.runs.results import RunFiles
 from resilinet.runs.training_log import read_log
 
@@ -37,10 +37,7 @@ def uses_ray(config) -> bool:
 
 
 def check_flags(config) -> None:
-    """Raise UserError for a GPU share Ray cannot honour (the flag table checks the plain ranges), or
-    for a cluster address where nothing listens (probed now, before Keras and the data load)."""
-    if uses_ray(config) and config.ray_address:
-        check_reachable(config.ray_address)
+    """Raise UserError for a GPU share Ray cannot honour (the flag table checks the plain ranges)."""
     gpus = config.gpus_per_model
     if gpus > 1 and not gpus.is_integer():
         raise UserError(f"--gpus_per_model must be 0, a fraction below 1 (models sharing a GPU) or a whole "
