@@ -237,3 +237,39 @@ def test_script_stops_with_the_message_of_a_node_whose_own_code_raises(ray_insta
     assert error.startswith("Experiment/health_deployment.py: error: node fog2: ValueError: ")
     assert error.endswith("(an error of the node's own code, not a node failure: the deployment stops)")
     assert not list((tmp_path / "results").glob("health_deployment_*"))
+
+
+@pytest.mark.parametrize("placement, message", [
+    ("fog1", "--placement: 'fog1' is not node:raynode with node one of iot, edge, fog2, fog1, cloud"),
+    ("fog9:machineA", "--placement: 'fog9:machineA' is not node:raynode"),
+    ("fog1:machineA,fog1:machineB", "--placement names a node twice"),
+])
+def test_script_bad_placement_is_a_user_error(tmp_path, capsys, placement, message):
+    with pytest.raises(SystemExit) as exit_info:
+        run_script("health_deployment.py", f"--placement={placement}", cwd=tmp_path)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_script_placement_on_a_ray_node_that_is_not_there_names_it(ray_instance, tmp_path, capsys):
+    data = write_mhealth_logs(tmp_path / "mhealth", rows_per_subject=40)
+    mlp_Vanilla_health.build_health_model(ModelKind.RESILINET).save_weights(
+        fake_run(tmp_path, {}) / "ResiliNet_iter1.weights.h5")
+    with pytest.raises(SystemExit) as exit_info:
+        run_script("health_deployment.py", "--placement=fog1:machineZ", f"--data_dir={data}",
+                   "--verify_checksums=false", cwd=tmp_path)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "--placement: no Ray node named machineZ (a Ray node is named by a custom resource: ray start " in error
+    assert "named Ray nodes: none" in error
+
+
+def test_a_node_that_cannot_fail_going_down_stops_the_deployment_naming_it(ray_instance):
+    from resilinet.base.errors import UserError
+
+    keras.utils.set_random_seed(1)
+    model = mlp_Vanilla_health.build_health_model(ModelKind.RESILINET)
+    network = DeployedNetwork(HEALTH, split_model(model, HEALTH, None, True), GUESS, placement={"cloud": "machineA"})
+    with pytest.raises(UserError, match="node cloud on Ray node machineA went down at request 7, but cloud cannot "
+                                        "fail in health's topology"):
+        network._lost("cloud", 7)

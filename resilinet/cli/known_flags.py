@@ -66,6 +66,8 @@ FLAGS = {
     "timeout_ms": FlagSpec("a node takes a sender's missing output as zeros after this wait (ms)",
                            range=Range(0, low_open=True)),
     "node_cpus": FlagSpec("Ray CPUs reserved for each node actor", range=Range(0, low_open=True)),
+    "placement": FlagSpec("node:raynode pairs: the node's actor runs on the Ray node that has a custom resource "
+                          "named raynode (`ray start --resources='{\"raynode\": 1}'`); unnamed nodes: anywhere"),
     # the dataset's networks
     "failout_survival_rate": FlagSpec("probability that a node survives failout in ResiliNet training",
                                       range=PROBABILITY),

@@ -14,6 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import ray
 
+from resilinet.base.errors import UserError
 from resilinet.core.topology import Topology
 from resilinet.deployment.nodes import SENDER_DEAD, Node
 from resilinet.deployment.split import NodeSpec
@@ -53,17 +54,20 @@ class Answer:
 
 @dataclass
 class DeployedNetwork:
-    """The actors of one deployed model; `guess` is (labels, probabilities) of the no-path rule."""
+    """The actors of one deployed model; `guess` is (labels, probabilities) of the no-path rule;
+    `placement` maps a node to the Ray node (named by a custom resource) its actor runs on."""
 
     topology: Topology
     specs: Mapping[str, NodeSpec]
     guess: tuple[Sequence[int], Sequence[float]]
     node_cpus: float = 0.1
     seed: int = 0
+    placement: Mapping[str, str] = field(default_factory=dict)
     actors: dict = field(default_factory=dict)
     joining: dict = field(default_factory=dict)  # node -> (actor, ready ref) restarted, not yet ready
     kills: int = 0
     restarts: int = 0
+    died: dict = field(default_factory=dict)  # node -> first request that found it dead, not killed here
 
     def __post_init__(self):
         self._spec_refs = {node: ray.put(spec) for node, spec in self.specs.items()}
@@ -74,6 +78,8 @@ class DeployedNetwork:
 
     def _new_actor(self, node: str, generation: int):
         options = dict(num_cpus=self.node_cpus, runtime_env={"env_vars": self._env}, max_restarts=0)
+        if node in self.placement:
+            options["resources"] = {self.placement[node]: 0.001}
         guess = self.guess if node == self.topology.output else (None, None)
         return self._actor_class.options(**options).remote(
             self._spec_refs[node], *guess, seed=self.seed + generation)
@@ -94,7 +100,7 @@ class DeployedNetwork:
 
     def restart(self, node: str) -> None:
         """Start a fresh actor for a dead node: it reloads its weights and rejoins once ready."""
-        if node in self.actors or node in self.joining:
+        if node in self.actors or node in self.joining or not self._ray_node_alive(node):
             return
         actor = self._new_actor(node, self.kills + self.restarts + 1)
         self.joining[node] = (actor, actor.ready.remote())
@@ -107,6 +113,25 @@ class DeployedNetwork:
             if done:
                 del self.joining[node]
                 self.actors[node] = actor
+
+    def _ray_node_alive(self, node: str) -> bool:
+        """Whether the Ray node `node` is placed on is up (a node placed anywhere can always restart)."""
+        if node not in self.placement:
+            return True
+        return any(n.get("Alive") and self.placement[node] in n["Resources"] for n in ray.nodes())
+
+    def _lost(self, node: str, request: int) -> None:
+        """Ray reported `node`'s actor dead (its process or Ray node went down) without a kill of ours:
+        from now on it is known dead. A node that cannot fail has no such combination to answer."""
+        if node not in self.topology.failable:
+            where = f" on Ray node {self.placement[node]}" if node in self.placement else ""
+            raise UserError(f"node {node}{where} went down at request {request}, but {node} cannot fail in "
+                            f"{self.topology.name}'s topology (failable: {', '.join(self.topology.failable)}); "
+                            "place it on a Ray node that stays up")
+        actor = self.actors.pop(node, None)
+        if actor is not None:
+            ray.kill(actor, no_restart=True)
+            self.died.setdefault(node, request)
 
     def down(self) -> frozenset[str]:
         return frozenset(n for n in self.topology.nodes if n not in self.actors)
@@ -131,14 +156,18 @@ class DeployedNetwork:
 
     def collect(self, request: Request) -> Answer:
         """Wait for the output node's answer and work out which nodes' outputs were used."""
-        answer = ray.get(request.refs[self.topology.output])
+        try:
+            answer = ray.get(request.refs[self.topology.output])
+        except SENDER_DEAD:
+            self._lost(self.topology.output, request.index)
         seconds = answer["answered_at"] - request.sent
         received: dict[str, dict[str, bool]] = {}
         for node, ref in request.reports.items():
             try:
                 received[node] = ray.get(ref)["received"]
             except SENDER_DEAD:
-                pass
+                if node in self.actors:
+                    self._lost(node, request.index)
         alive, partial, died = {}, [], []
         for node in self.topology.failable:
             got = [received[r][node] for r in self._receivers[node] if r in received]

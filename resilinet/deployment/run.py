@@ -35,6 +35,7 @@ DEPLOY_DEFAULTS = {
     "in_flight": 4,
     "timeout_ms": 1000.0,
     "node_cpus": 0.1,
+    "placement": ("",),
     "ray_address": "",
     "no_path_guess": "expected",
     "seed": 0,
@@ -84,7 +85,29 @@ def check_flags(dataset: DatasetDefinition, config) -> ModelKind:
         raise UserError(f"--setting must be one of {', '.join(dataset.reliability_settings)}, got {config.setting!r}")
     if config.setting and config.fail:
         raise UserError("--fail and --setting exclude each other: fixed failures, or failures drawn per window")
+    config.placement = tuple(pair for pair in config.placement if pair)
+    placed = [pair.partition(":") for pair in config.placement]
+    for pair, (node, colon, ray_node) in zip(config.placement, placed):
+        if not colon or not ray_node or node not in topology.nodes:
+            raise UserError(f"--placement: {pair!r} is not node:raynode with node one of {', '.join(topology.nodes)}")
+    if len({node for node, _, _ in placed}) < len(placed):
+        raise UserError("--placement names a node twice")
     return KINDS[config.model]
+
+
+def placement(config) -> dict[str, str]:
+    """Node -> Ray node of --placement, each Ray node checked to be in the cluster."""
+    import ray
+
+    wanted = {node: ray_node for node, _, ray_node in (pair.partition(":") for pair in config.placement)}
+    present = {r for n in ray.nodes() if n.get("Alive") for r in n["Resources"]}
+    missing = sorted(set(wanted.values()) - present)
+    if missing:
+        named = sorted(r for r in present if r not in ("CPU", "GPU", "memory", "object_store_memory")
+                       and not r.startswith(("node:", "accelerator_type:")))
+        raise UserError(f"--placement: no Ray node named {', '.join(missing)} (a Ray node is named by a custom resource: "
+                        f"ray start --resources='{{\"{missing[0]}\": 1}}'); named Ray nodes: {', '.join(named) or 'none'}")
+    return wanted
 
 
 def request_batches(test: Split, size: int, count: int) -> Iterator[tuple[list[np.ndarray], np.ndarray]]:
@@ -223,16 +246,17 @@ def deploy(dataset: DatasetDefinition, config) -> dict[str, Any]:
     try:
         network = DeployedNetwork(topology, split_model(model, topology, built.options.skip_mask, kind.has_skips),
                                   (guess_labels.tolist(), (counts / counts.sum()).tolist()),
-                                  node_cpus=config.node_cpus, seed=config.seed)
+                                  node_cpus=config.node_cpus, seed=config.seed, placement=placement(config))
         network.start()
         start_seconds = time.perf_counter() - started
+        print(f"{len(topology.nodes)} actors started in {start_seconds:.1f} s; streaming the requests", flush=True)
         reliability = dataset.reliability_settings[config.setting] if config.setting else None
         try:
             served = stream(network, data.test, config, topology, reliability)
         except NodeFailure as failure:
             raise UserError(f"node {failure.node}: {failure.message} (an error of the node's own code, not a node failure: the deployment "
                             "stops)") from None
-        kills, restarts = network.kills, network.restarts
+        kills, restarts, died = network.kills, network.restarts, network.died
     finally:
         if network is not None:
             network.shutdown()
@@ -247,6 +271,7 @@ def deploy(dataset: DatasetDefinition, config) -> dict[str, Any]:
         "config": {k: v for k, v in vars(config).items() if k != "argv"},
         "command": shlex.join(["python", f"Experiment/{dataset.name}_deployment.py", *config.argv]),
         "actors": len(topology.nodes), "start_seconds": start_seconds, "kills": kills, "restarts": restarts,
+        "died": died, "placement": network.placement,
         "requests": len(served), "samples": int(len(y)),
         "partial_requests": sum(bool(r["partial"]) for r in served),
         "measured": score(dataset.metric, y, np.concatenate([r["labels"] for r in served])),
@@ -269,6 +294,8 @@ def render(document: dict[str, Any]) -> str:
              f"model: {document['model']} ({document['weights']})",
              f"{document['actors']} actors started in {document['start_seconds']:.1f} s; "
              f"{document['kills']} kill(s), {document['restarts']} restart(s)",
+             *[f"{node} went down at request {request}: Ray reported its actor dead (not a kill of the deployment)"
+               for node, request in document["died"].items()],
              f"requests: {document['requests']} ({document['samples']} samples), "
              f"{document['partial_requests']} with a node's output reaching only some receivers", ""]
     names = [" ".join(f"{n}={'up' if up else 'DOWN'}" for n, up in c["alive"].items())

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # Keras is imported only once the flags are good
     from resilinet.runs.jobs import Job
 
 PROGRESS_SECONDS = 60.0
-MAX_RETRIES = 3  # runs again a job whose worker process died (killed, out of memory), this many times
+MAX_RETRIES = 3  # runs again a job whose worker process or Ray node died (killed, out of memory), this many times
 
 _worker_data: dict[Any, Data] = {}  # in a worker process: the data of the run it serves
 
@@ -170,7 +170,7 @@ def result(ref, job: Job) -> tuple[dict[str, Any], str]:
         if isinstance(error.cause, UserError):
             raise UserError(str(error.cause)) from None
         raise
-    except (ray.exceptions.WorkerCrashedError, ray.exceptions.OutOfMemoryError) as error:
-        raise UserError(f"iteration {job.iteration} {job.variant.name}: its worker process died {MAX_RETRIES + 1} "
-                        f"times ({type(error).__name__}); the finished records are logged, rerun with "
+    except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.OutOfMemoryError) as error:
+        raise UserError(f"iteration {job.iteration} {job.variant.name}: its worker process (or Ray node) died "
+                        f"{MAX_RETRIES + 1} times ({type(error).__name__}); the finished records are logged, rerun with "
                         "--resume=latest (with fewer --workers if it ran out of memory)") from None
