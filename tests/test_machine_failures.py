@@ -125,7 +125,7 @@ def test_a_ray_node_killed_under_a_deployment_takes_its_nodes_down_and_every_req
     placement = "iot:machineA,fog2:machineA,cloud:machineA,edge:machineB,fog1:machineB"
     process = start(tmp_path, "health_deployment.py", "--model=ResiliNet", f"--data_dir={data}",
                     "--verify_checksums=false", f"--ray_address={machines.address}", f"--placement={placement}",
-                    "--requests=3000", "--timeout_ms=600000")
+                    "--requests=1000", "--timeout_ms=600000")
     for line in process.stdout:
         if "actors started" in line:
             break
@@ -135,12 +135,12 @@ def test_a_ray_node_killed_under_a_deployment_takes_its_nodes_down_and_every_req
     assert process.returncode == 0, output[-3000:]
     (path,) = (tmp_path / "results").glob("health_deployment_*.json")
     document = json.loads(path.read_text())
-    assert document["requests"] == 3000 and document["kills"] == 0
+    assert document["requests"] == 1000 and document["kills"] == 0
     assert sorted(document["died"]) == ["edge", "fog1"]
     assert document["all_same_predictions"], output
     seen = {tuple(c["alive"].values()): c["requests"] for c in document["combinations"]}
     assert seen.get((True, True, True)) and seen.get((False, True, False)), seen  # fog1, fog2, edge
-    assert sum(seen.values()) + document["partial_requests"] == 3000
+    assert sum(seen.values()) + document["partial_requests"] == 1000
     latency = document["latency"]
     assert latency["node known dead"]["requests"] > 0
     assert latency["node died mid-request"]["requests"] == 0 or latency["node died mid-request"]["p99_ms"] < 60_000
