@@ -20,7 +20,8 @@ for json in "$work"/results/cifar_*.json; do
   python -c "import json, sys; sys.exit(0 if json.load(open('$json'))['records'] else 1)" && reportable+=("$json")
   if [ "$with_state" = --with-state ]; then
     weights_dir=$(python -c "import json; print(json.load(open('$json'))['run']['weights_dir'])")
-    rm -rf "$out/state/$name"
+    # States stored before are kept (a finished model's is then unused: its record is in the results):
+    # deleting a stored state would count its size again against a submission's diff limit.
     for state in "$weights_dir"/*.training.npz; do
       [ -e "$state" ] || continue
       mkdir -p "$out/state/$name" && gzip -1 -c "$state" > "$out/state/$name/$(basename "$state").gz.partial" \
