@@ -3,13 +3,10 @@
 Every UPPER_CASE constant here is a default that a script's --key=value flag can override for
 one run (see `python Experiment/camera_average_accuracy.py --help`).
 """
-import os
 
-import mlp_DFG_camera
 import mlp_ResiliNet_camera
 import mlp_Vanilla_camera
 
-from resilinet.core.kinds import ModelKind
 from resilinet.core.paper_topologies import CAMERA
 from resilinet.data.camera import load_camera
 from resilinet.data.definition import DatasetDefinition
@@ -29,22 +26,12 @@ RELIABILITY_SETTINGS = {
     "hazardous": (0.8, 0.8, 0.75, 0.75, 0.7, 0.7, 0.65, 0.65),
 }
 
-DATA_DIR_VARIABLE = "RESILINET_CAMERA_DATA"
-DATA_DIR = os.environ.get(DATA_DIR_VARIABLE, "")  # the multiview-dataset folder or its .tar.gz
+DATA_DIR = ""  # the multiview-dataset folder or its .tar.gz ($RESILINET_CAMERA_DATA, if set, replaces it)
 CACHE_DIR = "data/camera"  # where a .tar.gz is unpacked
 
 
 def load_data(config):
     return load_camera(config.data_dir, config.cache_dir)
-
-
-def build_model(kind, config, options):
-    if kind is ModelKind.VANILLA:
-        return mlp_Vanilla_camera.define_vanilla_model_MLP()
-    if kind is ModelKind.DFG:
-        return mlp_DFG_camera.define_deepFogGuard_MLP(options)
-    return mlp_ResiliNet_camera.define_ResiliNet_MLP(options, kind is ModelKind.RESILINET_PLUS,
-                                                     config.failout_survival_rate)
 
 
 DATASET = DatasetDefinition(
@@ -63,9 +50,8 @@ DATASET = DatasetDefinition(
         "cache_dir": CACHE_DIR,
     },
     load_data=load_data,
-    build_model=build_model,
+    architecture=lambda config: mlp_Vanilla_camera.camera_architecture(),
     metric="micro_f1",
     balanced_class_weight=True,
-    environment={"data_dir": DATA_DIR_VARIABLE},
     constants_file=__file__,
 )

@@ -3,18 +3,13 @@
 Every UPPER_CASE constant here is a default that a script's --key=value flag can override for
 one run (see `python Experiment/cifar_mobilenet_average_accuracy.py --help`).
 """
-import os
 
-import cnn_DFG_MobileNet
-import cnn_DFG_ResNet
 import cnn_ResiliNet_MobileNet
 import cnn_ResiliNet_ResNet
 import cnn_Vanilla_MobileNet
 import cnn_Vanilla_ResNet
 
-from resilinet.core.kinds import ModelKind
 from resilinet.core.paper_topologies import CNN
-from resilinet.data.cifar import ENVIRONMENT_VARIABLE
 from resilinet.data.cifar import load_data as load_cifar10_data
 from resilinet.data.definition import DatasetDefinition
 from resilinet.networks.partitions import MOBILENET as MOBILENET_PARTITIONS
@@ -36,7 +31,8 @@ RELIABILITY_SETTINGS = {
 }
 
 # A folder with train/<class>/*.jpg and test/<class>/*.jpg, or its .tar.gz; empty: keras.datasets.cifar10.
-DATA_DIR = os.environ.get(ENVIRONMENT_VARIABLE, "")
+# $RESILINET_CIFAR_DATA, if set, replaces it.
+DATA_DIR = ""
 AUGMENT = True  # rotation 30 degrees, width/height shift 0.2, horizontal flip; in training only
 MIXED_PRECISION = False  # mixed_float16: for GPUs with float16 units
 DISTRIBUTE = "auto"  # auto: MirroredStrategy (TensorFlow) or DataParallel (JAX) over 2+ GPUs; on; off
@@ -44,27 +40,6 @@ DISTRIBUTE = "auto"  # auto: MirroredStrategy (TensorFlow) or DataParallel (JAX)
 
 def load_data(config):
     return load_cifar10_data(config.data_dir)
-
-
-def build_mobilenet(kind, config, options):
-    architecture = {"alpha": config.alpha, "augment": config.augment}
-    if kind is ModelKind.VANILLA:
-        return cnn_Vanilla_MobileNet.define_vanilla_model_MobileNet(config.partition_setting, **architecture)
-    if kind is ModelKind.DFG:
-        return cnn_DFG_MobileNet.define_deepFogGuard_MobileNet(config.partition_setting, options, **architecture)
-    return cnn_ResiliNet_MobileNet.define_ResiliNet_MobileNet(
-        config.partition_setting, options, kind is ModelKind.RESILINET_PLUS, config.failout_survival_rate,
-        **architecture)
-
-
-def build_resnet(kind, config, options):
-    if kind is ModelKind.VANILLA:
-        return cnn_Vanilla_ResNet.define_vanilla_model_ResNet(config.partition_setting, augment=config.augment)
-    if kind is ModelKind.DFG:
-        return cnn_DFG_ResNet.define_deepFogGuard_ResNet(config.partition_setting, options, augment=config.augment)
-    return cnn_ResiliNet_ResNet.define_ResiliNet_ResNet(
-        config.partition_setting, options, kind is ModelKind.RESILINET_PLUS, config.failout_survival_rate,
-        augment=config.augment)
 
 
 COMMON_DEFAULTS = {
@@ -91,9 +66,10 @@ CIFAR_MOBILENET = DatasetDefinition(
         "alpha": cnn_Vanilla_MobileNet.ALPHA,
     },
     load_data=load_data,
-    build_model=build_mobilenet,
+    architecture=lambda config: cnn_Vanilla_MobileNet.mobilenet_architecture(
+        config.partition_setting, alpha=config.alpha, augment=config.augment),
+    model_name="MobileNet",
     choices={"partition_setting": tuple(MOBILENET_PARTITIONS)},
-    environment={"data_dir": ENVIRONMENT_VARIABLE},
     constants_file=__file__,
     constant_files={"partition_setting": cnn_Vanilla_MobileNet.__file__, "alpha": cnn_Vanilla_MobileNet.__file__},
 )
@@ -108,9 +84,10 @@ CIFAR_RESNET = DatasetDefinition(
         "resilinet_plus": cnn_ResiliNet_ResNet.ResiliNetPlus,
     },
     load_data=load_data,
-    build_model=build_resnet,
+    architecture=lambda config: cnn_Vanilla_ResNet.resnet_architecture(config.partition_setting,
+                                                                       augment=config.augment),
+    model_name="ResNet18",
     choices={"partition_setting": tuple(RESNET_PARTITIONS)},
-    environment={"data_dir": ENVIRONMENT_VARIABLE},
     constants_file=__file__,
     constant_files={"partition_setting": cnn_Vanilla_ResNet.__file__},
 )

@@ -3,13 +3,10 @@
 Every UPPER_CASE constant here is a default that a script's --key=value flag can override for
 one run (see `python Experiment/health_average_accuracy.py --help`).
 """
-import os
 
-import mlp_DFG_health
 import mlp_ResiliNet_health
 import mlp_Vanilla_health
 
-from resilinet.core.kinds import ModelKind
 from resilinet.core.paper_topologies import HEALTH
 from resilinet.data.definition import DatasetDefinition
 from resilinet.data.health import MHEALTH_URL, SPLITS, load_mhealth, split_health
@@ -29,8 +26,7 @@ RELIABILITY_SETTINGS = {
     "hazardous": (0.85, 0.80, 0.78),
 }
 
-DATA_DIR_VARIABLE = "RESILINET_HEALTH_DATA"
-DATA_DIR = os.environ.get(DATA_DIR_VARIABLE, "")  # a local copy (folder or zip); empty: download
+DATA_DIR = ""  # a local copy (folder or zip); empty: download ($RESILINET_HEALTH_DATA, if set, replaces it)
 CACHE_DIR = "data/mhealth"  # where a download is kept
 MHEALTH_DOWNLOAD_URL = MHEALTH_URL
 VERIFY_CHECKSUMS = True
@@ -43,15 +39,6 @@ def load_data(config):
     x, y, subject = load_mhealth(config.data_dir, config.cache_dir, config.mhealth_download_url,
                                  config.verify_checksums, config.truncate_sensor_values, config.drop_first_row)
     return split_health(x, y, subject, config.split)
-
-
-def build_model(kind, config, options):
-    if kind is ModelKind.VANILLA:
-        return mlp_Vanilla_health.define_vanilla_model_MLP(config.partition_setting)
-    if kind is ModelKind.DFG:
-        return mlp_DFG_health.define_deepFogGuard_MLP(config.partition_setting, options)
-    return mlp_ResiliNet_health.define_ResiliNet_MLP(config.partition_setting, options,
-                                                     kind is ModelKind.RESILINET_PLUS, config.failout_survival_rate)
 
 
 DATASET = DatasetDefinition(
@@ -76,9 +63,8 @@ DATASET = DatasetDefinition(
         "split": SPLIT,
     },
     load_data=load_data,
-    build_model=build_model,
+    architecture=lambda config: mlp_Vanilla_health.health_architecture(config.partition_setting),
     choices={"partition_setting": tuple(mlp_Vanilla_health.LAYERS_PER_NODE), "split": SPLITS},
-    environment={"data_dir": DATA_DIR_VARIABLE},
     constants_file=__file__,
     constant_files={"partition_setting": mlp_Vanilla_health.__file__},
 )

@@ -7,14 +7,11 @@ keras.utils.PyDataset: any backend), the CIFAR augmentation runs as layers of th
 with two or more GPUs training is data-parallel (--distribute, as CIFAR). Every UPPER_CASE
 constant is a default that a script's --key=value flag can override for one run.
 """
-import os
 
-import cnn_DFG_MobileNet
 import cnn_ResiliNet_MobileNet
 import cnn_Vanilla_MobileNet
 
 from resilinet.base.errors import UserError
-from resilinet.core.kinds import ModelKind
 from resilinet.core.paper_topologies import CNN
 from resilinet.core.splits import Data, Split
 from resilinet.data.definition import DatasetDefinition
@@ -42,9 +39,9 @@ RELIABILITY_SETTINGS = {
 # validation set) are the test set. The best epoch is chosen on VALIDATION_IMAGES_PER_CLASS images
 # per class held out from TRAIN_DIR (seeded), never on the test set. (The original trained without
 # validation data, kept the last epoch and tested on the validation directory.)
-DIR_VARIABLES = {"train_dir": "RESILINET_IMAGENET_TRAIN", "val_dir": "RESILINET_IMAGENET_VAL"}
-TRAIN_DIR = os.environ.get(DIR_VARIABLES["train_dir"], "")
-VAL_DIR = os.environ.get(DIR_VARIABLES["val_dir"], "")
+# $RESILINET_IMAGENET_TRAIN and $RESILINET_IMAGENET_VAL, if set, replace them.
+TRAIN_DIR = ""
+VAL_DIR = ""
 VALIDATION_IMAGES_PER_CLASS = 10
 AUGMENT = True
 MIXED_PRECISION = False
@@ -78,19 +75,9 @@ def load_data(config):
 
 
 def architecture(config):
-    return {"input_shape": (config.image_size, config.image_size, 3), "num_classes": config.num_classes,
-            "strides": STRIDES, "alpha": config.alpha, "augment": config.augment}
-
-
-def build_model(kind, config, options):
-    if kind is ModelKind.VANILLA:
-        return cnn_Vanilla_MobileNet.define_vanilla_model_MobileNet(config.partition_setting, **architecture(config))
-    if kind is ModelKind.DFG:
-        return cnn_DFG_MobileNet.define_deepFogGuard_MobileNet(config.partition_setting, options,
-                                                               **architecture(config))
-    return cnn_ResiliNet_MobileNet.define_ResiliNet_MobileNet(
-        config.partition_setting, options, kind is ModelKind.RESILINET_PLUS, config.failout_survival_rate,
-        **architecture(config))
+    return cnn_Vanilla_MobileNet.mobilenet_architecture(
+        config.partition_setting, input_shape=(config.image_size, config.image_size, 3),
+        num_classes=config.num_classes, strides=STRIDES, alpha=config.alpha, augment=config.augment)
 
 
 def validate(config):
@@ -132,11 +119,11 @@ DATASET = DatasetDefinition(
         "read_workers": READ_WORKERS,
     },
     load_data=load_data,
-    build_model=build_model,
+    architecture=architecture,
+    model_name="MobileNet",
     no_path_score=no_path_score,
     validate=validate,
     choices={"partition_setting": tuple(MOBILENET_PARTITIONS)},
-    environment=DIR_VARIABLES,
     constants_file=__file__,
     constant_files={"partition_setting": cnn_Vanilla_MobileNet.__file__},
 )

@@ -174,3 +174,29 @@ def test_specs_of_a_dataset_add_its_choices_and_environment_variables():
     assert specs["train_dir"].environment == "RESILINET_IMAGENET_TRAIN"
     assert specs["partition_setting"].choices == (1, 2)
     assert specs["read_workers"].meaning == "threads reading images in parallel"
+
+
+def test_an_environment_variable_replaces_the_default_and_is_checked_like_its_flag(monkeypatch):
+    specs = {"data_dir": FlagSpec("", environment="RESILINET_TEST_DATA"),
+             "epochs": FlagSpec("", range=Range(1), environment="RESILINET_TEST_EPOCHS")}
+    defaults = {"data_dir": "", "epochs": 5}
+    monkeypatch.delenv("RESILINET_TEST_DATA", raising=False)
+    monkeypatch.setenv("RESILINET_TEST_EPOCHS", "")
+    assert vars(parse_flags(defaults, [], specs=specs)) == {"data_dir": "", "epochs": 5}  # unset or empty: default
+    monkeypatch.setenv("RESILINET_TEST_DATA", "/data/x")
+    monkeypatch.setenv("RESILINET_TEST_EPOCHS", "7")
+    assert vars(parse_flags(defaults, [], specs=specs)) == {"data_dir": "/data/x", "epochs": 7}
+    assert parse_flags(defaults, ["--data_dir=/given"], specs=specs).data_dir == "/given"  # the flag wins
+    monkeypatch.setenv("RESILINET_TEST_EPOCHS", "0")
+    with pytest.raises(UserError, match=r"^\$RESILINET_TEST_EPOCHS='0' \(it sets --epochs\): --epochs must be at least 1"):
+        parse_flags(defaults, [], specs=specs)
+
+
+def test_a_script_reads_its_data_folder_from_the_environment_at_run_time(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("RESILINET_CAMERA_DATA", str(tmp_path / "nowhere"))
+    monkeypatch.setattr(sys, "argv", [str(EXPERIMENT_DIR / "camera_average_accuracy.py")])
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(EXPERIMENT_DIR / "camera_average_accuracy.py"), run_name="__main__")
+    assert exit_info.value.code == 2
+    assert f"camera data '{tmp_path / 'nowhere'}' does not exist" in capsys.readouterr().err

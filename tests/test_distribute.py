@@ -40,13 +40,13 @@ def load_data(config):
 
 seen = {{}}
 
-def build_model(kind, config, options):
-    seen["replicas"] = tf.distribute.get_strategy().num_replicas_in_sync
-    model = CIFAR_MOBILENET.build_model(kind, config, options)
-    seen["model"] = model
-    return model
+class Watched(type(CIFAR_MOBILENET)):
+    def build_model(self, kind, config, options):
+        seen["replicas"] = tf.distribute.get_strategy().num_replicas_in_sync
+        seen["model"] = super().build_model(kind, config, options)
+        return seen["model"]
 
-dataset = dataclasses.replace(CIFAR_MOBILENET, load_data=load_data, build_model=build_model)
+dataset = Watched(**vars(dataclasses.replace(CIFAR_MOBILENET, load_data=load_data)))
 log = main(dataset, "skiphyperconnection_sensitivity", script_defaults={{"skip_configurations": ("11",)}}, argv=[
     "--distribute=on", "--epochs=2", "--iterations=1", "--batch_size=16", "--alpha=0.25", "--verbose=0",
     "--results_dir=results", "--models_dir=models"])

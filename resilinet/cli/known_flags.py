@@ -3,7 +3,7 @@
 `FLAGS` holds the meaning of each flag, with its allowed values where they are a fixed set and its
 range where it has one. `DATASET_FLAGS` holds the flags whose meaning depends on the data set (the
 script name's first word: health, cifar, camera, imagenet). A dataset adds the allowed values of
-its own enumerated flags and the environment variables that set defaults (`DatasetDefinition`).
+its own enumerated flags (`DatasetDefinition.choices`: the partition settings its network has).
 Nothing here imports Keras.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Iterable
 from resilinet.cli.parser import FlagSpec, Range
 from resilinet.core.kinds import ModelKind
 from resilinet.core.topology import WEIGHT_SCHEMES
+from resilinet.data import camera, cifar, health, imagenet
 from resilinet.data.definition import DatasetDefinition
 from resilinet.runs.distribute import MODES
 
@@ -90,7 +91,8 @@ FLAGS = {
 
 DATASET_FLAGS = {
     "health": {
-        "data_dir": FlagSpec("the unzipped MHEALTH folder or its zip; empty: download into --cache_dir"),
+        "data_dir": FlagSpec("the unzipped MHEALTH folder or its zip; empty: download into --cache_dir",
+                             environment=health.DATA_VARIABLE),
         "cache_dir": FlagSpec("where the downloaded MHEALTH zip and logs are kept"),
         "mhealth_download_url": FlagSpec("where the MHEALTH zip is downloaded from"),
         "verify_checksums": FlagSpec("check each subject log against the SHA-256 of the UCI original "
@@ -101,15 +103,17 @@ DATASET_FLAGS = {
     },
     "cifar": {
         "data_dir": FlagSpec("a folder of train/<class>/*.jpg and test/<class>/*.jpg, or its .tar.gz; "
-                             "empty: keras.datasets.cifar10"),
+                             "empty: keras.datasets.cifar10", environment=cifar.DATA_VARIABLE),
     },
     "camera": {
-        "data_dir": FlagSpec("the multiview-dataset folder or its .tar.gz"),
+        "data_dir": FlagSpec("the multiview-dataset folder or its .tar.gz", environment=camera.DATA_VARIABLE),
         "cache_dir": FlagSpec("where a .tar.gz given as --data_dir is unpacked"),
     },
     "imagenet": {
-        "train_dir": FlagSpec("training images, <train_dir>/<class>/*.JPEG (validation images are held out of it)"),
-        "val_dir": FlagSpec("ImageNet's validation images, <val_dir>/<class>/*.JPEG: the test set"),
+        "train_dir": FlagSpec("training images, <train_dir>/<class>/*.JPEG (validation images are held out of it)",
+                              environment=imagenet.TRAIN_VARIABLE),
+        "val_dir": FlagSpec("ImageNet's validation images, <val_dir>/<class>/*.JPEG: the test set",
+                            environment=imagenet.VAL_VARIABLE),
         "validation_images_per_class": FlagSpec("images per class held out of --train_dir to choose the best epoch",
                                                 range=AT_LEAST_1),
         "image_size": FlagSpec("side of the square input images in pixels (MobileNet halves it five times)",
@@ -131,7 +135,5 @@ def flag_specs(dataset: DatasetDefinition, keys: Iterable[str]) -> dict[str, Fla
             spec = replace(spec, meaning=f"{spec.meaning}, in the order {order}")
         if key in dataset.choices:
             spec = replace(spec, choices=tuple(dataset.choices[key]))
-        if key in dataset.environment:
-            spec = replace(spec, environment=dataset.environment[key])
         specs[key] = spec
     return specs

@@ -46,7 +46,7 @@ class FlagSpec:
     meaning: str
     choices: tuple = ()
     range: Range | None = None
-    environment: str = ""  # the environment variable that sets the default, if any
+    environment: str = ""  # an environment variable that, set and not empty, replaces the default
 
 
 def _parse_scalar(text: str, like: Any):
@@ -133,7 +133,9 @@ def parse_flags(
     inf; a tuple takes a comma-separated list of its first element's type) and checked against
     the flag's choices and range in `specs`. Unknown keys and bad values raise UserError naming the
     flag. A default that no flag overrides is checked the same way when `origins` names the file
-    and constant that set it, (file, NAME); the message then names them. `--help` prints the usage and exits 0.
+    and constant that set it, (file, NAME); the message then names them. A flag whose spec names an
+    environment variable takes that variable's value, where set and not empty, over the default.
+    `--help` prints the usage and exits 0.
     """
     specs = specs or {}
     config, given = dict(defaults), set()
@@ -152,6 +154,15 @@ def parse_flags(
         config[key] = _parse(value, defaults[key], key)
         _check(key, config[key], specs.get(key))
         given.add(key)
+    for key, spec in specs.items():
+        text = os.environ.get(spec.environment, "") if spec.environment else ""
+        if key in defaults and key not in given and text:
+            try:
+                config[key] = _parse(text, defaults[key], key)
+                _check(key, config[key], spec)
+            except UserError as error:
+                raise UserError(f"${spec.environment}={text!r} (it sets --{key}): {error}") from None
+            given.add(key)
     for key, (file, name) in (origins or {}).items():
         if key in defaults and key not in given:
             try:

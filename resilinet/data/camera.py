@@ -43,12 +43,15 @@ SPLIT_FOLDERS = {"train": "train_dir", "val": "test_dir", "test": "holdout_dir"}
 FILE_NAME = re.compile(r"^c(?P<camera>\d+)_(?P<k>\d+)_(?P<frame>\d+)\.jpg$", re.IGNORECASE)
 
 
+DATA_VARIABLE = "RESILINET_CAMERA_DATA"  # sets --data_dir when the flag is not given
+
+
 def locate_root(data_dir: str, cache_dir: str) -> Path:
     """The folder holding train_dir, test_dir and holdout_dir (a .tar.gz is unpacked below cache_dir)."""
     source = Path(data_dir)
     if not data_dir or not source.exists():
         raise UserError(f"camera data {data_dir!r} does not exist: pass --data_dir=<the multiview-dataset folder "
-                        "or its .tar.gz> (or set RESILINET_CAMERA_DATA)")
+                        f"or its .tar.gz> (or set {DATA_VARIABLE})")
     if source.is_file():
         return _dataset_root(unpack(source, Path(cache_dir)))
     root = _dataset_root(source)

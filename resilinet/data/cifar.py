@@ -20,12 +20,12 @@ CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "
 IMAGE_SHAPE = (32, 32, 3)
 SOURCE_SPLITS = ("train", "test")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-ENVIRONMENT_VARIABLE = "RESILINET_CIFAR_DATA"
+DATA_VARIABLE = "RESILINET_CIFAR_DATA"  # sets --data_dir when the flag is not given
 
 
 def _instructions() -> str:
     return (f"pass --data_dir=<folder with train/<class>/*.jpg and test/<class>/*.jpg, or its .tar.gz> "
-            f"(or set {ENVIRONMENT_VARIABLE}); leave it empty to download with keras.datasets.cifar10")
+            f"(or set {DATA_VARIABLE}); leave it empty to download with keras.datasets.cifar10")
 
 
 def decode_image(data: bytes, name: str) -> np.ndarray:

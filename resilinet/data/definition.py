@@ -20,7 +20,9 @@ class DatasetDefinition:
             (epochs, batch_size, iterations, seed, data paths, partition_setting, ...).
         reliability_settings: Name -> alive probability of each failable node (topology order).
         load_data: config -> Data.
-        build_model: (kind, config, ModelOptions) -> an uncompiled keras.Model.
+        architecture: config -> the node layer stacks (`resilinet.core.builder.Architecture`); the
+            core builds every kind (Vanilla, DFG, ResiliNet, ResiliNet+) from it and the topology.
+        model_name: Models are named `<kind>_<model_name>` (empty: Keras' default name).
         metric: "accuracy" or "micro_f1".
         no_path_score: Score when no input reaches the output: a number, a function of the
             loaded Data, or None for random guessing by the training set's class frequencies.
@@ -29,7 +31,6 @@ class DatasetDefinition:
             import Keras: it runs before Keras loads, so that a bad flag is reported at once.
         choices: Allowed values of this dataset's enumerated flags (e.g. partition_setting), shown
             by --help and checked when the flag is given.
-        environment: Flag -> the environment variable that sets its default, shown by --help.
         constants_file: The file that sets `defaults` (named when one of them is refused), and
             constant_files: where a default is set elsewhere (PARTITION_SETING in a model file).
     """
@@ -39,15 +40,25 @@ class DatasetDefinition:
     reliability_settings: Mapping[str, tuple[float, ...]]
     defaults: dict[str, Any]
     load_data: Callable[[SimpleNamespace], Data]
-    build_model: Callable[[ModelKind, SimpleNamespace, ModelOptions], Any]
+    architecture: Callable[[SimpleNamespace], Any]
     metric: str = "accuracy"
     no_path_score: float | Callable[[Data], float] | None = None
     balanced_class_weight: bool = False
     validate: Callable[[SimpleNamespace], None] = field(default=lambda config: None)
     choices: Mapping[str, tuple] = field(default_factory=dict)
-    environment: Mapping[str, str] = field(default_factory=dict)
     constants_file: str = ""
     constant_files: Mapping[str, str] = field(default_factory=dict)
+    model_name: str = ""
+
+    def build_model(self, kind: ModelKind, config: SimpleNamespace, options: ModelOptions):
+        """The uncompiled keras.Model of `kind` with `options`; failout survives at
+        `config.failout_survival_rate` unless the options say otherwise."""
+        from resilinet.core.builder import build_model
+
+        return build_model(self.topology, self.architecture(config), kind, skip_mask=options.skip_mask,
+                           weights=options.weights,
+                           survival_rates=options.survival_rates_or(config.failout_survival_rate),
+                           name=f"{ModelKind(kind).file_name}_{self.model_name}" if self.model_name else None)
 
     def origins(self) -> dict[str, tuple[str, str]]:
         """The file (from the repository's root) and constant that set each default."""

@@ -44,13 +44,16 @@ ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, Run
 SUBJECT_SPLIT = {"train": tuple(range(1, 9)), "val": (9,), "test": (10,)}
 
 
+DATA_VARIABLE = "RESILINET_HEALTH_DATA"  # sets --data_dir when the flag is not given
+
+
 def log_name(subject: int) -> str:
     return f"mHealth_subject{subject}.log"
 
 
 def _manual_instructions(url: str) -> str:
     return (f"download {url} by hand and pass --data_dir=<that zip, or a folder holding "
-            f"mHealth_subject1.log .. mHealth_subject10.log> (or set RESILINET_HEALTH_DATA)")
+            f"mHealth_subject1.log .. mHealth_subject10.log> (or set {DATA_VARIABLE})")
 
 
 def download(url: str, destination: Path, timeout: float = 60.0) -> Path:

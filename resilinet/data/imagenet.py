@@ -13,6 +13,9 @@ import numpy as np
 
 from resilinet.base.errors import UserError
 
+# They set --train_dir and --val_dir when the flags are not given.
+TRAIN_VARIABLE, VAL_VARIABLE = "RESILINET_IMAGENET_TRAIN", "RESILINET_IMAGENET_VAL"
+
 IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png"}
 
 

@@ -44,15 +44,16 @@ class LocalCluster:
         self._cluster = Cluster(initialize_head=True, connect=False, head_node_args=dict(
             num_cpus=0, include_dashboard=False,
             _system_config={"health_check_period_ms": period, "health_check_failure_threshold": missed}))
-        self.nodes = {name: self._cluster.add_node(num_cpus=cpus, resources={name: 1.0})
-                      for name, cpus in machines.items()}
-        self._cluster.wait_for_nodes()
+        self.nodes = {}
+        for name, cpus in machines.items():
+            self.add(name, cpus)
 
     @property
     def address(self) -> str:
         return self._cluster.address
 
     def add(self, name: str, cpus: float) -> None:
+        """Start Ray node `name` with `cpus` CPUs and wait until the cluster has it."""
         self.nodes[name] = self._cluster.add_node(num_cpus=cpus, resources={name: 1.0})
         self._cluster.wait_for_nodes()
 
