@@ -2,8 +2,10 @@
 
 The numbers in the test names are those of the "Bad input" list of issue 7.
 """
+import gzip
 import hashlib
 import os
+import random
 import subprocess
 import sys
 import tarfile
@@ -250,15 +252,27 @@ def test_8_a_checksum_mismatch_in_the_cache_says_how_to_renew_it(logs, tmp_path,
 
 
 # The same care for the other datasets' archives
+def anonymous(member: tarfile.TarInfo) -> tarfile.TarInfo:
+    """`member` with no time or owner, the same on every machine."""
+    member.mtime, member.uid, member.gid, member.uname, member.gname = 0, 0, 0, "", ""
+    return member
+
+
 def multiview_archive(tmp_path, name, content=b"view"):
-    """A .tar.gz laid out as the multi-view dataset (file contents are not read by the unpacking)."""
+    """A .tar.gz laid out as the multi-view dataset (file contents are not read by the unpacking).
+
+    Its bytes are the same on every run (seeded contents, no times or owners), so that damage done at a
+    fixed offset always hits the same part of the compressed stream.
+    """
     source = tmp_path / f"{name}-source"
+    noise = random.Random(name)
     for split in ("train_dir", "test_dir", "holdout_dir"):
         (source / "multiview-dataset" / split / "person_images").mkdir(parents=True)
-        (source / "multiview-dataset" / split / "person_images" / "c0_0_0.jpg").write_bytes(content + os.urandom(4096))
+        (source / "multiview-dataset" / split / "person_images" / "c0_0_0.jpg").write_bytes(
+            content + noise.randbytes(4096))
     archive = tmp_path / f"{name}.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        tar.add(source / "multiview-dataset", "multiview-dataset")
+    with gzip.GzipFile(archive, "wb", mtime=0) as compressed, tarfile.open(fileobj=compressed, mode="w") as tar:
+        tar.add(source / "multiview-dataset", "multiview-dataset", filter=anonymous)
     return archive
 
 

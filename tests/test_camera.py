@@ -1,5 +1,6 @@
 """Camera (multi-view): the loader on the real dataset, the 256-combination no-path map, the
 multiplexers, and the four scripts end-to-end on a slice of the real data."""
+import json
 import re
 import tarfile
 from collections import defaultdict
@@ -16,6 +17,8 @@ from resilinet.core.builder import ModelKind, set_alive
 from resilinet.core.kinds import ModelOptions
 from resilinet.core.paper_topologies import CAMERA
 from resilinet.data import camera
+from resilinet.report.pooled import load_runs
+from resilinet.report.tables import write_report
 
 ARCHIVE = "multiview-dataset.tar.gz"
 NAME = re.compile(r"multiview-dataset/(\w+)/(\w+)_images/c(\d)_(\d+)_(\d+)\.jpg$")
@@ -179,6 +182,31 @@ def test_average_accuracy_end_to_end(slice_dir, tmp_path, capsys):
     assert document["metric"] == "micro_f1"
     assert sum(not c["no_path"] for c in document["records"][0]["combinations"]) == 37
     assert "skipped 1 sample(s) of holdout_dir" in capsys.readouterr().out
+
+    # The same weights, bounded: the most probable combinations down to 2% of the probability left.
+    bounded = run_script("camera_average_accuracy.py", f"--data_dir={slice_dir}", *FAST, "--evaluate_saved=true",
+                         "--exact_max_nodes=7", "--mass_left=0.02", cwd=tmp_path)
+    for exact, record in zip(document["records"], bounded["records"], strict=True):
+        scores = {tuple(c["alive"].values()): c["micro_f1"] for c in exact["combinations"]}
+        evaluated = {tuple(c["alive"].values()): c["micro_f1"] for c in record["combinations"]}
+        assert len(evaluated) < 256 and all(evaluated[alive] == scores[alive] for alive in evaluated)
+        for setting, reliability in bounded["reliability_settings"].items():
+            probability = {alive: np.prod([r if up else 1 - r for up, r in zip(alive, reliability)])
+                           for alive in scores}
+            low = sum(probability[alive] * evaluated[alive] for alive in evaluated)
+            left = 1 - sum(probability[alive] for alive in evaluated)
+            bounds = record["bounds"][setting]
+            assert left <= 0.02 and bounds["mass_left"] == pytest.approx(left, abs=1e-12)
+            assert (bounds["low"], bounds["high"]) == pytest.approx((low, low + left), abs=1e-12)
+            assert low <= exact["average"][setting] <= low + left
+            assert record["average"][setting] == pytest.approx(low + left / 2, abs=1e-12)
+    bounded_file = sorted((tmp_path / "results").glob("camera_average_accuracy_*.json"))[-1]
+    assert [r["bounds"] for r in json.loads(bounded_file.read_text())["records"]] == \
+        [r["bounds"] for r in bounded["records"]]
+    write_report(load_runs([bounded_file]), tmp_path / "report")
+    worst = {s: max(r["bounds"][s]["mass_left"] for r in bounded["records"]) for s in bounded["reliability_settings"]}
+    assert ("The most probability left unevaluated: " + ", ".join(f"{s} {m:.2g}" for s, m in worst.items())
+            in (tmp_path / "report" / "camera_average_accuracy.md").read_text())
 
 
 def test_hyperconnection_weight_end_to_end(slice_dir, tmp_path):

@@ -1,6 +1,5 @@
 """CIFAR-10: the loader (real JPEGs from ../shared/data, and malformed sources) and the eight
 experiment scripts end-to-end on a 600-image slice of the real data."""
-import importlib
 import tarfile
 from pathlib import Path, PurePosixPath
 
@@ -12,6 +11,8 @@ from conftest import extract_members, run_script, run_weights, shared_archive
 from sklearn.model_selection import train_test_split
 
 from resilinet.base.errors import UserError
+from resilinet.cli.known_flags import flag_specs
+from resilinet.cli.parser import parse_flags
 from resilinet.data import cifar
 
 IMAGES_PER_CLASS_AND_SPLIT = 30  # 600 images: 300 from train/, 300 from test/
@@ -116,15 +117,15 @@ def test_keras_source_merges_train_and_test(monkeypatch):
 
 
 def test_environment_variable_chooses_the_source(monkeypatch):
-    import cifar_common
+    from cifar_common import CIFAR_MOBILENET, CIFAR_RESNET
 
-    monkeypatch.setenv(cifar.ENVIRONMENT_VARIABLE, "/somewhere/cifar10-jpg")
-    try:
-        assert importlib.reload(cifar_common).CIFAR_MOBILENET.defaults["data_dir"] == "/somewhere/cifar10-jpg"
-    finally:
-        monkeypatch.delenv(cifar.ENVIRONMENT_VARIABLE)
-        importlib.reload(cifar_common)
-    assert cifar_common.CIFAR_RESNET.defaults["data_dir"] == ""
+    def data_dir(dataset):
+        return parse_flags(dataset.defaults, [], specs=flag_specs(dataset, dataset.defaults)).data_dir
+
+    monkeypatch.setenv(cifar.DATA_VARIABLE, "/somewhere/cifar10-jpg")
+    assert data_dir(CIFAR_MOBILENET) == data_dir(CIFAR_RESNET) == "/somewhere/cifar10-jpg"
+    monkeypatch.delenv(cifar.DATA_VARIABLE)
+    assert data_dir(CIFAR_MOBILENET) == data_dir(CIFAR_RESNET) == ""
 
 
 # ---- scripts ----

@@ -8,6 +8,7 @@ from resilinet.base.folders import check_output_dirs
 from resilinet.cli.known_flags import flag_specs
 from resilinet.cli.parser import parse_flags
 from resilinet.cli.program import run_program
+from resilinet.core.bounded import EVALUATION_DEFAULTS
 from resilinet.data.definition import DatasetDefinition, constant_name, shown_path
 from resilinet.runs.driver import run_experiment
 from resilinet.runs.parallel import check_flags as check_parallel_flags
@@ -29,6 +30,7 @@ COMMON_DEFAULTS = {
     "ray_address": "",
     "cpus_per_model": 1.0,
     "gpus_per_model": 0.0,
+    **EVALUATION_DEFAULTS,  # exact_max_nodes, mass_left
 }
 
 

@@ -55,6 +55,11 @@ FLAGS = {
     "cpus_per_model": FlagSpec("CPUs reserved for each model trained in parallel", range=Range(0, low_open=True)),
     "gpus_per_model": FlagSpec("GPUs (a fraction shares one) reserved for each model trained in parallel",
                                range=Range(0)),
+    "exact_max_nodes": FlagSpec("topologies with up to this many failable nodes are evaluated under every failure "
+                                "combination; larger ones under the most probable, down to --mass_left",
+                                range=Range(0)),
+    "mass_left": FlagSpec("past --exact_max_nodes: the probability the unevaluated combinations may hold under "
+                          "each setting; the expected score is then known within it", range=Range(0, 1, low_open=True)),
     # deployment scripts
     "model": FlagSpec("the trained network to deploy", choices=("Vanilla", "DFG", "ResiliNet", "ResiliNetPlus")),
     "iteration": FlagSpec("which iteration's saved weights to deploy", range=AT_LEAST_1),

@@ -116,10 +116,11 @@ def evaluate_combinations(
     metric: str,
     no_path_score: float,
     batch_size: int,
+    combinations: Iterable[tuple[bool, ...]] | None = None,
 ) -> list[CombinationResult]:
-    """Score of `model` on `test` for every combination of the failable nodes; a combination
-    with no input-to-output path scores `no_path_score` without running the model. Nothing of
-    `test` is modified."""
+    """Score of `model` on `test` for every combination of the failable nodes (or for
+    `combinations`); a combination with no input-to-output path scores `no_path_score` without
+    running the model. Nothing of `test` is modified."""
     y_true = np.asarray(test.y).ravel()
 
     def evaluate(alive: tuple[bool, ...], no_path: bool) -> CombinationResult:
@@ -128,7 +129,9 @@ def evaluate_combinations(
         y_pred = np.argmax(predict(model, test, batch_size), axis=-1)
         return CombinationResult(alive, False, score(metric, y_true, y_pred))
 
-    return over_combinations(model, topology, skip_mask, topology.failure_combinations(), evaluate)
+    if combinations is None:
+        combinations = topology.failure_combinations()
+    return over_combinations(model, topology, skip_mask, combinations, evaluate)
 
 
 def expected_score(results: Sequence[CombinationResult], reliability: Sequence[float]) -> float:

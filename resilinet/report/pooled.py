@@ -115,6 +115,14 @@ class Run:
         values = [r["average"][setting] for r in self.records if r["group"] == group and setting in r["average"]]
         return statistics(values) if values else None
 
+    def mass_left(self) -> dict[str, float]:
+        """Per setting, the most probability any bounded record left unevaluated (empty: all exact)."""
+        left: dict[str, float] = {}
+        for record in self.records:
+            for setting, bounds in record.get("bounds", {}).items():
+                left[setting] = max(left.get(setting, 0.0), bounds["mass_left"])
+        return left
+
     def single_failures(self, group: str) -> dict[str, tuple[Stats, bool]]:
         """Score with no node dead ("none") and with exactly one node dead, with its no-path flag."""
         cells = {}

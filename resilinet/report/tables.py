@@ -102,6 +102,13 @@ def render_report(run: Run, figures: Sequence[str] = ()) -> str:
              f"from {len(run.paths)} results file(s).", ""]
     lines += [f"**Incomplete:** {note}; cells may pool different numbers of iterations (see n).\n"
               for note in run.incomplete]
+    left = run.mass_left()
+    if left:
+        lines += ["**Bounded:** some models were evaluated only under the most probable failure combinations "
+                  "(`--exact_max_nodes`, `--mass_left`). The most probability left unevaluated: "
+                  + ", ".join(f"{setting} {mass:.2g}" for setting, mass in left.items())
+                  + ". Each such expected score is the middle of the interval it is known to lie in, so it is "
+                  "within half of that of the exact value.\n"]
     lines += summary_table(run)
     if run.experiment_type == "average_accuracy":
         lines += ["", "## Individual node failures", "",

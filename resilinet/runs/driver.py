@@ -25,7 +25,7 @@ from resilinet.runs.results import (
 from resilinet.runs.variants import VARIANTS, Variant
 
 # Keys that change how saved weights are evaluated, not the weights: --evaluate_saved may set them anew.
-EVALUATION_KEYS = ("no_path_guess",)
+EVALUATION_KEYS = ("no_path_guess", "exact_max_nodes", "mass_left")
 
 
 def resolve_run(value: str, flag: str, results_dir: Path, experiment: str) -> Path:

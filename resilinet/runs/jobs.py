@@ -14,6 +14,11 @@ import keras
 
 from resilinet.base.errors import UserError
 from resilinet.base.files import check_room
+from resilinet.core.bounded import (
+    EVALUATION_DEFAULTS,
+    enough_combinations,
+    expected_bounds,
+)
 from resilinet.core.evaluation import (
     evaluate_combinations,
     expected_score,
@@ -90,10 +95,16 @@ def run_job(dataset: DatasetDefinition, experiment: str, config, data: Data, job
     trainer = None if config.evaluate_saved else (
         lambda model: train_job(dataset, experiment, config, data, job, files, model, seed, on_epoch))
     built = job_model(dataset, config, data, job, seed, files.weights(iteration, variant.name), trainer)
-    topology = dataset.topology
+    topology, settings = dataset.topology, {s: dataset.reliability_settings[s] for s in variant.settings}
+    bounded = len(topology.failable) > getattr(config, "exact_max_nodes", EVALUATION_DEFAULTS["exact_max_nodes"])
+    mass_left = getattr(config, "mass_left", EVALUATION_DEFAULTS["mass_left"])
     results = evaluate_combinations(built.model, topology, built.skip_mask, data.test, dataset.metric,
-                                    built.no_path_score, config.batch_size)
-    averages = {s: expected_score(results, dataset.reliability_settings[s]) for s in variant.settings}
+                                    built.no_path_score, config.batch_size,
+                                    enough_combinations(settings.values(), mass_left) if bounded else None)
+    scores = {result.alive: result.score for result in results}
+    bounds = {s: expected_bounds(scores, reliability) for s, reliability in settings.items()} if bounded else {}
+    averages = {s: bounds[s].middle if bounded else expected_score(results, reliability)
+                for s, reliability in settings.items()}
     shown = ", ".join(f"{s} {v:.4f}" for s, v in averages.items())
     print(f"iteration {iteration}/{config.iterations} {variant.name} ({built.action}, "
           f"{time.perf_counter() - started:.0f} s): {shown}", flush=True)
@@ -109,6 +120,7 @@ def run_job(dataset: DatasetDefinition, experiment: str, config, data: Data, job
             for r in results
         ],
         "average": averages,
+        **({"bounds": {s: vars(b) for s, b in bounds.items()}} if bounded else {}),  # average: their middle
     }
 
 

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from resilinet.base.errors import UserError
 from resilinet.base.files import create_new, write_text_atomically
+from resilinet.core.bounded import EVALUATION_DEFAULTS
 from resilinet.core.topology import Topology
 
 # Flags that cannot change a run's numbers: a resumed run may set them differently, and the report
@@ -24,6 +25,11 @@ NON_RESULT_KEYS = frozenset({
     "verbose", "resume", "results_dir", "models_dir", "evaluate_saved", "iterations",
     "workers", "ray_address", "cpus_per_model", "gpus_per_model", "read_workers", "checkpoint_seconds", "saved_run",
 })
+
+
+# Keys the scripts gained after runs were logged, with the values that reproduce what those runs
+# did: a configuration without one is compared as if it held that value.
+ADDED_LATER = EVALUATION_DEFAULTS
 
 
 def mean_and_std(values: Sequence[float]) -> tuple[float, float | None]:
@@ -73,6 +79,7 @@ def check_document(path: Path, document: dict[str, Any]) -> None:
 def differing_keys(logged: Mapping[str, Any], current: Mapping[str, Any], ignore: Iterable[str] = ()) -> list[str]:
     """Keys whose values differ between two configurations (JSON-normalised), except `ignore`."""
     skip = NON_RESULT_KEYS | set(ignore)
+    logged, current = {**ADDED_LATER, **logged}, {**ADDED_LATER, **current}
     keys = (set(logged) | set(current)) - skip
     normal = lambda value: json.loads(json.dumps(value, default=str))  # noqa: E731  (tuples -> lists)
     return sorted(k for k in keys if normal(logged.get(k)) != normal(current.get(k)))
@@ -267,9 +274,12 @@ class ResultsLog:
         rows = []
         for group in groups:
             for setting in self.settings:
-                values = [r["average"][setting] for r in self.records if r["group"] == group and setting in r["average"]]
-                mean, std = mean_and_std(values) if values else (None, None)
-                rows.append({"model": group, "setting": setting, "mean": mean, "std": std, "iterations": len(values)})
+                records = [r for r in self.records if r["group"] == group and setting in r["average"]]
+                mean, std = mean_and_std([r["average"][setting] for r in records]) if records else (None, None)
+                rows.append({"model": group, "setting": setting, "mean": mean, "std": std, "iterations": len(records)})
+                bounds = [r["bounds"][setting] for r in records if setting in r.get("bounds", {})]
+                if bounds:  # each average is the middle of its bounds: the mean is within half of this
+                    rows[-1]["mass_left"] = max(b["mass_left"] for b in bounds)
         return rows
 
     def write(self) -> None:
@@ -305,12 +315,17 @@ class ResultsLog:
                 note = "  (no path: random guess)" if combination["no_path"] else ""
                 lines.append(f"  {self.topology.describe(alive)}  {metric} {combination[self.metric]:.4f}{note}")
             for setting, value in record["average"].items():
-                lines.append(f"  average {metric} under {setting} {self.settings[setting]}: {value:.4f}")
+                bounds = record.get("bounds", {}).get(setting)
+                shown = f"{value:.4f}" if bounds is None else (
+                    f"{value:.4f}, within [{bounds['low']:.4f}, {bounds['high']:.4f}] (combinations holding "
+                    f"{bounds['mass_left']:.2g} of the probability not evaluated)")
+                lines.append(f"  average {metric} under {setting} {self.settings[setting]}: {shown}")
         iterations = len({record["iteration"] for record in self.records})
         lines += ["", f"== summary: mean and sample std over {iterations} iteration(s) =="]
         lines.append(f"{'model':<40} {'setting':<12} {'mean':>8} {'std':>8}  n")
         for row in self.summary():
             mean = "n/a" if row["mean"] is None else f"{row['mean']:.4f}"
             std = "n/a" if row["std"] is None else f"{row['std']:.4f}"
-            lines.append(f"{row['model']:<40} {row['setting']:<12} {mean:>8} {std:>8}  {row['iterations']}")
+            bounded = f"  (bounded: within {row['mass_left'] / 2:.2g} of the exact mean)" if "mass_left" in row else ""
+            lines.append(f"{row['model']:<40} {row['setting']:<12} {mean:>8} {std:>8}  {row['iterations']}{bounded}")
         return "\n".join(lines) + "\n"
