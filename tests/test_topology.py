@@ -132,3 +132,20 @@ def test_unknown_scheme_and_wrong_setting_length_raise():
         HEALTH.connection_weights(6)
     with pytest.raises(ValueError, match="one value per failable node"):
         HEALTH.connection_weights(2, (0.9, 0.9))
+
+
+@pytest.mark.parametrize("chain, skips, failable, message", [
+    ((("a", "b"), ("b", "c"), ("c", "b"), ("c", "cloud")), (), ("b",), r"cycle \(b -> c -> b\)"),
+    ((("a", "b"), ("b", "cloud"), ("b", "lost")), (), ("b",), "lost reaches no output"),
+    ((("a", "b"), ("b", "cloud"), ("x", "b")), (), ("b",), "x receives no chain connection and is not an input"),
+    ((("a", "b"), ("b", "cloud")), (("a", "cloud"),), ("b", "fog9"), "failable order names unknown node"),
+    ((("a", "b"), ("b", "cloud")), (("a", "cloud"),), ("b", "b"), "names a node twice"),
+    ((("a", "b"), ("b", "c"), ("c", "cloud")), (("a", "cloud"),), ("b",), "it jumps over none"),
+    ((("a", "b"), ("b", "cloud")), (("a", "z"),), ("b",), "skip a->z names a node"),
+    ((("a", "b"), ("b", "cloud")), (), ("a",), "a is an input or the output"),
+    ((("b", "a"), ("a", "cloud")), (), ("b",), "input a receives a chain connection"),
+    ((("a", "b"), ("b", "c")), (), ("b",), r"cloud \(output\) is in no chain connection"),
+])
+def test_topology_mistakes_are_named(chain, skips, failable, message):
+    with pytest.raises(ValueError, match=message):
+        Topology("mine", ("a",), chain, skips, failable)

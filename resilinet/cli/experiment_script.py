@@ -30,7 +30,7 @@ COMMON_DEFAULTS = {
     "ray_address": "",
     "cpus_per_model": 1.0,
     "gpus_per_model": 0.0,
-    **EVALUATION_DEFAULTS,  # exact_max_nodes, mass_left
+    **EVALUATION_DEFAULTS,  # exact_max_nodes, mass_left, node_by_node
 }
 
 
@@ -42,7 +42,7 @@ def main(
     description: str = "",
 ) -> ResultsLog:
     """Entry point of every experiment script: parse flags, run, turn bad input into a clear exit."""
-    program = f"Experiment/{dataset.name}_{experiment_type}.py"
+    program = " ".join(dataset.program(experiment_type))
     defaults = {**COMMON_DEFAULTS, **dataset.defaults, **(script_defaults or {})}
     argv = list(sys.argv[1:] if argv is None else argv)
 

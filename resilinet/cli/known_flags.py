@@ -60,6 +60,8 @@ FLAGS = {
                                 range=Range(0)),
     "mass_left": FlagSpec("past --exact_max_nodes: the probability the unevaluated combinations may hold under "
                           "each setting; the expected score is then known within it", range=Range(0, 1, low_open=True)),
+    "node_by_node": FlagSpec("evaluate each node once per alive state of the nodes it depends on (false: the whole "
+                             "model once per failure combination, as the original)"),
     # deployment scripts
     "model": FlagSpec("the trained network to deploy", choices=("Vanilla", "DFG", "ResiliNet", "ResiliNetPlus")),
     "iteration": FlagSpec("which iteration's saved weights to deploy", range=AT_LEAST_1),
@@ -134,7 +136,7 @@ def flag_specs(dataset: DatasetDefinition, keys: Iterable[str]) -> dict[str, Fla
     own = DATASET_FLAGS.get(dataset.name.split("_")[0], {})
     specs = {}
     for key in keys:
-        spec = own.get(key) or FLAGS.get(key) or FlagSpec("")
+        spec = own.get(key) or FLAGS.get(key) or FlagSpec(dataset.meanings.get(key, ""))
         if key == "skip_configurations":
             order = ", ".join(f"{source}->{target}" for source, target in dataset.topology.skips)
             spec = replace(spec, meaning=f"{spec.meaning}, in the order {order}")

@@ -12,10 +12,12 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping, Sequence
 
-# Past this many failable nodes an experiment bounds its expected scores instead of evaluating
-# every combination (2^12 = 4,096 predictions of the test set per model). Runs made before these
-# flags existed evaluated every combination, which these defaults still do for every paper topology.
-EVALUATION_DEFAULTS = {"exact_max_nodes": 12, "mass_left": 0.001}
+# How the experiments evaluate. Past `exact_max_nodes` failable nodes they bound the expected scores
+# instead of evaluating every combination (2^12 = 4,096 predictions of the test set per model);
+# `node_by_node` runs each node once per state of the nodes it depends on (core.shared_outputs)
+# instead of the whole model once per combination. Runs made before these flags existed ran the
+# whole model on every combination, as these defaults still do for every paper topology.
+EVALUATION_DEFAULTS = {"exact_max_nodes": 12, "mass_left": 0.001, "node_by_node": False}
 
 
 def combination_probability(alive: Sequence[bool], reliability: Sequence[float]) -> float:

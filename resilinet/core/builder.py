@@ -60,7 +60,15 @@ def build_model(
         source, target = connection
         return keras.layers.Rescaling(scale, name=f"weight_{source}_to_{target}")(tensor)
 
-    def merge(tensors, layer_name):
+    def check_shapes(tensors, node):
+        shapes = [tuple(t.shape[1:]) for t in tensors]
+        if len(set(shapes)) > 1:
+            raise ValueError(f"{topology.name}: the tensors that meet at {node} have shapes "
+                             f"{', '.join(map(str, shapes))}; give them one shape (the nodes' layer stacks, or the "
+                             f"architecture's align_skip)")
+
+    def merge(tensors, layer_name, node):
+        check_shapes(tensors, node)
         return tensors[0] if len(tensors) == 1 else keras.layers.Add(name=layer_name)(tensors)
 
     inputs = {node: keras.Input(shape=architecture.input_shapes[node], name=node) for node in topology.inputs}
@@ -80,13 +88,18 @@ def build_model(
                 if not skip_parts:
                     parts.append(below)
                 elif kind is ModelKind.RESILINET:
-                    carried = merge(skip_parts, f"skips_over_{below_node}_to_{node}")
+                    carried = merge(skip_parts, f"skips_over_{below_node}_to_{node}", node)
+                    check_shapes([below, carried], node)
                     mux = InputMultiplexer(name=f"mux_{below_node}_to_{node}")
                     parts.append(mux([below, carried]))
                 else:
                     parts.extend([below, *skip_parts])
-            x = merge(parts, f"{node}_input")
-        y = architecture.node(node, x)
+            x = merge(parts, f"{node}_input", node)
+        try:
+            y = architecture.node(node, x)
+        except ValueError as error:
+            raise ValueError(f"{topology.name}: the layers of {node} do not take its input of shape "
+                             f"{tuple(x.shape[1:])}: {error}") from error
         if node in topology.failable:
             if kind.has_failout:
                 y = Failout(survival_rates[node], name=f"{node}_failout")(y)

@@ -60,6 +60,12 @@ def random_guess_score(train_labels: np.ndarray, test_labels: np.ndarray, metric
     return score(metric, np.asarray(test_labels).ravel(), guesses)
 
 
+def replicas(model: keras.Model) -> int:
+    """The replicas of the `tf.distribute` strategy `model` was built under (1 without one)."""
+    strategy = getattr(model, "distribute_strategy", None)  # TensorFlow backend only
+    return 1 if strategy is None else strategy.num_replicas_in_sync
+
+
 def predict(model: keras.Model, split: Split, batch_size: int) -> np.ndarray:
     """Class probabilities for a split; in-memory data goes batch by batch through
     `predict_on_batch`, which skips `predict`'s per-call set-up (it dominates on small test sets).
@@ -67,8 +73,7 @@ def predict(model: keras.Model, split: Split, batch_size: int) -> np.ndarray:
     its `predict_on_batch` runs the whole batch on every replica and returns every copy."""
     if split.is_streamed:
         return model.predict(split.x, verbose=0)
-    strategy = getattr(model, "distribute_strategy", None)  # TensorFlow backend only
-    if strategy is not None and strategy.num_replicas_in_sync > 1:
+    if replicas(model) > 1:
         return model.predict(split.x, batch_size=batch_size, verbose=0)
     inputs = split.x if isinstance(split.x, (list, tuple)) else [split.x]
     batches = []
@@ -117,21 +122,34 @@ def evaluate_combinations(
     no_path_score: float,
     batch_size: int,
     combinations: Iterable[tuple[bool, ...]] | None = None,
+    node_by_node: bool = False,
 ) -> list[CombinationResult]:
     """Score of `model` on `test` for every combination of the failable nodes (or for
     `combinations`); a combination with no input-to-output path scores `no_path_score` without
-    running the model. Nothing of `test` is modified."""
+    running the model. Nothing of `test` is modified.
+
+    With `node_by_node` (and the test set in memory, on one device), each node runs once per alive
+    state of the nodes it depends on (`resilinet.core.shared_outputs`); otherwise the whole model
+    runs once per combination, its failure gates set (the original's way). The class probabilities
+    agree to the last bits of float32.
+    """
+    combinations = topology.failure_combinations() if combinations is None else list(combinations)
     y_true = np.asarray(test.y).ravel()
 
-    def evaluate(alive: tuple[bool, ...], no_path: bool) -> CombinationResult:
+    def evaluate(alive: tuple[bool, ...], no_path: bool, predicted: Callable[[], np.ndarray]) -> CombinationResult:
         if no_path:
             return CombinationResult(alive, True, float(no_path_score))
-        y_pred = np.argmax(predict(model, test, batch_size), axis=-1)
-        return CombinationResult(alive, False, score(metric, y_true, y_pred))
+        return CombinationResult(alive, False, score(metric, y_true, np.argmax(predicted(), axis=-1)))
 
-    if combinations is None:
-        combinations = topology.failure_combinations()
-    return over_combinations(model, topology, skip_mask, combinations, evaluate)
+    if node_by_node and not test.is_streamed and replicas(model) == 1:
+        from resilinet.core.shared_outputs import NodeByNode
+
+        nodes = NodeByNode(model, topology, skip_mask, test, batch_size)
+        results = {alive: evaluate(alive, not topology.has_path(alive, skip_mask), lambda: nodes.predict(alive))
+                   for alive in sorted(combinations, key=nodes.upstream_first)}
+        return [results[alive] for alive in combinations]
+    return over_combinations(model, topology, skip_mask, combinations,
+                             lambda alive, no_path: evaluate(alive, no_path, lambda: predict(model, test, batch_size)))
 
 
 def expected_score(results: Sequence[CombinationResult], reliability: Sequence[float]) -> float:

@@ -48,17 +48,39 @@ class Topology:
     output: str = "cloud"
 
     def __post_init__(self):
+        chain = nx.DiGraph(self.chain)
+        if not nx.is_directed_acyclic_graph(chain):
+            cycle = [source for source, _ in nx.find_cycle(chain)]
+            raise ValueError(f"{self.name}: the chain has a cycle ({' -> '.join(cycle + cycle[:1])})")
         nodes = set(self.nodes)
-        for source, target in self.chain + self.skips:
+        for source, target in self.skips:
             if source not in nodes or target not in nodes:
-                raise ValueError(f"{self.name}: connection {source}->{target} names an unknown node")
+                raise ValueError(f"{self.name}: skip {source}->{target} names a node that no chain connection has")
+        for node in (*self.inputs, self.output):
+            if node not in nodes:
+                raise ValueError(f"{self.name}: {node} ({'output' if node == self.output else 'input'}) is in no "
+                                 f"chain connection")
+        for node in self.inputs:
+            if self.chain_sources(node):
+                raise ValueError(f"{self.name}: input {node} receives a chain connection (an input has none)")
+        for node in nodes - set(self.inputs):
+            if not self.chain_sources(node):
+                raise ValueError(f"{self.name}: {node} receives no chain connection and is not an input")
+        for node in nodes - {self.output}:
+            if not nx.has_path(chain, node, self.output):
+                raise ValueError(f"{self.name}: {node} reaches no output (no chain path to {self.output})")
+        unknown = [node for node in self.failable if node not in nodes]
+        if unknown:
+            raise ValueError(f"{self.name}: the failable order names unknown node(s) {', '.join(unknown)}")
+        if len(set(self.failable)) != len(self.failable):
+            raise ValueError(f"{self.name}: the failable order names a node twice")
         for node in self.failable:
             if node in self.inputs or node == self.output:
                 raise ValueError(f"{self.name}: {node} is an input or the output and cannot fail")
-        if not nx.is_directed_acyclic_graph(nx.DiGraph(self.chain)):
-            raise ValueError(f"{self.name}: the chain has a cycle")
         for skip in self.skips:
             self.bypassed_node(skip)  # raises if the skip does not jump over exactly one node
+        if len(set(self.skips)) != len(self.skips) or set(self.skips) & set(self.chain):
+            raise ValueError(f"{self.name}: a skip hyperconnection is named twice or is also a chain connection")
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -84,8 +106,15 @@ class Topology:
         source, target = skip
         middle = [m for s, m in self.chain if s == source and (m, target) in self.chain]
         if len(middle) != 1:
-            raise ValueError(f"{self.name}: skip {source}->{target} must jump over exactly one node")
+            raise ValueError(f"{self.name}: skip {source}->{target} must jump over exactly one node "
+                             f"({source} -> node -> {target} in the chain); it jumps over "
+                             f"{', '.join(middle) if middle else 'none'}")
         return middle[0]
+
+    def senders(self, skip_mask: Sequence[bool] | None = None) -> dict[str, tuple[str, ...]]:
+        """The nodes whose outputs arrive at each node: chain sources, then sources of active skips."""
+        skips = self.active_skips(skip_mask)
+        return {node: self.chain_sources(node) + tuple(s for s, t in skips if t == node) for node in self.nodes}
 
     def connections(self, skip_mask: Sequence[bool] | None = None) -> tuple[Connection, ...]:
         """Chain connections plus the active skip hyperconnections."""

@@ -33,6 +33,10 @@ class DatasetDefinition:
             by --help and checked when the flag is given.
         constants_file: The file that sets `defaults` (named when one of them is refused), and
             constant_files: where a default is set elsewhere (PARTITION_SETING in a model file).
+        meanings: What --help says of this dataset's own flags (those the tables of
+            `resilinet.cli.known_flags` do not hold).
+        script: The script of an experiment type, from the repository's root, with `{experiment}`
+            where the type goes (its words after the first are the script's first arguments).
     """
 
     name: str
@@ -49,6 +53,13 @@ class DatasetDefinition:
     constants_file: str = ""
     constant_files: Mapping[str, str] = field(default_factory=dict)
     model_name: str = ""
+    meanings: Mapping[str, str] = field(default_factory=dict)
+    script: str = ""
+
+    def program(self, experiment_type: str) -> list[str]:
+        """The words that run `experiment_type` (after `python`), as README and the results show them."""
+        template = self.script or f"Experiment/{self.name}_{{experiment}}.py"
+        return template.format(experiment=experiment_type).split()
 
     def build_model(self, kind: ModelKind, config: SimpleNamespace, options: ModelOptions):
         """The uncompiled keras.Model of `kind` with `options`; failout survives at

@@ -86,6 +86,11 @@ class DeployedNetwork:
 
     def start(self) -> None:
         """Start every node and wait until all have loaded their weights."""
+        needed, cpus = len(self.topology.nodes) * self.node_cpus, ray.cluster_resources().get("CPU", 0.0)
+        if needed > cpus + 1e-9:
+            raise UserError(f"{len(self.topology.nodes)} node actors x --node_cpus={self.node_cpus:g} need {needed:g} "
+                            f"CPUs and the Ray cluster has {cpus:g}: they would wait for ever; give "
+                            f"--node_cpus={cpus / len(self.topology.nodes):.3g} or less")
         self.actors = {node: self._new_actor(node, 0) for node in self.topology.nodes}
         ray.get([actor.ready.remote() for actor in self.actors.values()])
 

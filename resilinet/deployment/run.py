@@ -50,7 +50,7 @@ LATENCY_CLASSES = ("no failure", "node known dead", "node died mid-request")
 # Keys of a training run's configuration that do not shape its networks or data (the deployment's
 # own `seed` seeds its failure draws and no-path guesses).
 NOT_MODEL_KEYS = frozenset({"epochs", "iterations", "batch_size", "seed", "distribute", "verbose", "mixed_precision",
-                            "resilinet_plus", "no_path_guess"})
+                            "resilinet_plus", "no_path_guess", "exact_max_nodes", "mass_left", "node_by_node"})
 
 
 def weights_file(dataset: DatasetDefinition, config, kind: ModelKind) -> Path:
@@ -70,7 +70,7 @@ def weights_file(dataset: DatasetDefinition, config, kind: ModelKind) -> Path:
         have = f"; {path.parent} holds {', '.join(found)}" if found else ""
         plus = " --resilinet_plus=true" if kind is ModelKind.RESILINET_PLUS else ""
         raise UserError(f"--model={kind.file_name} --iteration={config.iteration}: no weights at {path} (the run "
-                        f"{run}){have}; run `python Experiment/{experiment}.py{plus}` first (with --iterations of at "
+                        f"{run}){have}; run `python {' '.join(dataset.program('average_accuracy'))}{plus}` first (with --iterations of at "
                         f"least {config.iteration}), or name its results file with --saved_run")
     return path
 
@@ -269,7 +269,7 @@ def deploy(dataset: DatasetDefinition, config) -> dict[str, Any]:
         "experiment": f"{dataset.name}_deployment", "metric": dataset.metric, "model": kind.value,
         "weights": str(path), "failable_nodes": list(topology.failable),
         "config": {k: v for k, v in vars(config).items() if k != "argv"},
-        "command": shlex.join(["python", f"Experiment/{dataset.name}_deployment.py", *config.argv]),
+        "command": shlex.join(["python", *dataset.program("deployment"), *config.argv]),
         "actors": len(topology.nodes), "start_seconds": start_seconds, "kills": kills, "restarts": restarts,
         "died": died, "placement": network.placement,
         "requests": len(served), "samples": int(len(y)),
@@ -282,7 +282,7 @@ def deploy(dataset: DatasetDefinition, config) -> dict[str, Any]:
     }
     if config.setting:
         results = evaluate_combinations(model, topology, skip_mask, data.test, dataset.metric, no_path,
-                                        config.batch_size)
+                                        config.batch_size, node_by_node=getattr(config, "node_by_node", False))
         document["setting"] = {"name": config.setting, "reliability": list(reliability),
                                "simulated_expected": expected_score(results, reliability)}
     return document
@@ -319,7 +319,7 @@ def render(document: dict[str, Any]) -> str:
 
 
 def main(dataset: DatasetDefinition, argv: Sequence[str] | None = None, description: str = "") -> dict[str, Any]:
-    program = f"Experiment/{dataset.name}_deployment.py"
+    program = " ".join(dataset.program("deployment"))
     defaults = {k: v for k, v in dataset.defaults.items() if k not in NOT_DEPLOYMENT_FLAGS}
     defaults.update(DEPLOY_DEFAULTS)
     argv = list(sys.argv[1:] if argv is None else argv)

@@ -12,7 +12,7 @@ from typing import Sequence
 import keras
 import numpy as np
 
-from resilinet.core.builder import node_outputs
+from resilinet.core.shared_outputs import node_models
 from resilinet.core.topology import Topology
 
 
@@ -42,30 +42,17 @@ class NodeSpec:
         return model
 
 
-def senders(topology: Topology, skip_mask: Sequence[bool] | None, has_skips: bool) -> dict[str, tuple[str, ...]]:
-    """The nodes whose outputs arrive at each node: chain sources, then sources of active skips."""
-    skips = topology.active_skips(skip_mask) if has_skips else ()
-    return {
-        node: topology.chain_sources(node) + tuple(source for source, target in skips if target == node)
-        for node in topology.nodes
-    }
-
-
 def split_model(model: keras.Model, topology: Topology, skip_mask: Sequence[bool] | None,
                 has_skips: bool) -> dict[str, NodeSpec]:
     """Cut a model made by `resilinet.core.builder.build_model` into one NodeSpec per node."""
-    outputs = node_outputs(model)
-    raw_inputs = dict(zip(topology.inputs, model.inputs))
-    arriving = senders(topology, skip_mask, has_skips)
     specs = {}
-    for node in topology.nodes:
-        tensors = [raw_inputs[node]] if node in raw_inputs else [outputs[s] for s in arriving[node]]
-        sub_model = keras.Model(tensors, outputs[node], name=f"{model.name}_{node}")
+    for node, senders, sub_model in node_models(model, topology,
+                                                skip_mask if has_skips else (False,) * len(topology.skips)):
         specs[node] = NodeSpec(
             name=node,
-            senders=() if node in raw_inputs else arriving[node],
-            input_shapes=tuple(tuple(t.shape[1:]) for t in tensors),
-            input_dtypes=tuple(str(t.dtype) for t in tensors),
+            senders=senders,
+            input_shapes=tuple(tuple(t.shape[1:]) for t in sub_model.inputs),
+            input_dtypes=tuple(str(t.dtype) for t in sub_model.inputs),
             config=sub_model.to_json(),
             weights=tuple(np.asarray(w) for w in sub_model.get_weights()),
         )

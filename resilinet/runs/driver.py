@@ -25,7 +25,7 @@ from resilinet.runs.results import (
 from resilinet.runs.variants import VARIANTS, Variant
 
 # Keys that change how saved weights are evaluated, not the weights: --evaluate_saved may set them anew.
-EVALUATION_KEYS = ("no_path_guess", "exact_max_nodes", "mass_left")
+EVALUATION_KEYS = ("no_path_guess", "exact_max_nodes", "mass_left", "node_by_node")
 
 
 def resolve_run(value: str, flag: str, results_dir: Path, experiment: str) -> Path:
@@ -73,7 +73,7 @@ def open_log(dataset: DatasetDefinition, experiment_type: str, config, variants:
     """A new results log (with its own weights folder, or the saved run's files with
     `--evaluate_saved`), or the one `--resume` names (checked against this configuration)."""
     experiment = f"{dataset.name}_{experiment_type}"
-    command = shlex.join(["python", f"Experiment/{experiment}.py", *getattr(config, "argv", ())])
+    command = shlex.join(["python", *dataset.program(experiment_type), *getattr(config, "argv", ())])
     settings = dataset.reliability_settings
     order = [v.name for v in variants]
     record_config = {k: v for k, v in vars(config).items() if k != "argv"}

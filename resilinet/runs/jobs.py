@@ -100,7 +100,8 @@ def run_job(dataset: DatasetDefinition, experiment: str, config, data: Data, job
     mass_left = getattr(config, "mass_left", EVALUATION_DEFAULTS["mass_left"])
     results = evaluate_combinations(built.model, topology, built.skip_mask, data.test, dataset.metric,
                                     built.no_path_score, config.batch_size,
-                                    enough_combinations(settings.values(), mass_left) if bounded else None)
+                                    enough_combinations(settings.values(), mass_left) if bounded else None,
+                                    getattr(config, "node_by_node", EVALUATION_DEFAULTS["node_by_node"]))
     scores = {result.alive: result.score for result in results}
     bounds = {s: expected_bounds(scores, reliability) for s, reliability in settings.items()} if bounded else {}
     averages = {s: bounds[s].middle if bounded else expected_score(results, reliability)

@@ -1,0 +1,182 @@
+"""Your own distributed network in one file, run like the paper's datasets.
+
+A file declares the topology (nodes, chain, skip hyperconnections, failable order), the
+reliability settings, each node's layers and the data, and hands them to `OwnNetwork`; its
+`main()` then runs any of the four experiments or the deployment with the same flags, resume,
+workers and outputs as the scripts in Experiment/:
+
+    NETWORK = OwnNetwork(name="sensor_field", file=__file__, inputs=..., chain=..., ...)
+    if __name__ == "__main__":
+        NETWORK.main()  # python my_network.py average_accuracy --epochs=3
+
+A mistake in the declaration stops the program before any training, naming the file.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from resilinet.base.errors import UserError
+from resilinet.cli.program import run_program
+from resilinet.core.kinds import ModelKind
+from resilinet.core.splits import Data, Split
+from resilinet.core.topology import Connection, Topology
+from resilinet.data.definition import DatasetDefinition, shown_path
+
+EXPERIMENT_TYPES = ("average_accuracy", "hyperconnection_weight", "failout_rate", "skiphyperconnection_sensitivity")
+
+# Where a network's `defaults` are silent: the constants of the paper's CNN experiments, one
+# iteration, and node-by-node evaluation (a network of your own has no earlier results to match).
+NETWORK_DEFAULTS = {"epochs": 10, "batch_size": 128, "iterations": 1, "seed": 0, "evaluate_saved": False,
+                    "failout_survival_rate": 0.9, "resilinet_plus": False, "node_by_node": True}
+WEIGHT_SCHEMES = (1, 2, 3, 4)
+MODEL_KINDS = ("DFG", "ResiliNet")
+FAILOUT_SURVIVAL_RATES = (0.95, 0.9, 0.7, 0.5)
+
+
+@dataclass(frozen=True)
+class OwnNetwork:
+    """A network and its data, declared by its user.
+
+    Attributes:
+        name: Names the results files (`<name>_<experiment>_<time>.json`) and the models.
+        file: The declaring file (`__file__`): errors name it and the results' commands run it.
+        inputs, chain, skips, failable, output: The topology (`resilinet.core.topology.Topology`).
+        reliability_settings: Name -> alive probability of each failable node, in `failable` order.
+        input_shapes: Shape (without the batch) of each input node's data.
+        layers: Node -> a function returning that node's Keras layers, fresh at each call; the
+            output node's last layer is the softmax classifier. A node without one passes its input on.
+        load_data: config -> `Data` (see `split_arrays`); the config holds every flag.
+        defaults: Flag-overridable constants (epochs, batch_size, ... and flags of your own).
+        meanings: What --help says of your own flags.
+        metric: "accuracy" or "micro_f1".
+    """
+
+    name: str
+    file: str
+    inputs: tuple[str, ...]
+    chain: tuple[Connection, ...]
+    skips: tuple[Connection, ...]
+    failable: tuple[str, ...]
+    reliability_settings: Mapping[str, Sequence[float]]
+    input_shapes: Mapping[str, Sequence[int]]
+    layers: Mapping[str, Callable[[], Sequence[Any]]]
+    load_data: Callable[[SimpleNamespace], Data]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    meanings: Mapping[str, str] = field(default_factory=dict)
+    output: str = "cloud"
+    metric: str = "accuracy"
+
+    def dataset(self) -> DatasetDefinition:
+        """The declaration as the drivers take it; a mistake in it is a UserError naming the file."""
+        where = shown_path(self.file)
+        try:
+            topology = Topology(self.name, tuple(self.inputs), tuple(map(tuple, self.chain)),
+                                tuple(map(tuple, self.skips)), tuple(self.failable), self.output)
+        except ValueError as error:
+            raise UserError(f"{where}: {error}") from None
+        for setting, reliability in self.reliability_settings.items():
+            if len(reliability) != len(topology.failable) or not all(0 <= r <= 1 for r in reliability):
+                raise UserError(f"{where}: reliability setting {setting!r} needs {len(topology.failable)} "
+                                f"probabilities in [0, 1] (one per failable node: {', '.join(topology.failable)}), "
+                                f"got {tuple(reliability)}")
+        for names, what in ((self.input_shapes, "input_shapes"), (self.layers, "layers")):
+            unknown = sorted(set(names) - set(topology.nodes))
+            if unknown:
+                raise UserError(f"{where}: {what} names unknown node(s) {', '.join(unknown)}")
+        missing = [node for node in topology.inputs if node not in self.input_shapes]
+        if missing:
+            raise UserError(f"{where}: input_shapes lacks the input node(s) {', '.join(missing)}")
+        return DatasetDefinition(
+            name=self.name,
+            topology=topology,
+            reliability_settings={k: tuple(v) for k, v in self.reliability_settings.items()},
+            defaults={**NETWORK_DEFAULTS, **self.defaults},
+            load_data=self.load_data,
+            architecture=self.architecture,
+            metric=self.metric,
+            validate=self.check_layers,
+            constants_file=self.file,
+            meanings=self.meanings,
+            script=f"{where} {{experiment}}",
+        )
+
+    def architecture(self, config=None):
+        from resilinet.networks.stacks import LayerStacks
+
+        return LayerStacks(self.input_shapes, self.layers)
+
+    def check_layers(self, config=None) -> None:
+        """Build the network with every hyperconnection once, so that layers whose shapes do not
+        meet stop the program before any data is loaded (the scripts call it once the flags are read)."""
+        import keras
+
+        from resilinet.core.builder import build_model
+
+        try:
+            build_model(self.dataset().topology, self.architecture(), ModelKind.RESILINET_PLUS)
+        except ValueError as error:
+            raise UserError(f"{shown_path(self.file)}: {error}") from None
+        finally:
+            keras.backend.clear_session()
+
+    def main(self, argv: Sequence[str] | None = None):
+        """`python <file> <experiment type or deployment> [--key=value ...]`."""
+        argv = list(sys.argv[1:] if argv is None else argv)
+        programs = (*EXPERIMENT_TYPES, "deployment")
+
+        def declared() -> DatasetDefinition:
+            if not argv or argv[0] not in programs:
+                raise UserError(f"the first argument names what to run: one of {', '.join(programs)} "
+                                f"(got {repr(argv[0]) if argv else 'none'})")
+            return self.dataset()
+
+        dataset = run_program(shown_path(self.file), declared)
+        experiment, flags = argv[0], argv[1:]
+        if experiment == "deployment":
+            from resilinet.deployment.run import main as deploy
+
+            return deploy(dataset, flags, description=self.description(experiment))
+        from resilinet.cli.experiment_script import main as run_experiment
+
+        return run_experiment(dataset, experiment, flags, script_defaults=self.script_defaults(experiment),
+                              description=self.description(experiment))
+
+    def script_defaults(self, experiment: str) -> dict[str, Any]:
+        """The lists an experiment type trains over; the skip sensitivity tries every skip alone,
+        all of them and none."""
+        skips = len(self.skips)
+        configurations = ("1" * skips, *("".join("1" if i == j else "0" for j in range(skips)) for i in range(skips)),
+                          "0" * skips)
+        lists = {"hyperconnection_weight": {"weight_schemes": WEIGHT_SCHEMES, "model_kinds": MODEL_KINDS},
+                 "failout_rate": {"failout_survival_rates": FAILOUT_SURVIVAL_RATES},
+                 "skiphyperconnection_sensitivity": {"skip_configurations": tuple(dict.fromkeys(configurations))}}
+        return {key: value for key, value in lists.get(experiment, {}).items() if key not in self.defaults}
+
+    def description(self, experiment: str) -> str:
+        return (f"{self.name} ({shown_path(self.file)}): the {experiment.replace('_', ' ')} "
+                f"{'of a trained network as one Ray actor per node' if experiment == 'deployment' else 'experiment'} "
+                f"on {len(self.failable)} failable nodes.")
+
+
+def split_arrays(inputs: Sequence[np.ndarray], labels: np.ndarray, num_classes: int, val_fraction: float = 0.1,
+                 test_fraction: float = 0.1, seed: int = 0) -> Data:
+    """`Data` from arrays: one array per input node (in the topology's input order), rows shuffled
+    with `seed` and cut into training, validation and test rows."""
+    labels = np.asarray(labels)
+    order = np.random.default_rng(seed).permutation(len(labels))
+    test_rows = int(round(test_fraction * len(labels)))
+    val_rows = int(round(val_fraction * len(labels)))
+    parts = {"test": order[:test_rows], "val": order[test_rows:test_rows + val_rows],
+             "train": order[test_rows + val_rows:]}
+
+    def split(rows):
+        x = [np.asarray(array)[rows] for array in inputs]
+        return Split(x if len(x) > 1 else x[0], labels[rows])
+
+    return Data(train=split(parts["train"]), val=split(parts["val"]), test=split(parts["test"]),
+                num_classes=num_classes)
