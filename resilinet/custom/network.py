@@ -26,8 +26,7 @@ from resilinet.core.kinds import ModelKind
 from resilinet.core.splits import Data, Split
 from resilinet.core.topology import Connection, Topology
 from resilinet.data.definition import DatasetDefinition, shown_path
-
-EXPERIMENT_TYPES = ("average_accuracy", "hyperconnection_weight", "failout_rate", "skiphyperconnection_sensitivity")
+from resilinet.runs.variants import VARIANTS
 
 # Where a network's `defaults` are silent: the constants of the paper's CNN experiments, one
 # iteration, and node-by-node evaluation (a network of your own has no earlier results to match).
@@ -127,7 +126,7 @@ class OwnNetwork:
     def main(self, argv: Sequence[str] | None = None):
         """`python <file> <experiment type or deployment> [--key=value ...]`."""
         argv = list(sys.argv[1:] if argv is None else argv)
-        programs = (*EXPERIMENT_TYPES, "deployment")
+        programs = (*VARIANTS, "deployment")
 
         def declared() -> DatasetDefinition:
             if not argv or argv[0] not in programs:
