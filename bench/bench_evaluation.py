@@ -81,11 +81,11 @@ def reliability(topology, fogs: int, setting: str) -> tuple[float, ...]:
     return (fog,) * fogs + (edge,) * (len(topology.failable) - fogs)
 
 
-def capped_combinations(settings, mass_left: float, cap: int):
-    """`enough_combinations` of one setting, or None where it needs more than `cap`."""
+def capped_combinations(probabilities, mass_left: float, cap: int):
+    """`core.bounded.enough_combinations` of one setting (the same stopping rule), or None where it
+    needs more than `cap`: the core's has no cap, and past it a count is all this table shows."""
     from resilinet.core.bounded import most_probable_first
 
-    (probabilities,) = settings
     chosen, covered = [], 0.0
     for alive, probability in most_probable_first(probabilities):
         if 1.0 - covered <= mass_left or probability == 0.0:
@@ -157,7 +157,7 @@ def scaling(config) -> None:
         model = field_model(topology)
         split = Split([rng.normal(size=(config.rows, FEATURES)).astype("float32") for _ in topology.inputs],
                       rng.integers(0, CLASSES, config.rows))
-        bounded = {s: capped_combinations([reliability(topology, fogs, s)], config.mass_left, config.max_combinations)
+        bounded = {s: capped_combinations(reliability(topology, fogs, s), config.mass_left, config.max_combinations)
                    for s in SETTINGS}
         normal = bounded["normal"]
         bounded_whole = whole_model_seconds(model, topology, split, normal, config.batch_size, config.sample)
