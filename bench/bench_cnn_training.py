@@ -35,14 +35,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Experiment"))
 from cnn_Vanilla_MobileNet import build_mobilenet_model  # noqa: E402
 from cnn_Vanilla_ResNet import build_resnet_model  # noqa: E402
 
-from resilinet.cli.parser import parse_flags  # noqa: E402
+from resilinet.cli.parser import FlagSpec, parse_flags  # noqa: E402
+from resilinet.cli.program import run_program  # noqa: E402
 from resilinet.core.kinds import ModelKind  # noqa: E402
 from resilinet.runs.training import LEARNING_RATE  # noqa: E402
 
+LEVERS = ("default", "xla", "steps4", "bfloat16", "no_augment")
 DEFAULTS = {"samples": 512, "repeats": 3, "batch_size": 128, "networks": ("mobilenet", "resnet"),
-            "kinds": ("Vanilla", "DFG", "ResiliNet"), "levers": ("default", "xla", "steps4", "bfloat16", "no_augment"),
+            "kinds": ("Vanilla", "DFG", "ResiliNet"), "levers": LEVERS,
             "lever_kinds": ("Vanilla",), "layers": True, "inter_op_threads": 0, "intra_op_threads": 0}
 KINDS = {kind.value: kind for kind in ModelKind}
+SPECS = {"networks": FlagSpec("networks to train", choices=("mobilenet", "resnet")),
+         "kinds": FlagSpec("model kinds, each with the default lever", choices=tuple(KINDS)),
+         "levers": FlagSpec("levers to try", choices=LEVERS),
+         "lever_kinds": FlagSpec("the kinds the levers other than default run on", choices=tuple(KINDS))}
 COUNTED = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense)
 
 
@@ -194,7 +200,8 @@ def layers_account(config, peak: float, step_seconds: dict[str, float]) -> None:
 
 
 def main(argv):
-    config = parse_flags(DEFAULTS, argv, __doc__, "bench/bench_cnn_training.py")
+    config = run_program("bench/bench_cnn_training.py",
+                         lambda: parse_flags(DEFAULTS, argv, __doc__, "bench/bench_cnn_training.py", SPECS))
     set_threads(config.inter_op_threads, config.intra_op_threads)
     rng = np.random.default_rng(0)
     x = rng.uniform(size=(config.samples, 32, 32, 3)).astype("float32")
