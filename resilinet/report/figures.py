@@ -1,10 +1,7 @@
-"""The paper's figures from a pooled run (`resilinet.report.Run`), drawn with matplotlib's Agg backend.
-
-- `<experiment>_expected.png`: expected score per reliability setting per model, error bars = std.
-- `<experiment>_combinations.png`: score of every failure combination per model (mean over
-  iterations) against the number of dead nodes; no-path combinations in grey.
-- failout_rate: `<experiment>_survival.png`, survival rate vs expected score per setting.
-- skiphyperconnection_sensitivity: `<experiment>_skips.png`, skip configuration vs expected score.
+"""The paper's figures from a pooled run (`resilinet.report.Run`), drawn with matplotlib's Agg backend:
+`<experiment>_expected.png` (expected score per setting and model, error bars = std), `_combinations.png` (each
+failure combination's score against the number of dead nodes, no-path ones in grey), `_learning_curves.png`,
+and for failout_rate `_survival.png`, for skiphyperconnection_sensitivity `_skips.png`.
 """
 from __future__ import annotations
 
@@ -18,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from resilinet.report.pooled import Run, learning_curves, metric_name  # noqa: E402
+from resilinet.report.pooled import Run, learning_curves  # noqa: E402
 
 
 def save(figure, path: Path) -> Path:
@@ -29,12 +26,22 @@ def save(figure, path: Path) -> Path:
     return path
 
 
-def stats_of(run: Run, group: str):
-    """Means and stds (NaN where absent or undefined) of a group over the settings, in order."""
-    stats = [run.group_stats(group, setting) for setting in run.settings]
-    means = np.array([math.nan if s is None else s.mean for s in stats])
-    stds = np.array([math.nan if s is None or s.std is None else s.std for s in stats])
+def stats_of(run: Run, groups: list[str]):
+    """Means and stds (NaN where absent or undefined), a row per group and a column per setting."""
+    stats = [[run.group_stats(group, setting) for setting in run.settings] for group in groups]
+    means = np.array([[math.nan if s is None else s.mean for s in row] for row in stats])
+    stds = np.array([[math.nan if s is None or s.std is None else s.std for s in row] for row in stats])
     return means, stds
+
+
+def finish(figure, axes, run: Run, xlabel: str, title: str, path: Path, grid: str = "both", **legend) -> Path:
+    """Label, grid and legend one figure of expected scores and save it."""
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(f"expected {run.metric_name}")
+    axes.grid(axis=grid, alpha=0.3)
+    axes.set_title(f"{run.experiment}: {title}")
+    axes.legend(fontsize="small", **legend)
+    return save(figure, path)
 
 
 def expected_figure(run: Run, path: Path) -> Path:
@@ -42,17 +49,13 @@ def expected_figure(run: Run, path: Path) -> Path:
     figure, axes = plt.subplots(figsize=(max(6.0, 1.6 * len(run.settings)), 4.5))
     x = np.arange(len(run.settings))
     width = 0.6 / max(len(groups), 1)
+    means, stds = stats_of(run, groups)
     for i, group in enumerate(groups):
-        means, stds = stats_of(run, group)
-        axes.errorbar(x + (i - (len(groups) - 1) / 2) * width, means, yerr=np.nan_to_num(stds), marker="o",
+        axes.errorbar(x + (i - (len(groups) - 1) / 2) * width, means[i], yerr=np.nan_to_num(stds[i]), marker="o",
                       capsize=3, label=group)
     axes.set_xticks(x, list(run.settings))
-    axes.set_xlabel("reliability setting")
-    axes.set_ylabel(f"expected {metric_name(run)}")
-    axes.set_title(f"{run.experiment}: mean ± std over iterations")
-    axes.grid(axis="y", alpha=0.3)
-    axes.legend(fontsize="small", ncol=1 + len(groups) // 6)
-    return save(figure, path)
+    return finish(figure, axes, run, "reliability setting", "mean ± std over iterations", path, "y",
+                  ncol=1 + len(groups) // 6)
 
 
 def combinations_figure(run: Run, path: Path) -> Path:
@@ -60,7 +63,7 @@ def combinations_figure(run: Run, path: Path) -> Path:
     columns = min(4, len(variants))
     rows = math.ceil(len(variants) / columns)
     figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False, sharey=True,
-                             layout="constrained")
+                                layout="constrained")
     jitter = np.random.default_rng(0)
     for ax, variant in zip(axes.flat, variants):
         scores: dict[tuple, list[float]] = {}
@@ -84,7 +87,7 @@ def combinations_figure(run: Run, path: Path) -> Path:
     for ax in axes.flat[len(variants):]:
         ax.set_visible(False)
     for ax in axes[:, 0]:
-        ax.set_ylabel(metric_name(run))
+        ax.set_ylabel(run.metric_name)
     axes.flat[0].legend(fontsize="small")
     figure.suptitle(f"{run.experiment}: each failure combination (mean over iterations)")
     return save(figure, path)
@@ -97,21 +100,16 @@ def survival_figure(run: Run, path: Path) -> Path | None:
         return None
     variable = [g for g, m in models.items() if m["variable_failout"]]
     figure, axes = plt.subplots(figsize=(6.5, 4.5))
-    columns = [stats_of(run, group) for _, group in rates]
+    means, stds = stats_of(run, [group for _, group in rates])
     for i, setting in enumerate(run.settings):
-        line = axes.errorbar([r for r, _ in rates], [c[0][i] for c in columns],
-                             yerr=np.nan_to_num([c[1][i] for c in columns]), marker="o", capsize=3, label=setting)
+        line = axes.errorbar([r for r, _ in rates], means[:, i], yerr=np.nan_to_num(stds[:, i]), marker="o", capsize=3,
+                             label=setting)
         for group in variable:
             stats = run.group_stats(group, setting)
             if stats is not None:
                 axes.axhline(stats.mean, color=line[0].get_color(), linestyle="--", linewidth=1,
                              label=f"{setting}: {group}")
-    axes.set_xlabel("failout survival rate")
-    axes.set_ylabel(f"expected {metric_name(run)}")
-    axes.set_title(f"{run.experiment}: dashed = variable failout")
-    axes.grid(alpha=0.3)
-    axes.legend(fontsize="small")
-    return save(figure, path)
+    return finish(figure, axes, run, "failout survival rate", "dashed = variable failout", path)
 
 
 def skips_figure(run: Run, path: Path) -> Path | None:
@@ -119,20 +117,15 @@ def skips_figure(run: Run, path: Path) -> Path | None:
     labels = [run.model_of(g)["skips"] or g for g in groups]
     figure, axes = plt.subplots(figsize=(max(6.0, 0.8 * len(groups)), 4.5))
     x = np.arange(len(groups))
-    columns = [stats_of(run, group) for group in groups]
-    offset = 0.5 / max(len(run.settings), 1)
+    means, stds = stats_of(run, groups)
+    width = 0.5 / max(len(run.settings), 1)
     for i, setting in enumerate(run.settings):  # categories: markers, no lines between them
-        axes.errorbar(x + (i - (len(run.settings) - 1) / 2) * offset, [c[0][i] for c in columns],
-                      yerr=np.nan_to_num([c[1][i] for c in columns]), marker="o", linestyle="none", capsize=3,
-                      label=setting)
+        axes.errorbar(x + (i - (len(run.settings) - 1) / 2) * width, means[:, i], yerr=np.nan_to_num(stds[:, i]),
+                      marker="o", linestyle="none", capsize=3, label=setting)
     axes.set_xticks(x, labels, rotation=45 if len(groups) > 8 else 0)
     order = ", ".join(f"{source}->{target}" for source, target in run.skip_order)
-    axes.set_xlabel("skip hyperconnections on (1) / off (0)" + (f"\nbit order: {order}" if order else ""))
-    axes.set_ylabel(f"expected {metric_name(run)}")
-    axes.set_title(f"{run.experiment}: mean ± std over iterations")
-    axes.grid(alpha=0.3)
-    axes.legend(fontsize="small")
-    return save(figure, path)
+    xlabel = "skip hyperconnections on (1) / off (0)" + (f"\nbit order: {order}" if order else "")
+    return finish(figure, axes, run, xlabel, "mean ± std over iterations", path)
 
 
 def learning_curves_figure(run: Run, path: Path) -> Path | None:

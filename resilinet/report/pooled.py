@@ -34,21 +34,15 @@ class Stats:
 
 def statistics(values: Sequence[float]) -> Stats:
     mean, std = mean_and_std(values)
-    n = len(values)
-    ci = None
+    n, ci = len(values), None
     if std is not None:
-        half = t_quantile_975(n - 1) * std / math.sqrt(n)
+        try:
+            from scipy.stats import t
+            half = float(t.ppf(0.975, n - 1)) * std / math.sqrt(n)
+        except ImportError:  # no interval without scipy
+            half = math.nan
         ci = (mean - half, mean + half) if half == half else None
     return Stats(n, mean, std, ci)
-
-
-def t_quantile_975(dof: int) -> float:
-    """The 97.5% quantile of Student's t (NaN, so no interval, when scipy is missing)."""
-    try:
-        from scipy.stats import t
-    except ImportError:
-        return math.nan
-    return float(t.ppf(0.975, dof))
 
 
 @dataclass
@@ -81,6 +75,10 @@ class Run:
     @property
     def variants(self) -> list[str]:
         return list(dict.fromkeys(record["variant"] for record in self.records))
+
+    @property
+    def metric_name(self) -> str:
+        return {"micro_f1": "micro-F1", "accuracy": "accuracy"}.get(self.metric, self.metric)
 
     def add(self, path: Path, document: dict[str, Any]) -> None:
         if self.paths:
@@ -230,14 +228,9 @@ def learning_curves(run: Run) -> dict[str, Curves]:
         if not logs:
             continue
         length = min(len(rows) for rows in logs)
-        columns = {key: [[rows[e][key] for rows in logs] for e in range(length)] for key in ("accuracy", "val_accuracy")}
-        stats = {key: [mean_and_std(values) for values in columns[key]] for key in columns}
-        std = lambda pairs: [math.nan if sd is None else sd for _, sd in pairs]  # noqa: E731
-        curves[group] = Curves(list(range(1, length + 1)), [m for m, _ in stats["accuracy"]], std(stats["accuracy"]),
-                               [m for m, _ in stats["val_accuracy"]], std(stats["val_accuracy"]),
-                               [k for k in kept if k is not None], len(logs))
+        columns = []  # per epoch: mean and std of the train accuracy, then of the validation accuracy
+        for key in ("accuracy", "val_accuracy"):
+            pairs = [mean_and_std([rows[e][key] for rows in logs]) for e in range(length)]
+            columns += [[mean for mean, _ in pairs], [math.nan if std is None else std for _, std in pairs]]
+        curves[group] = Curves(list(range(1, length + 1)), *columns, [k for k in kept if k is not None], len(logs))
     return curves
-
-
-def metric_name(run: Run) -> str:
-    return {"micro_f1": "micro-F1", "accuracy": "accuracy"}.get(run.metric, run.metric)

@@ -13,14 +13,7 @@ from resilinet.base.errors import UserError
 from resilinet.base.files import write_text_atomically
 from resilinet.cli.parser import parse_flags
 from resilinet.cli.program import run_program
-from resilinet.report.pooled import (
-    Curves,
-    Run,
-    Stats,
-    learning_curves,
-    load_runs,
-    metric_name,
-)
+from resilinet.report.pooled import Curves, Run, Stats, learning_curves, load_runs
 
 DIGITS = 4
 DEFAULTS = {"out": "results/report", "readme": False}
@@ -30,6 +23,8 @@ Files of one experiment pool their iterations (their configurations may differ o
 in flags that do not change results); files of different experiments each get their own report:
 <out>/<experiment>.md and <out>/<experiment>_*.png. --readme=true prints only the summary tables
 as markdown for README's Results section and writes nothing."""
+
+
 def training_table(curves: dict[str, Curves]) -> list[str]:
     rows = []
     for group, c in curves.items():
@@ -80,22 +75,17 @@ def single_failure_table(run: Run) -> list[str]:
 
 def shared_config(run: Run) -> tuple[dict[str, Any], dict[str, list[Any]]]:
     """Configuration values all files share, and the values per file of those that differ."""
-    keys = list(dict.fromkeys(k for config in run.configs for k in config))
-    shared, varying = {}, {}
-    for key in keys:
-        values = [config.get(key) for config in run.configs]
-        if all(value == values[0] for value in values):
-            shared[key] = values[0]
-        else:
-            varying[key] = values
-    return shared, varying
+    keys = dict.fromkeys(k for config in run.configs for k in config)
+    values = {key: [config.get(key) for config in run.configs] for key in keys}
+    shared = {key: v[0] for key, v in values.items() if all(value == v[0] for value in v)}
+    return shared, {key: v for key, v in values.items() if key not in shared}
 
 
 def render_report(run: Run, figures: Sequence[str] = ()) -> str:
     """The markdown report of one (pooled) experiment."""
     iterations = len({(seed, iteration) for seed, iteration, _ in run.origin})
     lines = [f"# {run.experiment}", "",
-             f"Expected {metric_name(run)} over all failure combinations of {', '.join(run.failable_nodes)}, "
+             f"Expected {run.metric_name} over all failure combinations of {', '.join(run.failable_nodes)}, "
              f"per reliability setting: mean ± sample std over iterations, number of iterations n and the 95% "
              f"Student-t confidence interval of the mean (n/a for one iteration or a setting a model is not "
              f"evaluated under). {len(run.records)} trained models, {iterations} (seed, iteration) pairs, "
@@ -112,7 +102,7 @@ def render_report(run: Run, figures: Sequence[str] = ()) -> str:
     lines += summary_table(run)
     if run.experiment_type == "average_accuracy":
         lines += ["", "## Individual node failures", "",
-                  f"The {metric_name(run)} with no node dead and with exactly one failable node dead, "
+                  f"The {run.metric_name} with no node dead and with exactly one failable node dead, "
                   "mean ± sample std over the n iterations. † no path to the cloud: the score is that of "
                   "random guessing.", ""]
         lines += single_failure_table(run)
@@ -125,8 +115,7 @@ def render_report(run: Run, figures: Sequence[str] = ()) -> str:
                   + (f" Learning curves: [{figure}]({figure})." if figure else ""), ""]
         lines += training_table(curves)
     lines += ["", "## Reliability settings", ""]
-    lines += table(["setting", *run.failable_nodes],
-                   [[name, *(str(r) for r in values)] for name, values in run.settings.items()])
+    lines += table(["setting", *run.failable_nodes], [[name, *map(str, rates)] for name, rates in run.settings.items()])
     shared, varying = shared_config(run)
     lines += ["", "## Configuration", ""]
     lines += table(["flag", "value"], [[key, f"`{value}`" if str(value) else "(empty)"] for key, value in shared.items()])
@@ -151,17 +140,15 @@ def readme_tables(runs: Sequence[Run]) -> str:
         cell = mean_std if len(counts) == 1 else (lambda s: "n/a" if s is None else f"{mean_std(s)} (n={s.n})")
         commands = [c for cs in run.commands for c in cs]
         notes = [f"**Incomplete:** {note}" for note in run.incomplete]
-        blocks.append("\n".join([f"{run.experiment}: expected {metric_name(run)}, mean ± sample std over {over}",
+        blocks.append("\n".join([f"{run.experiment}: expected {run.metric_name}, mean ± sample std over {over}",
                                  *(f"`{c}`" for c in commands), *notes, "", *summary_table(run, cell)]))
     return "\n\n".join(blocks) + "\n"
 
 
 def write_report(runs: Sequence[Run], out: Path) -> list[Path]:
-    """Write each run's figures and markdown report into `out`; return the paths written."""
+    """Write each run's figures and markdown report into `out`; return the paths written (imports matplotlib)."""
     from resilinet.base.folders import check_writable_directory
-    from resilinet.report.figures import (
-        draw_figures,  # matplotlib only when figures are drawn
-    )
+    from resilinet.report.figures import draw_figures
 
     check_writable_directory(out, "out")
     written = []

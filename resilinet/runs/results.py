@@ -21,15 +21,9 @@ from resilinet.core.topology import Topology
 
 # Flags that cannot change a run's numbers: a resumed run may set them differently, and the report
 # pools files that differ only in them (plus `seed`, which only names independent iterations).
-NON_RESULT_KEYS = frozenset({
-    "verbose", "resume", "results_dir", "models_dir", "evaluate_saved", "iterations",
-    "workers", "ray_address", "cpus_per_model", "gpus_per_model", "read_workers", "checkpoint_seconds", "saved_run",
-})
-
-
-# Keys the scripts gained after runs were logged, with the values that reproduce what those runs
-# did: a configuration without one is compared as if it held that value.
-ADDED_LATER = EVALUATION_DEFAULTS
+NON_RESULT_KEYS = frozenset({"verbose", "resume", "results_dir", "models_dir", "evaluate_saved", "iterations",
+                             "workers", "ray_address", "cpus_per_model", "gpus_per_model", "read_workers",
+                             "checkpoint_seconds", "saved_run"})
 
 
 def mean_and_std(values: Sequence[float]) -> tuple[float, float | None]:
@@ -75,14 +69,14 @@ def check_document(path: Path, document: dict[str, Any]) -> None:
                             f"per setting, and combinations with alive, no_path and {metric})")
 
 
-
 def differing_keys(logged: Mapping[str, Any], current: Mapping[str, Any], ignore: Iterable[str] = ()) -> list[str]:
-    """Keys whose values differ between two configurations (JSON-normalised), except `ignore`."""
-    skip = NON_RESULT_KEYS | set(ignore)
-    logged, current = {**ADDED_LATER, **logged}, {**ADDED_LATER, **current}
-    keys = (set(logged) | set(current)) - skip
-    normal = lambda value: json.loads(json.dumps(value, default=str))  # noqa: E731  (tuples -> lists)
-    return sorted(k for k in keys if normal(logged.get(k)) != normal(current.get(k)))
+    """Keys whose values differ between two configurations (JSON-normalised: tuples are lists), except
+    `ignore`. A key the scripts gained after runs were logged (EVALUATION_DEFAULTS) is compared as if a
+    configuration without it held the value that reproduces what those runs did."""
+    logged, current = {**EVALUATION_DEFAULTS, **logged}, {**EVALUATION_DEFAULTS, **current}
+    keys = sorted((set(logged) | set(current)) - NON_RESULT_KEYS - set(ignore))
+    normal = json.loads(json.dumps([[logged.get(k), current.get(k)] for k in keys], default=str))
+    return [k for k, (then, now) in zip(keys, normal) if then != now]
 
 
 @dataclass(frozen=True)
@@ -152,19 +146,9 @@ class ResultsLog:
     record yet), and names the run's weights folder and training logs (`run`).
     """
 
-    def __init__(
-        self,
-        json_path: Path,
-        experiment: str,
-        config: Mapping[str, Any],
-        topology: Topology,
-        reliability_settings: Mapping[str, Sequence[float]],
-        metric: str,
-        files: RunFiles,
-        variant_order: Sequence[str] = (),
-        commands: Sequence[str] = (),
-        experiment_type: str = "",
-    ):
+    def __init__(self, json_path: Path, experiment: str, config: Mapping[str, Any], topology: Topology,
+                 reliability_settings: Mapping[str, Sequence[float]], metric: str, files: RunFiles,
+                 variant_order: Sequence[str] = (), commands: Sequence[str] = (), experiment_type: str = ""):
         self.json_path = Path(json_path)
         self.experiment_type = experiment_type
         self.text_path = self.json_path.with_suffix(".txt")
@@ -218,8 +202,7 @@ class ResultsLog:
         """Reopen the results file of an earlier run of the same script and configuration."""
         document = read_results(json_path)
         if document["experiment"] != experiment:
-            raise UserError(f"--resume: {json_path} is a results file of {document['experiment']}, "
-                            f"not of {experiment}")
+            raise UserError(f"--resume: {json_path} is a results file of {document['experiment']}, not of {experiment}")
         check_document(json_path, document)
         evaluated = bool(document["config"].get("evaluate_saved"))
         if evaluated != bool(config.get("evaluate_saved")):
@@ -240,9 +223,7 @@ class ResultsLog:
 
     def untouched(self) -> bool:
         """No record, and no model file of this run yet (a new run that failed before training)."""
-        if self.records:
-            return False
-        return not self.owns_weights or not any(self.files.weights_dir.iterdir())
+        return not self.records and (not self.owns_weights or not any(self.files.weights_dir.iterdir()))
 
     def discard(self) -> None:
         """Remove this run's results files and its empty folders."""
@@ -270,9 +251,8 @@ class ResultsLog:
 
     def summary(self) -> list[dict[str, Any]]:
         """Mean and sample std over iterations per (group, setting); n/a where never evaluated."""
-        groups = list(dict.fromkeys(record["group"] for record in self.records))
         rows = []
-        for group in groups:
+        for group in dict.fromkeys(record["group"] for record in self.records):
             for setting in self.settings:
                 records = [r for r in self.records if r["group"] == group and setting in r["average"]]
                 mean, std = mean_and_std([r["average"][setting] for r in records]) if records else (None, None)
@@ -283,31 +263,23 @@ class ResultsLog:
         return rows
 
     def write(self) -> None:
-        document = {
-            "experiment": self.experiment,
-            "experiment_type": self.experiment_type,
-            "metric": self.metric,
-            "config": self.config,
-            "commands": self.commands,
-            "run": {"weights_dir": str(self.files.weights_dir), "training_logs": str(self.files.log_dir)},
-            "failable_nodes": list(self.topology.failable),
-            "skip_order": [list(skip) for skip in self.topology.skips],  # the order of a record's skip bits
-            "reliability_settings": self.settings,
-            "variants": self.variant_order,
-            "records": self.records,
-            "summary": self.summary(),
-        }
+        document = {"experiment": self.experiment, "experiment_type": self.experiment_type, "metric": self.metric,
+                    "config": self.config, "commands": self.commands,
+                    "run": {"weights_dir": str(self.files.weights_dir), "training_logs": str(self.files.log_dir)},
+                    "failable_nodes": list(self.topology.failable),
+                    "skip_order": [list(skip) for skip in self.topology.skips],  # the order of a record's skip bits
+                    "reliability_settings": self.settings, "variants": self.variant_order, "records": self.records,
+                    "summary": self.summary()}
         write_text_atomically(self.json_path, json.dumps(document, indent=1, default=str) + "\n")
         write_text_atomically(self.text_path, self.render())
 
     def render(self) -> str:
         metric = self.metric.replace("_", "-")
-        lines = [f"experiment: {self.experiment}", f"metric: {metric}"]
-        lines.append("config: " + ", ".join(f"{k}={v}" for k, v in self.config.items()))
-        lines += [f"command: {command}" for command in self.commands]
-        lines.append(f"failable nodes: {', '.join(self.topology.failable)}")
-        for name, r in self.settings.items():
-            lines.append(f"reliability setting {name}: {r}")
+        lines = [f"experiment: {self.experiment}", f"metric: {metric}",
+                 "config: " + ", ".join(f"{k}={v}" for k, v in self.config.items()),
+                 *(f"command: {command}" for command in self.commands),
+                 f"failable nodes: {', '.join(self.topology.failable)}",
+                 *(f"reliability setting {name}: {r}" for name, r in self.settings.items())]
         for record in self.records:
             lines += ["", f"== iteration {record['iteration']} | {record['variant']} =="]
             for combination in record["combinations"]:
@@ -321,11 +293,10 @@ class ResultsLog:
                     f"{bounds['mass_left']:.2g} of the probability not evaluated)")
                 lines.append(f"  average {metric} under {setting} {self.settings[setting]}: {shown}")
         iterations = len({record["iteration"] for record in self.records})
-        lines += ["", f"== summary: mean and sample std over {iterations} iteration(s) =="]
-        lines.append(f"{'model':<40} {'setting':<12} {'mean':>8} {'std':>8}  n")
+        lines += ["", f"== summary: mean and sample std over {iterations} iteration(s) ==",
+                  f"{'model':<40} {'setting':<12} {'mean':>8} {'std':>8}  n"]
         for row in self.summary():
-            mean = "n/a" if row["mean"] is None else f"{row['mean']:.4f}"
-            std = "n/a" if row["std"] is None else f"{row['std']:.4f}"
+            mean, std = ("n/a" if row[key] is None else f"{row[key]:.4f}" for key in ("mean", "std"))
             bounded = f"  (bounded: within {row['mass_left'] / 2:.2g} of the exact mean)" if "mass_left" in row else ""
             lines.append(f"{row['model']:<40} {row['setting']:<12} {mean:>8} {std:>8}  {row['iterations']}{bounded}")
         return "\n".join(lines) + "\n"

@@ -38,7 +38,5 @@ def kept_epoch(rows: list[dict[str, float]]) -> int | None:
 
 
 def write_log(path: Path, rows: list[dict[str, float]]) -> None:
-    lines = [",".join(LOG_COLUMNS)]
-    for row in rows:
-        lines.append(",".join(str(int(row[k])) if k == "epoch" else repr(float(row[k])) for k in LOG_COLUMNS))
-    write_text_atomically(Path(path), "\n".join(lines) + "\n")
+    lines = [",".join(str(int(row[k])) if k == "epoch" else repr(float(row[k])) for k in LOG_COLUMNS) for row in rows]
+    write_text_atomically(Path(path), "\n".join([",".join(LOG_COLUMNS), *lines]) + "\n")
