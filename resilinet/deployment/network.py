@@ -1,14 +1,12 @@
 """A deployed network: one Ray actor per node, real kills and restarts, requests streamed through.
 
-The driver only starts, kills and restarts actors and, per request, hands each node the
-ObjectRefs of its senders' outputs for that request; the tensors travel between the actors through
-Ray's object store. It keeps the membership view (which nodes are down) under which each request
-is sent: nodes already known dead are not called.
+The driver hands each node the ObjectRefs of its senders' outputs (the tensors go actor to actor
+through Ray's object store) and keeps which nodes are down: nodes known dead are not called.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -19,13 +17,6 @@ from resilinet.core.topology import Topology
 from resilinet.deployment.nodes import SENDER_DEAD, Node
 from resilinet.deployment.split import NodeSpec
 from resilinet.runs.ray_session import project_environment
-
-
-def actor_environment() -> dict[str, str]:
-    """What every node's worker process needs: this checkout on the path, the driver's Keras
-    backend, one thread per pool (a node holds a small share of a core), quiet TensorFlow."""
-    return project_environment(TF_CPP_MIN_LOG_LEVEL="3", TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1",
-                               OMP_NUM_THREADS="1")
 
 
 @dataclass
@@ -52,37 +43,31 @@ class Answer:
     seconds: float  # from sending to the output node's answer (not to when the driver collects it)
 
 
-@dataclass
 class DeployedNetwork:
     """The actors of one deployed model; `guess` is (labels, probabilities) of the no-path rule;
     `placement` maps a node to the Ray node (named by a custom resource) its actor runs on."""
 
-    topology: Topology
-    specs: Mapping[str, NodeSpec]
-    guess: tuple[Sequence[int], Sequence[float]]
-    node_cpus: float = 0.1
-    seed: int = 0
-    placement: Mapping[str, str] = field(default_factory=dict)
-    actors: dict = field(default_factory=dict)
-    joining: dict = field(default_factory=dict)  # node -> (actor, ready ref) restarted, not yet ready
-    kills: int = 0
-    restarts: int = 0
-    died: dict = field(default_factory=dict)  # node -> first request that found it dead, not killed here
-
-    def __post_init__(self):
-        self._spec_refs = {node: ray.put(spec) for node, spec in self.specs.items()}
+    def __init__(self, topology: Topology, specs: Mapping[str, NodeSpec], guess: tuple[Sequence[int], Sequence[float]],
+                 node_cpus: float = 0.1, seed: int = 0, placement: Mapping[str, str] | None = None):
+        self.topology, self.specs, self.guess, self.node_cpus, self.seed = topology, specs, guess, node_cpus, seed
+        self.placement = {} if placement is None else placement
+        self.actors: dict = {}
+        self.joining: dict = {}  # node -> (actor, ready ref) restarted, not yet ready
+        self.died: dict = {}  # node -> first request that found it dead, not killed here
+        self.kills = self.restarts = 0
+        self._spec_refs = {node: ray.put(spec) for node, spec in specs.items()}
         self._actor_class = ray.remote(Node)
-        self._receivers = {node: [r for r, spec in self.specs.items() if node in spec.senders]
-                           for node in self.specs}
-        self._env = actor_environment()
+        self._receivers = {node: [r for r, spec in specs.items() if node in spec.senders] for node in specs}
+        # Every node's worker: one thread per pool (a node holds a small share of a core), quiet TensorFlow.
+        self._env = project_environment(TF_CPP_MIN_LOG_LEVEL="3", TF_NUM_INTRAOP_THREADS="1",
+                                        TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS="1")
 
     def _new_actor(self, node: str, generation: int):
         options = dict(num_cpus=self.node_cpus, runtime_env={"env_vars": self._env}, max_restarts=0)
         if node in self.placement:
             options["resources"] = {self.placement[node]: 0.001}
         guess = self.guess if node == self.topology.output else (None, None)
-        return self._actor_class.options(**options).remote(
-            self._spec_refs[node], *guess, seed=self.seed + generation)
+        return self._actor_class.options(**options).remote(self._spec_refs[node], *guess, seed=self.seed + generation)
 
     def start(self) -> None:
         """Start every node and wait until all have loaded their weights."""
@@ -105,8 +90,9 @@ class DeployedNetwork:
 
     def restart(self, node: str) -> None:
         """Start a fresh actor for a dead node: it reloads its weights and rejoins once ready."""
-        if node in self.actors or node in self.joining or not self._ray_node_alive(node):
-            return
+        if node in self.actors or node in self.joining or (node in self.placement and not any(
+                n.get("Alive") and self.placement[node] in n["Resources"] for n in ray.nodes())):
+            return  # running, rejoining, or its Ray node is down
         actor = self._new_actor(node, self.kills + self.restarts + 1)
         self.joining[node] = (actor, actor.ready.remote())
         self.restarts += 1
@@ -118,12 +104,6 @@ class DeployedNetwork:
             if done:
                 del self.joining[node]
                 self.actors[node] = actor
-
-    def _ray_node_alive(self, node: str) -> bool:
-        """Whether the Ray node `node` is placed on is up (a node placed anywhere can always restart)."""
-        if node not in self.placement:
-            return True
-        return any(n.get("Alive") and self.placement[node] in n["Resources"] for n in ray.nodes())
 
     def _lost(self, node: str, request: int) -> None:
         """Ray reported `node`'s actor dead (its process or Ray node went down) without a kill of ours:
@@ -138,9 +118,6 @@ class DeployedNetwork:
             ray.kill(actor, no_restart=True)
             self.died.setdefault(node, request)
 
-    def down(self) -> frozenset[str]:
-        return frozenset(n for n in self.topology.nodes if n not in self.actors)
-
     def submit(self, index: int, inputs: Sequence[np.ndarray], timeout_s: float,
                excluded: frozenset[str] = frozenset()) -> Request:
         """Send one request: each input node gets its raw input, every other node the refs of its
@@ -148,13 +125,11 @@ class DeployedNetwork:
         called and their receivers take zeros at once."""
         batch = len(inputs[0])
         raw = dict(zip(self.topology.inputs, inputs))
-        known_dead = self.down() | excluded
+        known_dead = frozenset(n for n in self.topology.nodes if n not in self.actors) | excluded
         refs, reports = {}, {}
-        for node in self.topology.nodes:
-            if node in known_dead:
-                continue
-            spec = self.specs[node]
-            arriving = [raw[node]] if not spec.senders else [refs.get(s) for s in spec.senders]
+        for node in (n for n in self.topology.nodes if n not in known_dead):
+            senders = self.specs[node].senders
+            arriving = [refs.get(s) for s in senders] if senders else [raw[node]]
             refs[node], reports[node] = self.actors[node].process.options(num_returns=2).remote(
                 index, batch, arriving, timeout_s)
         return Request(index, refs, reports, known_dead, time.time())
@@ -165,7 +140,6 @@ class DeployedNetwork:
             answer = ray.get(request.refs[self.topology.output])
         except SENDER_DEAD:
             self._lost(self.topology.output, request.index)
-        seconds = answer["answered_at"] - request.sent
         received: dict[str, dict[str, bool]] = {}
         for node, ref in request.reports.items():
             try:
@@ -173,20 +147,13 @@ class DeployedNetwork:
             except SENDER_DEAD:
                 if node in self.actors:
                     self._lost(node, request.index)
-        alive, partial, died = {}, [], []
-        for node in self.topology.failable:
-            got = [received[r][node] for r in self._receivers[node] if r in received]
-            if node not in received:
-                alive[node] = False
-            elif got and any(got) and not all(got):
-                alive[node] = False
-                partial.append(node)
-            else:
-                alive[node] = all(got) if got else True
-            if not alive[node] and node not in request.known_dead:
-                died.append(node)
+        failable = self.topology.failable
+        got = {n: [received[r][n] for r in self._receivers[n] if r in received] for n in failable}
+        alive = {n: n in received and all(got[n]) for n in failable}
+        partial = tuple(n for n in failable if n in received and any(got[n]) and not all(got[n]))
+        died = tuple(n for n in failable if not alive[n] and n not in request.known_dead)
         return Answer(request.index, np.asarray(answer["labels"]), answer["probabilities"], bool(answer["no_path"]), alive,
-                      tuple(partial), tuple(died), request.known_dead, seconds)
+                      partial, died, request.known_dead, answer["answered_at"] - request.sent)
 
     def shutdown(self) -> None:
         for actor in list(self.actors.values()) + [a for a, _ in self.joining.values()]:

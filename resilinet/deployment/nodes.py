@@ -1,13 +1,11 @@
 """The Ray actor of one physical node: it holds only its own layers and weights.
 
-A request reaches a node as a call whose arguments are the ObjectRefs of what its senders return
-for that request (None for a sender already known dead). The node waits for them with `ray.wait`;
-a sender that Ray reports dead, or that has sent nothing within the timeout, counts as all zeros,
-as a dead node's gated output does in training and in the simulation. Each call returns two
-objects: the node's output, which goes to its receivers, and a small report for the driver.
+A sender that Ray reports dead, or that has sent nothing within the timeout, counts as all zeros,
+as a dead node's gated output does in training and in the simulation.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Sequence
 
@@ -35,12 +33,9 @@ class NodeFailure(Exception):
 
 
 class Node:
-    """One node's sub-model; the output node also answers requests that no input reaches.
-
-    A node's output object is (tensor, reached): `reached` says whether some input's data arrived
-    through live nodes, so the output node knows when no path is left and guesses instead
-    (by the training label frequencies, as the simulation's no-path rule assumes).
-    """
+    """One node's sub-model. Its output object is (tensor, reached): `reached` says whether some input's
+    data arrived through live nodes; where none did, the output node guesses by the training label
+    frequencies, as the simulation's no-path rule assumes."""
 
     def __init__(self, spec: NodeSpec, guess_labels: Sequence[int] | None = None,
                  guess_probabilities: Sequence[float] | None = None, seed: int = 0):
@@ -86,24 +81,12 @@ class Node:
         pending = {ref: i for i, ref in enumerate(arriving) if ref is not None}
         got: dict[int, tuple] = {}
         deadline = time.perf_counter() + timeout_s
-        while pending:
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                break
+        while pending and (left := deadline - time.perf_counter()) > 0:
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=left)
             for ref in ready:
                 i = pending.pop(ref)
-                try:
+                with contextlib.suppress(*SENDER_DEAD):
                     got[i] = ray.get(ref)
-                except SENDER_DEAD:
-                    pass
-        tensors, received = [], {}
-        for i, sender in enumerate(self.spec.senders):
-            shape, dtype = self.spec.input_shapes[i], self.spec.input_dtypes[i]
-            if i in got:
-                tensors.append(got[i][0])
-                received[sender] = bool(got[i][1])
-            else:
-                tensors.append(np.zeros((batch, *shape), dtype=dtype))
-                received[sender] = None
-        return tensors, received
+        tensors = [got[i][0] if i in got else np.zeros((batch, *shape), dtype=dtype)
+                   for i, (shape, dtype) in enumerate(zip(self.spec.input_shapes, self.spec.input_dtypes))]
+        return tensors, {sender: bool(got[i][1]) if i in got else None for i, sender in enumerate(self.spec.senders)}

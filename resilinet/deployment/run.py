@@ -24,22 +24,10 @@ from resilinet.data.definition import DatasetDefinition
 from resilinet.runs.results import new_results_path
 
 DEPLOY_DEFAULTS = {
-    "model": "ResiliNet",
-    "iteration": 1,
-    "saved_run": "latest",
-    "fail": ("",),
-    "setting": "",
-    "requests": 0,
-    "request_size": 1,
-    "window": 25,
-    "in_flight": 4,
-    "timeout_ms": 1000.0,
-    "node_cpus": 0.1,
-    "placement": ("",),
-    "ray_address": "",
-    "no_path_guess": "expected",
-    "seed": 0,
-    "results_dir": "results",
+    "model": "ResiliNet", "iteration": 1, "saved_run": "latest", "fail": ("",), "setting": "",
+    "requests": 0, "request_size": 1, "window": 25, "in_flight": 4, "timeout_ms": 1000.0,
+    "node_cpus": 0.1, "placement": ("",), "ray_address": "",
+    "no_path_guess": "expected", "seed": 0, "results_dir": "results",
 }
 # Dataset flags a deployment does not take: training ones, and resilinet_plus (--model says it).
 NOT_DEPLOYMENT_FLAGS = ("epochs", "iterations", "evaluate_saved", "resume", "distribute", "verbose", "resilinet_plus")
@@ -114,17 +102,10 @@ def request_batches(test: Split, size: int, count: int) -> Iterator[tuple[list[n
     """(inputs per input node, labels) of `size` test samples each, cycling through the test set;
     `count` requests, or one pass when 0."""
     def one_pass():
-        if test.is_streamed:
-            for i in range(len(test.x)):
-                x, y = test.x[i][:2]
-                x = list(x) if isinstance(x, (list, tuple)) else [x]
-                for start in range(0, len(y), size):
-                    yield [np.asarray(a[start:start + size]) for a in x], np.asarray(y[start:start + size]).ravel()
-        else:
-            x = list(test.x) if isinstance(test.x, (list, tuple)) else [test.x]
-            y = np.asarray(test.y).ravel()
+        for x, y in (test.x[i][:2] for i in range(len(test.x))) if test.is_streamed else [(test.x, test.y)]:
+            x, y = list(x) if isinstance(x, (list, tuple)) else [x], np.asarray(y)
             for start in range(0, len(y), size):
-                yield [np.asarray(a[start:start + size]) for a in x], y[start:start + size]
+                yield [np.asarray(a[start:start + size]) for a in x], y[start:start + size].ravel()
 
     served = 0
     while True:
@@ -138,10 +119,8 @@ def request_batches(test: Split, size: int, count: int) -> Iterator[tuple[list[n
 
 
 def percentiles(seconds: Sequence[float]) -> dict[str, float | int | None]:
-    if not seconds:
-        return {"requests": 0, "p50_ms": None, "p95_ms": None, "p99_ms": None}
-    p50, p95, p99 = np.percentile(np.asarray(seconds) * 1000.0, [50, 95, 99])
-    return {"requests": len(seconds), "p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99)}
+    ms = [float(p) for p in np.percentile(np.asarray(seconds) * 1000.0, [50, 95, 99])] if seconds else [None] * 3
+    return {"requests": len(seconds), **dict(zip(("p50_ms", "p95_ms", "p99_ms"), ms))}
 
 
 def stream(network, test: Split, config, topology, reliability) -> list[dict[str, Any]]:
@@ -149,39 +128,37 @@ def stream(network, test: Split, config, topology, reliability) -> list[dict[str
     which nodes are down: those are killed while earlier requests are still in flight, and once
     those are answered the others are restarted if dead; the window's requests go out when the
     restarted nodes have rejoined (restart time is no request's latency)."""
-    from resilinet.deployment.network import Answer
-
     rng = np.random.default_rng(config.seed)
     for node in config.fail:
         network.kill(node)
     in_flight: deque = deque()
     served: list[dict[str, Any]] = []
 
-    def finish(request, inputs, labels):
-        answer: Answer = network.collect(request)
-        latency_class = ("node died mid-request" if answer.died_during
-                         else "node known dead" if not all(answer.alive.values()) else "no failure")
-        served.append({"index": answer.index, "inputs": inputs, "y": labels, "labels": answer.labels,
-                       "probabilities": answer.probabilities,
-                       "no_path": answer.no_path, "alive": tuple(answer.alive[n] for n in topology.failable),
-                       "partial": answer.partial, "latency_class": latency_class, "seconds": answer.seconds})
+    def finish(keep: int = 0):
+        """Collect the oldest requests until `keep` are left in flight."""
+        while len(in_flight) > keep:
+            request, inputs, labels = in_flight.popleft()
+            answer = network.collect(request)
+            latency_class = ("node died mid-request" if answer.died_during
+                             else "node known dead" if not all(answer.alive.values()) else "no failure")
+            served.append({"index": answer.index, "inputs": inputs, "y": labels, "labels": answer.labels,
+                           "probabilities": answer.probabilities, "no_path": answer.no_path,
+                           "alive": tuple(answer.alive[n] for n in topology.failable),
+                           "partial": answer.partial, "latency_class": latency_class, "seconds": answer.seconds})
 
     for index, (inputs, labels) in enumerate(request_batches(test, config.request_size, config.requests)):
         if reliability is not None and index % config.window == 0:
             draw = rng.random(len(topology.failable)) < np.asarray(reliability)
             for node in (n for n, up in zip(topology.failable, draw) if not up):
                 network.kill(node)
-            while in_flight:
-                finish(*in_flight.popleft())
+            finish()
             for node in (n for n, up in zip(topology.failable, draw) if up):
                 network.restart(node)
             network.admit_ready(wait=True)
         network.admit_ready()
         in_flight.append((network.submit(index, inputs, config.timeout_ms / 1000.0), inputs, labels))
-        while len(in_flight) >= config.in_flight:
-            finish(*in_flight.popleft())
-    while in_flight:
-        finish(*in_flight.popleft())
+        finish(config.in_flight - 1)
+    finish()
     return served
 
 
@@ -193,23 +170,20 @@ def compare(model, topology, skip_mask, served, metric: str, no_path_score: floa
 
     def row(alive: tuple[bool, ...], no_path: bool) -> dict[str, Any]:
         group = [r for r in served if r["alive"] == alive and not r["partial"]]
-        same, difference = True, 0.0
-        simulated = []
-        for r in group:
-            if no_path:
-                same &= r["no_path"]
-                continue
-            inputs = r["inputs"] if len(r["inputs"]) > 1 else r["inputs"][0]
-            probabilities = np.asarray(model.predict_on_batch(inputs))
-            simulated.append(np.argmax(probabilities, axis=-1))
-            same &= not r["no_path"] and np.array_equal(simulated[-1], r["labels"])
-            if not r["no_path"]:
-                difference = max(difference, float(np.max(np.abs(probabilities - r["probabilities"]))))
         y = np.concatenate([r["y"] for r in group])
+        if no_path:
+            same, difference, simulated = all(r["no_path"] for r in group), 0.0, no_path_score
+        else:
+            probabilities = [np.asarray(model.predict_on_batch(r["inputs"] if len(r["inputs"]) > 1 else r["inputs"][0]))
+                             for r in group]
+            predicted = [np.argmax(p, axis=-1) for p in probabilities]
+            same = all(not r["no_path"] and np.array_equal(p, r["labels"]) for r, p in zip(group, predicted))
+            difference = max([0.0, *(float(np.max(np.abs(p - r["probabilities"])))
+                                     for r, p in zip(group, probabilities) if not r["no_path"])])
+            simulated = score(metric, y, np.concatenate(predicted))
         return {"alive": dict(zip(topology.failable, alive)), "no_path": no_path, "requests": len(group),
                 "samples": int(len(y)), "no_path_answers": sum(r["no_path"] for r in group),
-                "measured": score(metric, y, np.concatenate([r["labels"] for r in group])),
-                "simulated": no_path_score if no_path else score(metric, y, np.concatenate(simulated)),
+                "measured": score(metric, y, np.concatenate([r["labels"] for r in group])), "simulated": simulated,
                 "same_predictions": bool(same), "max_probability_difference": difference}
 
     seen = sorted({r["alive"] for r in served if not r["partial"]}, reverse=True)
@@ -256,7 +230,6 @@ def deploy(dataset: DatasetDefinition, config) -> dict[str, Any]:
         except NodeFailure as failure:
             raise UserError(f"node {failure.node}: {failure.message} (an error of the node's own code, not a node failure: the deployment "
                             "stops)") from None
-        kills, restarts, died = network.kills, network.restarts, network.died
     finally:
         if network is not None:
             network.shutdown()
@@ -270,15 +243,13 @@ def deploy(dataset: DatasetDefinition, config) -> dict[str, Any]:
         "weights": str(path), "failable_nodes": list(topology.failable),
         "config": {k: v for k, v in vars(config).items() if k != "argv"},
         "command": shlex.join(["python", *dataset.program("deployment"), *config.argv]),
-        "actors": len(topology.nodes), "start_seconds": start_seconds, "kills": kills, "restarts": restarts,
-        "died": died, "placement": network.placement,
-        "requests": len(served), "samples": int(len(y)),
-        "partial_requests": sum(bool(r["partial"]) for r in served),
+        "actors": len(topology.nodes), "start_seconds": start_seconds, "kills": network.kills,
+        "restarts": network.restarts, "died": network.died, "placement": network.placement,
+        "requests": len(served), "samples": int(len(y)), "partial_requests": sum(bool(r["partial"]) for r in served),
         "measured": score(dataset.metric, y, np.concatenate([r["labels"] for r in served])),
         "combinations": combinations,
         "all_same_predictions": all(c["same_predictions"] for c in combinations),
-        "latency": {c: percentiles([r["seconds"] for r in served if r["latency_class"] == c])
-                    for c in LATENCY_CLASSES},
+        "latency": {c: percentiles([r["seconds"] for r in served if r["latency_class"] == c]) for c in LATENCY_CLASSES},
     }
     if config.setting:
         results = evaluate_combinations(model, topology, skip_mask, data.test, dataset.metric, no_path,
@@ -320,8 +291,7 @@ def render(document: dict[str, Any]) -> str:
 
 def main(dataset: DatasetDefinition, argv: Sequence[str] | None = None, description: str = "") -> dict[str, Any]:
     program = " ".join(dataset.program("deployment"))
-    defaults = {k: v for k, v in dataset.defaults.items() if k not in NOT_DEPLOYMENT_FLAGS}
-    defaults.update(DEPLOY_DEFAULTS)
+    defaults = {**{k: v for k, v in dataset.defaults.items() if k not in NOT_DEPLOYMENT_FLAGS}, **DEPLOY_DEFAULTS}
     argv = list(sys.argv[1:] if argv is None else argv)
 
     def body() -> dict[str, Any]:

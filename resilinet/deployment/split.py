@@ -1,9 +1,6 @@
-"""One sub-model per physical node, cut from the model the experiments build (no second definition).
-
-A node's sub-model takes the tensors arriving at the node (the outputs of its chain sources and of
-the skip hyperconnections that end there, in that order; an input node takes the raw input) and
-returns the node's output, gated for failable nodes, exactly as in the full model.
-"""
+"""One sub-model per physical node, cut from the model the experiments build (no second definition):
+it takes the outputs of the node's chain sources and of the skip hyperconnections that end there, in
+that order (an input node: the raw input), and returns the node's output, gated as in the full model."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,18 +15,11 @@ from resilinet.core.topology import Topology
 
 @dataclass(frozen=True)
 class NodeSpec:
-    """Everything an actor needs to run one node: its layers (as a Keras config) and their weights.
-
-    Attributes:
-        senders: The nodes whose outputs arrive here, in the sub-model's input order (empty for
-            an input node, whose single input is the raw request).
-        input_shapes: Shape (without batch) and dtype of each arriving tensor, for the zeros that
-            stand in for a dead sender.
-    """
+    """Everything an actor needs to run one node: its layers (as a Keras config) and their weights."""
 
     name: str
-    senders: tuple[str, ...]
-    input_shapes: tuple[tuple[int, ...], ...]
+    senders: tuple[str, ...]  # in the sub-model's input order; empty for an input node (raw request)
+    input_shapes: tuple[tuple[int, ...], ...]  # per arriving tensor, without batch: a dead sender's zeros
     input_dtypes: tuple[str, ...]
     config: str
     weights: tuple[np.ndarray, ...]
@@ -45,15 +35,8 @@ class NodeSpec:
 def split_model(model: keras.Model, topology: Topology, skip_mask: Sequence[bool] | None,
                 has_skips: bool) -> dict[str, NodeSpec]:
     """Cut a model made by `resilinet.core.builder.build_model` into one NodeSpec per node."""
-    specs = {}
-    for node, senders, sub_model in node_models(model, topology,
-                                                skip_mask if has_skips else (False,) * len(topology.skips)):
-        specs[node] = NodeSpec(
-            name=node,
-            senders=senders,
-            input_shapes=tuple(tuple(t.shape[1:]) for t in sub_model.inputs),
-            input_dtypes=tuple(str(t.dtype) for t in sub_model.inputs),
-            config=sub_model.to_json(),
-            weights=tuple(np.asarray(w) for w in sub_model.get_weights()),
-        )
-    return specs
+    mask = skip_mask if has_skips else (False,) * len(topology.skips)
+    return {node: NodeSpec(name=node, senders=senders, input_shapes=tuple(tuple(t.shape[1:]) for t in sub.inputs),
+                           input_dtypes=tuple(str(t.dtype) for t in sub.inputs), config=sub.to_json(),
+                           weights=tuple(np.asarray(w) for w in sub.get_weights()))
+            for node, senders, sub in node_models(model, topology, mask)}

@@ -23,33 +23,21 @@ def distribution_scope(mode: str = "auto"):
     import keras  # imported here: MODES is read by the flag checks, before Keras loads
 
     backend = keras.backend.backend()
+    if backend not in ("tensorflow", "jax"):
+        if mode == "on":
+            raise UserError(f"--distribute=on needs the tensorflow or jax backend; this is {backend}")
+        return contextlib.nullcontext()
     if backend == "tensorflow":
-        return _mirrored_strategy_scope(mode)
-    if backend == "jax":
-        return _data_parallel_scope(mode)
-    if mode == "on":
-        raise UserError(f"--distribute=on needs the tensorflow or jax backend; this is {backend}")
-    return contextlib.nullcontext()
+        import tensorflow as tf
 
-
-def _mirrored_strategy_scope(mode: str):
-    import tensorflow as tf
-
-    devices = [device.name for device in tf.config.list_logical_devices("GPU")]
-    if len(devices) < 2 and mode == "auto":
+        gpus, cpus = ([device.name for device in tf.config.list_logical_devices(kind)] for kind in ("GPU", "CPU"))
+        strategy = tf.distribute.MirroredStrategy
+    else:
+        try:
+            gpus = keras.distribution.list_devices("gpu")
+        except RuntimeError:  # JAX raises when no GPU platform is present
+            gpus = []
+        cpus, strategy = keras.distribution.list_devices("cpu"), keras.distribution.DataParallel
+    if len(gpus) < 2 and mode == "auto":
         return contextlib.nullcontext()
-    devices = devices or [device.name for device in tf.config.list_logical_devices("CPU")]
-    return tf.distribute.MirroredStrategy(devices=devices).scope()
-
-
-def _data_parallel_scope(mode: str):
-    import keras
-
-    try:
-        devices = keras.distribution.list_devices("gpu")
-    except RuntimeError:  # JAX raises when no GPU platform is present
-        devices = []
-    if len(devices) < 2 and mode == "auto":
-        return contextlib.nullcontext()
-    devices = devices or keras.distribution.list_devices("cpu")
-    return keras.distribution.DataParallel(devices=devices).scope()
+    return strategy(devices=gpus or cpus).scope()

@@ -1,9 +1,5 @@
-"""Jobs as Ray tasks: `--workers=N` on a local Ray instance, `--ray_address=ADDRESS` on a cluster.
-
-Each task runs one (iteration, variant) with `resilinet.runs.jobs.run_job` in a Ray worker process that
-loads the data itself (once per process) and returns the record; the driver adds the records to the
-results log as they finish. Ray (and Keras) is imported only when a run uses it.
-"""
+"""Jobs as Ray tasks: `--workers=N` on a local Ray instance, `--ray_address=ADDRESS` on a cluster. Each task
+runs one (iteration, variant) in a worker that loads the data itself (once per process) and returns the record."""
 from __future__ import annotations
 
 import contextlib
@@ -44,14 +40,9 @@ def check_flags(config) -> None:
                         f"number, got {gpus}")
 
 
-def threads_per_model(config) -> int:
-    """Threads of each CPU-only job's inter-op and OpenMP pools: its CPU share, at least one."""
-    return max(1, int(config.cpus_per_model))
-
-
 def worker_environment(dataset: DatasetDefinition, config) -> dict[str, str]:
-    """Environment of the worker processes: the code's import paths, the Keras backend, and thread
-    pools sized to the job's CPU share (CPU-only jobs) or GPU memory that grows on demand (shared GPUs).
+    """Environment of the worker processes: the code's import paths, the Keras backend, and inter-op and OpenMP
+    pools of the job's CPU share, at least one thread (CPU-only jobs) or GPU memory that grows on demand (GPUs).
 
     TensorFlow's results depend on the size of its intra-op pool (it splits reductions by thread:
     camera weights differ by up to 1e-7 after one epoch with 1 vs 2 threads), so that pool keeps the
@@ -60,7 +51,7 @@ def worker_environment(dataset: DatasetDefinition, config) -> dict[str, str]:
     experiment_dir = Path(sys.modules[dataset.load_data.__module__].__file__).resolve().parent
     env = project_environment([str(experiment_dir)])
     if config.gpus_per_model == 0:
-        threads = str(threads_per_model(config))
+        threads = str(max(1, int(config.cpus_per_model)))
         env.update(CUDA_VISIBLE_DEVICES="", TF_NUM_INTEROP_THREADS=threads, OMP_NUM_THREADS=threads,
                    TF_NUM_INTRAOP_THREADS=os.environ.get("TF_NUM_INTRAOP_THREADS", str(len(os.sched_getaffinity(0)))))
     else:
@@ -93,11 +84,6 @@ def run_job_task(dataset: DatasetDefinition, experiment: str, config, job: Job, 
     return record, output.getvalue()
 
 
-def start_ray_for(config) -> None:
-    cpus = os.cpu_count() if config.workers == 0 else math.ceil(config.workers * config.cpus_per_model)
-    start_ray(config.ray_address, None if config.ray_address else cpus)
-
-
 def check_resources(config) -> None:
     """Stop early when no node can ever run a job (Ray would wait forever)."""
     import ray
@@ -120,7 +106,8 @@ def run_jobs(dataset: DatasetDefinition, experiment: str, config, jobs: Sequence
     except ImportError:
         raise UserError("--workers other than 1 and --ray_address need Ray: pip install ray") from None
 
-    start_ray_for(config)
+    cpus = os.cpu_count() if config.workers == 0 else math.ceil(config.workers * config.cpus_per_model)
+    start_ray(config.ray_address, None if config.ray_address else cpus)
     running: dict[Any, Job] = {}
     try:
         check_resources(config)

@@ -29,25 +29,21 @@ def check_reachable(address: str, timeout: float = 3.0) -> None:
 
 
 def start_ray(address: str = "", num_cpus: int | None = None) -> bool:
-    """Connect to the Ray cluster at `address`, or start a local instance with `num_cpus` CPUs.
-
-    Returns whether this call started or connected Ray (the caller then shuts it down); False when
-    Ray was already initialised in this process.
-    """
+    """Connect to the Ray cluster at `address`, or start a local instance with `num_cpus` CPUs; whether
+    this call did (the caller then shuts Ray down), False when Ray was already initialised in this process."""
     import ray
 
     if ray.is_initialized():
         return False
-    if address:
-        check_reachable(address)
     quiet = dict(include_dashboard=False, log_to_driver=False, configure_logging=True, logging_level=logging.ERROR)
-    if address:
-        try:
-            ray.init(address=address, **quiet)
-        except (ConnectionError, ValueError, RuntimeError) as error:
-            raise UserError(f"--ray_address={address}: cannot connect to a Ray cluster ({error}); {HOW_TO_START}") from None
-    else:
+    if not address:
         ray.init(address="local", num_cpus=num_cpus, **quiet)
+        return True
+    check_reachable(address)
+    try:
+        ray.init(address=address, **quiet)
+    except (ConnectionError, ValueError, RuntimeError) as error:
+        raise UserError(f"--ray_address={address}: cannot connect to a Ray cluster ({error}); {HOW_TO_START}") from None
     return True
 
 
