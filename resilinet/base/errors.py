@@ -4,6 +4,7 @@ from __future__ import annotations
 import signal
 import threading
 from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Iterator
 
 
@@ -15,20 +16,12 @@ class Interrupted(Exception):
     """Ctrl-C during a run: the scripts say what was kept and exit 130."""
 
 
-class CtrlC:
-    """Whether Ctrl-C was pressed inside `watch_ctrl_c`."""
-
-    pressed = False
-
-
 @contextmanager
-def watch_ctrl_c() -> Iterator[CtrlC]:
-    """Note every Ctrl-C before it raises KeyboardInterrupt as usual.
-
-    TensorFlow can turn a KeyboardInterrupt raised inside its own code into another exception (a
-    RuntimeError, or a ValueError out of tf.data); the caller asks `pressed` instead of the type.
-    """
-    noted = CtrlC()
+def watch_ctrl_c() -> Iterator[SimpleNamespace]:
+    """Note every Ctrl-C (in `pressed`) before it raises KeyboardInterrupt as usual: TensorFlow can turn a
+    KeyboardInterrupt raised in its own code into another exception (a RuntimeError, or a ValueError out of
+    tf.data), so the caller asks `pressed` instead of the type."""
+    noted = SimpleNamespace(pressed=False)
     if threading.current_thread() is not threading.main_thread():
         yield noted
         return

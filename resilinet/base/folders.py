@@ -25,14 +25,6 @@ def remove_empty(folders: list[Path]) -> None:
             return
 
 
-def _blocking_file(path: Path) -> Path | None:
-    """The first existing ancestor (or `path` itself) that is not a folder, if any."""
-    for folder in reversed((path, *path.parents)):
-        if folder.exists() and not folder.is_dir():
-            return folder
-    return None
-
-
 @contextmanager
 def created_directory(path: Path) -> Iterator[Path]:
     """Create `path` with its parents; if the block fails, remove the folders created here while empty."""
@@ -62,13 +54,10 @@ def staged_directory(destination: Path) -> Iterator[Path]:
 
 
 def check_writable_directory(path: str | Path, flag: str) -> None:
-    """Raise a UserError naming --`flag` unless a file can be created in `path` (a folder, made if missing).
-
-    Writes a temporary file there to find out (permission bits alone say nothing for root) and
-    removes it, and every folder created for the check, before returning.
-    """
+    """Raise a UserError naming --`flag` unless a file can be created in `path` (a folder, made if missing): a
+    temporary file tells (permission bits say nothing for root); it and the folders made for it are removed."""
     path = Path(path)
-    blocking = _blocking_file(path)
+    blocking = next((f for f in reversed((path, *path.parents)) if f.exists() and not f.is_dir()), None)
     if blocking == path:
         raise UserError(f"--{flag} {path} is a file, not a folder")
     if blocking is not None:

@@ -34,13 +34,8 @@ COMMON_DEFAULTS = {
 }
 
 
-def main(
-    dataset: DatasetDefinition,
-    experiment_type: str,
-    argv: Sequence[str] | None = None,
-    script_defaults: dict[str, Any] | None = None,
-    description: str = "",
-) -> ResultsLog:
+def main(dataset: DatasetDefinition, experiment_type: str, argv: Sequence[str] | None = None,
+         script_defaults: dict[str, Any] | None = None, description: str = "") -> ResultsLog:
     """Entry point of every experiment script: parse flags, run, turn bad input into a clear exit."""
     program = " ".join(dataset.program(experiment_type))
     defaults = {**COMMON_DEFAULTS, **dataset.defaults, **(script_defaults or {})}

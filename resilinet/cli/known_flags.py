@@ -1,10 +1,8 @@
 """What every flag of every script means and accepts: the one table behind --help and the checks.
 
-`FLAGS` holds the meaning of each flag, with its allowed values where they are a fixed set and its
-range where it has one. `DATASET_FLAGS` holds the flags whose meaning depends on the data set (the
-script name's first word: health, cifar, camera, imagenet). A dataset adds the allowed values of
-its own enumerated flags (`DatasetDefinition.choices`: the partition settings its network has).
-Nothing here imports Keras.
+`FLAGS` holds each flag's meaning, allowed values (a fixed set) and range; `DATASET_FLAGS` the flags whose meaning
+depends on the data set (the script name's first word). A dataset adds the allowed values of its own enumerated
+flags (`DatasetDefinition.choices`). Nothing here imports Keras.
 """
 from __future__ import annotations
 
@@ -131,8 +129,7 @@ DATASET_FLAGS = {
 
 
 def flag_specs(dataset: DatasetDefinition, keys: Iterable[str]) -> dict[str, FlagSpec]:
-    """The spec of each flag in `keys` for a script of `dataset` (a flag missing from the tables
-    gets an empty meaning)."""
+    """The spec of each flag in `keys` for a script of `dataset` (`dataset.meanings` where the tables lack it)."""
     own = DATASET_FLAGS.get(dataset.name.split("_")[0], {})
     specs = {}
     for key in keys:

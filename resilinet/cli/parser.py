@@ -11,8 +11,7 @@ from typing import Any, Mapping, Sequence
 
 from resilinet.base.errors import UserError
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
+_BOOLS = {**dict.fromkeys(("1", "true", "yes", "on"), True), **dict.fromkeys(("0", "false", "no", "off"), False)}
 # How a message names a value of each type: one of them, and a list of them.
 _NOUNS = {bool: ("true or false", "true/false values"), int: ("an integer", "integers"),
           float: ("a finite number", "finite numbers"), str: ("text", "names")}
@@ -20,22 +19,19 @@ _NOUNS = {bool: ("true or false", "true/false values"), int: ("an integer", "int
 
 @dataclass(frozen=True)
 class Range:
-    """Numbers from `low` (excluded if `low_open`) up to `high`; None: no bound on that side."""
+    """Numbers from `low` (excluded if `low_open`) up to `high` (None: no upper bound)."""
 
-    low: float | None = None
+    low: float
     high: float | None = None
     low_open: bool = False
 
     def __contains__(self, value) -> bool:
-        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
-            return False
-        return self.high is None or value <= self.high
+        below_low = value <= self.low if self.low_open else value < self.low
+        return not below_low and (self.high is None or value <= self.high)
 
     def __str__(self) -> str:
         if self.high is None:
             return f"greater than {self.low}" if self.low_open else f"at least {self.low}"
-        if self.low is None:
-            return f"at most {self.high}"
         return f"in {'(' if self.low_open else '['}{self.low}, {self.high}]"
 
 
@@ -52,11 +48,9 @@ class FlagSpec:
 def _parse_scalar(text: str, like: Any):
     """`text` as a value of `like`'s type; ValueError if it is not one (or is a nan / inf float)."""
     if isinstance(like, bool):
-        if text.lower() in _TRUE:
-            return True
-        if text.lower() in _FALSE:
-            return False
-        raise ValueError(text)
+        if text.lower() not in _BOOLS:
+            raise ValueError(text)
+        return _BOOLS[text.lower()]
     value = type(like)(text)
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(text)
@@ -101,19 +95,12 @@ def _format(value: Any) -> str:
 
 def describe(spec: FlagSpec) -> str:
     """The flag's help line after its name: meaning, allowed values, environment variable."""
-    parts = [spec.meaning]
-    if spec.choices:
-        parts.append(f"one of: {', '.join(str(c) for c in spec.choices)}")
-    if spec.range is not None:
-        parts.append(str(spec.range))
-    if spec.environment:
-        parts.append(f"default from ${spec.environment}")
+    parts = [spec.meaning, spec.choices and f"one of: {', '.join(str(c) for c in spec.choices)}",
+             spec.range and str(spec.range), spec.environment and f"default from ${spec.environment}"]
     return "; ".join(p for p in parts if p)
 
 
-def usage(defaults: Mapping[str, Any], description: str, program: str,
-          specs: Mapping[str, FlagSpec] | None = None) -> str:
-    specs = specs or {}
+def usage(defaults: Mapping[str, Any], description: str, program: str, specs: Mapping[str, FlagSpec]) -> str:
     lines = [f"usage: python {program} [--key=value ...]", "", description.strip(), "",
              "flags (--key=default: meaning):"]
     width = min(max(len(f"{key}={_format(value)}") for key, value in defaults.items()), 32) + 1
@@ -123,19 +110,17 @@ def usage(defaults: Mapping[str, Any], description: str, program: str,
     return "\n".join(lines)
 
 
-def parse_flags(
-    defaults: Mapping[str, Any], argv: Sequence[str], description: str = "", program: str = "script.py",
-    specs: Mapping[str, FlagSpec] | None = None, origins: Mapping[str, tuple[str, str]] | None = None,
-) -> SimpleNamespace:
+def parse_flags(defaults: Mapping[str, Any], argv: Sequence[str], description: str = "", program: str = "script.py",
+                specs: Mapping[str, FlagSpec] | None = None,
+                origins: Mapping[str, tuple[str, str]] | None = None) -> SimpleNamespace:
     """Return the defaults with `--key=value` overrides applied.
 
-    Values are parsed to the type of the default (bool accepts true/false; float rejects nan and
-    inf; a tuple takes a comma-separated list of its first element's type) and checked against
-    the flag's choices and range in `specs`. Unknown keys and bad values raise UserError naming the
-    flag. A default that no flag overrides is checked the same way when `origins` names the file
-    and constant that set it, (file, NAME); the message then names them. A flag whose spec names an
-    environment variable takes that variable's value, where set and not empty, over the default.
-    `--help` prints the usage and exits 0.
+    Values are parsed to the type of the default (bool accepts true/false; float rejects nan and inf; a tuple takes
+    a comma-separated list of its first element's type) and checked against the flag's choices and range in `specs`.
+    Unknown keys and bad values raise UserError naming the flag. A default that no flag overrides is checked the
+    same way when `origins` names the file and constant that set it, (file, NAME); the message then names them. A
+    flag whose spec names an environment variable takes that variable's value, where set and not empty, over the
+    default. `--help` prints the usage and exits 0.
     """
     specs = specs or {}
     config, given = dict(defaults), set()

@@ -3,19 +3,27 @@ from __future__ import annotations
 
 import tarfile
 import zlib
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from resilinet.base.errors import UserError
 
 # What reading a damaged or foreign .tar(.gz) raises (gzip's BadGzipFile is an OSError)
 TAR_ERRORS = (tarfile.TarError, EOFError, zlib.error, OSError)
 
 
-def read_to_end(tar: tarfile.TarFile) -> None:
-    """Read the rest of the archive's stream after its members were read.
-
-    tarfile ends its member list silently at the first unreadable header, and gzip checks its CRC
-    only at the end of the stream: reading to the end makes a damaged archive raise.
-    """
-    while tar.fileobj.read(1 << 20):
-        pass
+@contextmanager
+def reading_tar(archive: Path, kind: str, advice: str = "") -> Iterator[tarfile.TarFile]:
+    """`archive` open for the block, its stream then read to the end (tarfile ends its member list silently at
+    the first unreadable header, gzip checks its CRC only at the end); any of TAR_ERRORS is a UserError."""
+    try:
+        with tarfile.open(archive) as tar:
+            yield tar
+            while tar.fileobj.read(1 << 20):
+                pass
+    except TAR_ERRORS as error:
+        raise UserError(f"{archive} is not a readable {kind} archive ({reason(error)}){advice}") from None
 
 
 def reason(error: BaseException) -> str:

@@ -1,27 +1,21 @@
 """The multi-view multi-camera dataset: six synchronised 32x32 views per sample, 3 classes.
 
-Source: the multi-camera object detection recordings of Roig et al., "Conditional Random Fields
-for Multi-Camera Object Detection" (ICCV 2011), with each object cropped to 32x32 in the six
-cameras by Teerapittayanon et al., "Distributed Deep Neural Networks over the Cloud, the Edge and
-End Devices" (ICDCS 2017), and used in this form by deepFogGuard and ResiliNet (whose code
-downloaded the folders below from the authors' storage).
+Source: the recordings of Roig et al. (ICCV 2011), each object cropped to 32x32 in the six cameras by
+Teerapittayanon et al. (DDNN, ICDCS 2017), as deepFogGuard and ResiliNet downloaded them.
 
 Layout: <root>/{train_dir,test_dir,holdout_dir}/{person,car,bus}_images/c<cam>_<k>_<frame>.jpg,
 cameras 0..5. The views of one sample share the class folder, <k> (the object's index in the
 frame) and <frame>; they are ordered by camera id, so camera c<i> always feeds model input i + 1.
-Labels: person 0, car 1, bus 2. In the published folders this gives 1,110 / 146 / 123 complete
-samples (train / val / test). Incomplete groups are skipped with a printed count: 5 in train_dir
-(four objects with five views, one stray single view) and 5 in test_dir (three with five views,
-two stray single views); each stray view is a camera's view of the same frame filed under another
-<k>, which may be a five-view object's missing view, but nothing in the name says so. Files whose
-names start with a dot are ignored; any other unexpected name, a camera id outside 0..5 or an
-unreadable image is a UserError naming the file.
+Labels: person 0, car 1, bus 2. The published folders give 1,110 / 146 / 123 complete samples
+(train / val / test). Incomplete groups are skipped with a printed count: 5 in train_dir and 5 in
+test_dir (objects with five views, and stray single views filed under another <k>, which nothing
+in the name ties to a five-view object). Files whose names start with a dot are ignored; any other
+unexpected name, a camera id outside 0..5 or an unreadable image is a UserError naming the file.
 """
 from __future__ import annotations
 
 import hashlib
 import re
-import tarfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -34,7 +28,7 @@ from resilinet.base.folders import (
     staged_directory,
 )
 from resilinet.core.splits import Data, Split
-from resilinet.data.archives import TAR_ERRORS, read_to_end, reason
+from resilinet.data.archives import reading_tar
 
 CLASSES = ("person", "car", "bus")
 NUM_CAMERAS = 6
@@ -52,27 +46,18 @@ def locate_root(data_dir: str, cache_dir: str) -> Path:
     if not data_dir or not source.exists():
         raise UserError(f"camera data {data_dir!r} does not exist: pass --data_dir=<the multiview-dataset folder "
                         f"or its .tar.gz> (or set {DATA_VARIABLE})")
-    if source.is_file():
-        return _dataset_root(unpack(source, Path(cache_dir)))
-    root = _dataset_root(source)
-    if root is None:
-        raise UserError(f"{source} lacks {missing_splits(source)}: it is not the multi-view dataset")
+    return dataset_root(unpack(source, Path(cache_dir)) if source.is_file() else source)
+
+
+def dataset_root(folder: Path, source: Path | None = None) -> Path:
+    """`folder` or its multiview-dataset subfolder, whichever holds the three split folders (`folder` first);
+    else a UserError naming `source` (default `folder`) and the split folders the closest to complete lacks."""
+    lacking = {candidate: [name for name in SPLIT_FOLDERS.values() if not (candidate / name).is_dir()]
+               for candidate in (folder, folder / "multiview-dataset")}
+    root = min(lacking, key=lambda candidate: len(lacking[candidate]))
+    if lacking[root]:
+        raise UserError(f"{source or folder} lacks {', '.join(lacking[root])}: it is not the multi-view dataset")
     return root
-
-
-def missing_splits(folder: Path) -> str:
-    """The split folders `folder` (or its multiview-dataset subfolder) lacks, of the one closest to complete."""
-    candidates = [c for c in (folder, folder / "multiview-dataset") if c.is_dir()]
-    lacking = min(([n for n in SPLIT_FOLDERS.values() if not (c / n).is_dir()] for c in candidates), key=len)
-    return ", ".join(lacking)
-
-
-def _dataset_root(folder: Path) -> Path | None:
-    """`folder` or its multiview-dataset subfolder, whichever holds the three split folders."""
-    for candidate in (folder, folder / "multiview-dataset"):
-        if all((candidate / name).is_dir() for name in SPLIT_FOLDERS.values()):
-            return candidate
-    return None
 
 
 def unpack(archive: Path, cache_dir: Path) -> Path:
@@ -83,14 +68,9 @@ def unpack(archive: Path, cache_dir: Path) -> Path:
         return target
     check_writable_directory(cache_dir, "cache_dir")
     with created_directory(cache_dir), staged_directory(target) as staging:
-        try:
-            with tarfile.open(archive) as tar:
-                tar.extractall(staging, filter="data")
-                read_to_end(tar)
-        except TAR_ERRORS as error:
-            raise UserError(f"{archive} is not a readable .tar.gz archive ({reason(error)})") from None
-        if _dataset_root(staging) is None:
-            raise UserError(f"{archive} lacks {missing_splits(staging)}: it is not the multi-view dataset")
+        with reading_tar(archive, ".tar.gz") as tar:
+            tar.extractall(staging, filter="data")
+        dataset_root(staging, archive)
     return target
 
 

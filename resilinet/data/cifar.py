@@ -7,25 +7,21 @@ where they are used, so that flag parsing stays fast.
 """
 from __future__ import annotations
 
-import tarfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from resilinet.base.errors import UserError
 from resilinet.core.splits import Data, Split
-from resilinet.data.archives import TAR_ERRORS, read_to_end, reason
+from resilinet.data.archives import reading_tar
 
 CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 IMAGE_SHAPE = (32, 32, 3)
 SOURCE_SPLITS = ("train", "test")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 DATA_VARIABLE = "RESILINET_CIFAR_DATA"  # sets --data_dir when the flag is not given
-
-
-def _instructions() -> str:
-    return (f"pass --data_dir=<folder with train/<class>/*.jpg and test/<class>/*.jpg, or its .tar.gz> "
-            f"(or set {DATA_VARIABLE}); leave it empty to download with keras.datasets.cifar10")
+INSTRUCTIONS = (f"pass --data_dir=<folder with train/<class>/*.jpg and test/<class>/*.jpg, or its .tar.gz> "
+                f"(or set {DATA_VARIABLE}); leave it empty to download with keras.datasets.cifar10")
 
 
 def decode_image(data: bytes, name: str) -> np.ndarray:
@@ -74,7 +70,7 @@ def read_folder(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     for split in SOURCE_SPLITS:
         split_dir = root / split
         if not split_dir.is_dir():
-            raise UserError(f"{root} has no {split}/ folder; {_instructions()}")
+            raise UserError(f"{root} has no {split}/ folder; {INSTRUCTIONS}")
         for class_dir in split_dir.iterdir():
             if class_dir.is_dir() and not class_dir.name.startswith("."):
                 images[split, class_dir.name] = [(str(path), path.read_bytes()) for path in class_dir.iterdir()
@@ -85,20 +81,15 @@ def read_folder(folder: Path) -> tuple[np.ndarray, np.ndarray]:
 def read_archive(archive: Path) -> tuple[np.ndarray, np.ndarray]:
     """Images from a .tar(.gz) of the folder layout, read without unpacking it."""
     images = {}
-    try:
-        with tarfile.open(archive, "r:*") as tar:
-            for member in tar:
-                path = PurePosixPath(member.name)
-                if not member.isfile() or len(path.parts) < 3 or path.suffix.lower() not in IMAGE_SUFFIXES:
-                    continue
-                split, class_name = path.parts[-3], path.parts[-2]
-                if split in SOURCE_SPLITS:
-                    images.setdefault((split, class_name), []).append(
-                        (f"{archive}:{member.name}", tar.extractfile(member).read()))
-            read_to_end(tar)
-    except TAR_ERRORS as error:
-        raise UserError(f"{archive} is not a readable .tar(.gz) archive ({reason(error)}); "
-                        f"{_instructions()}") from None
+    with reading_tar(archive, ".tar(.gz)", f"; {INSTRUCTIONS}") as tar:
+        for member in tar:
+            path = PurePosixPath(member.name)
+            if not member.isfile() or len(path.parts) < 3 or path.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            split, class_name = path.parts[-3], path.parts[-2]
+            if split in SOURCE_SPLITS:
+                images.setdefault((split, class_name), []).append((f"{archive}:{member.name}",
+                                                                   tar.extractfile(member).read()))
     return _stack(images, str(archive))
 
 
@@ -108,7 +99,7 @@ def read_keras() -> tuple[np.ndarray, np.ndarray]:
     try:
         (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
     except Exception as error:  # keras' get_file raises a bare Exception when the download fails
-        raise UserError(f"could not load CIFAR-10 with keras.datasets.cifar10 ({error}); {_instructions()}") from None
+        raise UserError(f"could not load CIFAR-10 with keras.datasets.cifar10 ({error}); {INSTRUCTIONS}") from None
     return np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test]).ravel().astype(np.int64)
 
 
@@ -118,7 +109,7 @@ def load_cifar10(data_dir: str = "") -> tuple[np.ndarray, np.ndarray]:
         return read_keras()
     source = Path(data_dir)
     if not source.exists():
-        raise UserError(f"CIFAR-10 data {source} does not exist; {_instructions()}")
+        raise UserError(f"CIFAR-10 data {source} does not exist; {INSTRUCTIONS}")
     return read_archive(source) if source.is_file() else read_folder(source)
 
 

@@ -20,23 +20,22 @@ class DatasetDefinition:
             (epochs, batch_size, iterations, seed, data paths, partition_setting, ...).
         reliability_settings: Name -> alive probability of each failable node (topology order).
         load_data: config -> Data.
-        architecture: config -> the node layer stacks (`resilinet.core.builder.Architecture`); the
-            core builds every kind (Vanilla, DFG, ResiliNet, ResiliNet+) from it and the topology.
-        model_name: Models are named `<kind>_<model_name>` (empty: Keras' default name).
+        architecture: config -> the node layer stacks (`resilinet.core.builder.Architecture`); the core builds
+            every kind (Vanilla, DFG, ResiliNet, ResiliNet+) from it and the topology.
         metric: "accuracy" or "micro_f1".
-        no_path_score: Score when no input reaches the output: a number, a function of the
-            loaded Data, or None for random guessing by the training set's class frequencies.
+        no_path_score: Score when no input reaches the output: a number, a function of the loaded Data, or
+            None for random guessing by the training set's class frequencies.
         balanced_class_weight: Train with class weights "balanced" over the training labels.
-        validate: config -> None; raises UserError for a bad constant or flag value. It must not
-            import Keras: it runs before Keras loads, so that a bad flag is reported at once.
-        choices: Allowed values of this dataset's enumerated flags (e.g. partition_setting), shown
-            by --help and checked when the flag is given.
+        validate: config -> None; raises UserError for a bad constant or flag value. It runs before Keras
+            loads (so that a bad flag is reported at once) and must not import it.
+        choices: Allowed values of this dataset's enumerated flags (e.g. partition_setting), shown by --help
+            and checked when the flag is given.
         constants_file: The file that sets `defaults` (named when one of them is refused), and
             constant_files: where a default is set elsewhere (PARTITION_SETING in a model file).
-        meanings: What --help says of this dataset's own flags (those the tables of
-            `resilinet.cli.known_flags` do not hold).
-        script: The script of an experiment type, from the repository's root, with `{experiment}`
-            where the type goes (its words after the first are the script's first arguments).
+        model_name: Models are named `<kind>_<model_name>` (empty: Keras' default name).
+        meanings: What --help says of this dataset's own flags (those `resilinet.cli.known_flags` lacks).
+        script: The script of an experiment type, from the repository's root, with `{experiment}` where the
+            type goes (its words after the first are the script's first arguments).
     """
 
     name: str
@@ -62,8 +61,8 @@ class DatasetDefinition:
         return template.format(experiment=experiment_type).split()
 
     def build_model(self, kind: ModelKind, config: SimpleNamespace, options: ModelOptions):
-        """The uncompiled keras.Model of `kind` with `options`; failout survives at
-        `config.failout_survival_rate` unless the options say otherwise."""
+        """The uncompiled keras.Model of `kind`; failout survives at `config.failout_survival_rate`
+        unless the options say otherwise."""
         from resilinet.core.builder import build_model
 
         return build_model(self.topology, self.architecture(config), kind, skip_mask=options.skip_mask,

@@ -73,10 +73,7 @@ def download(url: str, destination: Path, timeout: float = 60.0) -> Path:
 
 @dataclass(frozen=True)
 class SubjectLog:
-    """Where one subject log is read from: a file, or a member of a zip archive.
-
-    `advice` says what to do when the archive is corrupt, fitting where it came from.
-    """
+    """One subject log: a file, or a member of a zip archive (`advice`: what to do when it is corrupt)."""
 
     path: Path
     member: str | None = None
@@ -119,11 +116,8 @@ def zip_logs(archive: Path, advice: str) -> dict[int, SubjectLog]:
 
 
 def extract_download(archive: Path, destination: Path, checksums: dict[int, str] | None, url: str) -> Path:
-    """Unzip the subject logs of the downloaded MHEALTH zip into `destination`, checked against `checksums`.
-
-    The logs are extracted into a temporary folder beside `destination`, which takes its place only
-    when every log extracted cleanly (and matched its checksum); otherwise the download is deleted.
-    """
+    """Unzip the downloaded MHEALTH zip's subject logs into `destination`, whole (each checked against
+    `checksums`) or not at all; when one fails, the download is deleted."""
     try:
         logs = zip_logs(archive, f"the download was deleted: run again to download it anew, or "
                                  f"{_manual_instructions(url)}")
@@ -131,9 +125,8 @@ def extract_download(archive: Path, destination: Path, checksums: dict[int, str]
             for subject, log in logs.items():
                 data = log.read()
                 if checksums:
-                    verify(log.name, data, checksums[subject],
-                           "the download is not the published file and was deleted (pass --verify_checksums=false "
-                           "to use it)")
+                    verify(log.name, data, checksums[subject], "the download is not the published file and was "
+                           "deleted (pass --verify_checksums=false to use it)")
                 (staging / log_name(subject)).write_bytes(data)
     except BaseException:
         archive.unlink(missing_ok=True)
@@ -171,9 +164,8 @@ def _locate_bad_line(data: bytes, name: str, parse_error: Exception | None) -> N
         rows += 1
         where = f"{name}, line {number}"
         if len(fields) != NUM_SENSOR_CHANNELS + 1:
-            raise UserError(f"{where}: expected {NUM_SENSOR_CHANNELS + 1} whitespace-separated "
-                            f"numbers ({NUM_SENSOR_CHANNELS} sensor channels, then the label), "
-                            f"found {len(fields)}")
+            raise UserError(f"{where}: expected {NUM_SENSOR_CHANNELS + 1} whitespace-separated numbers "
+                            f"({NUM_SENSOR_CHANNELS} sensor channels, then the label), found {len(fields)}")
         for column, field in enumerate(fields[:-1], start=1):
             if not _is_finite_number(field):
                 raise UserError(f"{where}, column {column}: sensor value {field!r} is not a finite number")
@@ -202,19 +194,16 @@ def parse_log(data: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
         values = pd.read_csv(io.BytesIO(data), sep=r"\s+", header=None, dtype=np.float64, engine="c").to_numpy()
     except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         _locate_bad_line(data, name, error)
-    if values.shape[1] != NUM_SENSOR_CHANNELS + 1 or not np.isfinite(values).all():
-        _locate_bad_line(data, name, None)
     labels = values[:, -1]
-    if np.any(labels != np.round(labels)) or np.any((labels < 0) | (labels > 12)):
+    if (values.shape[1] != NUM_SENSOR_CHANNELS + 1 or not np.isfinite(values).all()
+            or np.any(labels != np.round(labels)) or np.any((labels < 0) | (labels > 12))):
         _locate_bad_line(data, name, None)
     return values[:, :-1], labels.astype(np.int64)
 
 
 def obtain_logs(data_dir: str, cache_dir: str, url: str, verify_checksums: bool) -> dict[int, SubjectLog]:
-    """Subject logs from `data_dir` (a folder, or the zip read in place), else the cache, else a download.
-
-    Only a download is cached, in `cache_dir`/logs; a failed download leaves nothing behind.
-    """
+    """Subject logs from `data_dir` (a folder, or the zip read in place), else the cache, else a download
+    (the only thing cached, in `cache_dir`/logs; a failed download leaves nothing behind)."""
     checksums = MHEALTH_SHA256 if verify_checksums else None
     if data_dir:
         source = Path(data_dir)
@@ -232,37 +221,24 @@ def obtain_logs(data_dir: str, cache_dir: str, url: str, verify_checksums: bool)
     return find_logs(cached)
 
 
-def mismatch_advice(data_dir: str, cache_dir: str) -> str:
-    """What to do when a log does not match its published checksum, fitting where it came from."""
-    if data_dir:
-        return "the file is corrupt or not the UCI original (pass --verify_checksums=false to use it anyway)"
-    return (f"the cached download was altered: delete {Path(cache_dir) / 'logs'} and run again to download "
-            "it anew")
-
-
-def load_mhealth(
-    data_dir: str = "",
-    cache_dir: str = "data/mhealth",
-    url: str = MHEALTH_URL,
-    verify_checksums: bool = True,
-    truncate_sensor_values: bool = False,
-    drop_first_row: bool = False,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Merged sensor values, labels and subject ids of all ten subjects, label 0 dropped.
-
-    `truncate_sensor_values` and `drop_first_row` reproduce two quirks of the original
-    preprocessing (integer-formatted merge; first merged line read as a header).
-    """
+def load_mhealth(data_dir: str = "", cache_dir: str = "data/mhealth", url: str = MHEALTH_URL,
+                 verify_checksums: bool = True, truncate_sensor_values: bool = False,
+                 drop_first_row: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merged sensor values, labels and subject ids of all ten subjects, label 0 dropped. `truncate_sensor_values`
+    and `drop_first_row` reproduce two quirks of the original preprocessing (integer-formatted merge; first
+    merged line read as a header)."""
     logs = obtain_logs(data_dir, cache_dir, url, verify_checksums)
-    advice = mismatch_advice(data_dir, cache_dir)
+    # what to do when a log does not match its published checksum, fitting where it came from
+    advice = ("the file is corrupt or not the UCI original (pass --verify_checksums=false to use it anyway)"
+              if data_dir else f"the cached download was altered: delete {Path(cache_dir) / 'logs'} and run "
+              "again to download it anew")
     parts = []
     for subject in SUBJECTS:
         data = logs[subject].read()
         if verify_checksums:
             verify(logs[subject].name, data, MHEALTH_SHA256[subject], advice)
         parts.append(parse_log(data, logs[subject].name))
-    x = np.concatenate([p[0] for p in parts])
-    y = np.concatenate([p[1] for p in parts])
+    x, y = (np.concatenate(column) for column in zip(*parts))
     subject = np.concatenate([np.full(len(p[1]), s) for s, p in zip(SUBJECTS, parts)])
     if truncate_sensor_values:
         x = np.trunc(x)
@@ -277,17 +253,13 @@ def split_health(x: np.ndarray, y: np.ndarray, subject: np.ndarray, split: str =
     from sklearn.model_selection import train_test_split
 
     if split == "rows":
-        x_train, x_rest, y_train, y_rest = train_test_split(x, y, test_size=0.2, random_state=42, shuffle=True)
-        x_val, x_test, y_val, y_test = train_test_split(x_rest, y_rest, test_size=0.5, random_state=42,
-                                                        shuffle=True)
+        train, rest = train_test_split(np.arange(len(y)), test_size=0.2, random_state=42, shuffle=True)
+        parts = train, *train_test_split(rest, test_size=0.5, random_state=42, shuffle=True)
     elif split == "subjects":
-        def pick(name):
-            mask = np.isin(subject, SUBJECT_SPLIT[name])
-            return x[mask], y[mask]
-        (x_train, y_train), (x_val, y_val), (x_test, y_test) = pick("train"), pick("val"), pick("test")
+        parts = [np.flatnonzero(np.isin(subject, SUBJECT_SPLIT[name])) for name in ("train", "val", "test")]
     else:
         raise UserError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
-    for name, labels in (("training", y_train), ("validation", y_val), ("test", y_test)):
-        if len(labels) == 0:
+    for name, indices in zip(("training", "validation", "test"), parts):
+        if len(indices) == 0:
             raise UserError(f"the {name} split is empty: the MHEALTH data is too small or lacks subjects")
-    return Data(Split(x_train, y_train), Split(x_val, y_val), Split(x_test, y_test), num_classes=13)
+    return Data(*(Split(x[indices], y[indices]) for indices in parts), num_classes=13)

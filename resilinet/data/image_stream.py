@@ -14,9 +14,8 @@ from resilinet.base.errors import UserError
 class ImageFolderSequence(keras.utils.PyDataset):
     """Batches of (images, labels) read from disk on demand: only one batch is in memory.
 
-    Images are resized to `image_size` x `image_size`, RGB, scaled to [0, 1]. With `shuffle`, the
-    trainer sets each epoch's order from a seed of its own (`set_epoch_order`); without it, batches
-    follow `labels`' order.
+    Images are resized to `image_size` x `image_size`, RGB, scaled to [0, 1]. With `shuffle`, the trainer sets
+    each epoch's order from a seed of its own (`set_epoch_order`); without it, batches follow `labels`' order.
     """
 
     def __init__(self, paths, labels, batch_size: int, image_size: int, shuffle: bool, seed: int = 0, **kwargs):
