@@ -1,10 +1,6 @@
-"""Expected scores of large topologies from the most probable failure combinations.
-
-With n failable nodes there are 2^n combinations. Under a reliability setting most of the
-probability sits on few of them, so the combinations are enumerated from the most probable down
-until the probability left is at most `mass_left`. A score lies in [0, 1], so the expected score
-is then known to within that mass: [covered sum, covered sum + mass left].
-"""
+"""Expected scores of large topologies from the most probable failure combinations: most of the probability of the
+2^n combinations sits on few of them, so they are enumerated from the most probable down until the probability left
+is at most `mass_left`; a score lies in [0, 1], so the expected score is in [covered sum, covered sum + mass left]."""
 from __future__ import annotations
 
 import heapq
@@ -12,11 +8,10 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping, Sequence
 
-# How the experiments evaluate. Past `exact_max_nodes` failable nodes they bound the expected scores
-# instead of evaluating every combination (2^12 = 4,096 predictions of the test set per model);
-# `node_by_node` runs each node once per state of the nodes it depends on (core.shared_outputs)
-# instead of the whole model once per combination. Runs made before these flags existed ran the
-# whole model on every combination, as these defaults still do for every paper topology.
+# How the experiments evaluate. Past `exact_max_nodes` failable nodes they bound the expected scores instead of
+# evaluating every combination (2^12 = 4,096 test-set predictions per model); `node_by_node` runs each node once per
+# state of the nodes it depends on (core.shared_outputs), not the whole model once per combination. Runs made before
+# these flags existed ran the whole model on every combination, as these defaults still do for every paper topology.
 EVALUATION_DEFAULTS = {"exact_max_nodes": 12, "mass_left": 0.001, "node_by_node": False}
 
 
@@ -37,28 +32,20 @@ def most_probable_first(reliability: Sequence[float]) -> Iterator[tuple[tuple[bo
     ratio = [(1.0 - r) / r if up else r / (1.0 - r) for r, up in zip(reliability, likelier)]
     order = sorted(range(len(reliability)), key=lambda i: -ratio[i])
     top = combination_probability(likelier, reliability)
-
-    def combination(flips: tuple[int, ...]) -> tuple[bool, ...]:
-        flipped = {order[k] for k in flips}
-        return tuple(up != (i in flipped) for i, up in enumerate(likelier))
-
-    def probability(flips: tuple[int, ...]) -> float:
-        return top * math.prod(ratio[order[k]] for k in flips)
-
     heap = [(-top, ())]
     while heap:
         negative, flips = heapq.heappop(heap)
-        yield combination(flips), -negative
+        flipped = {order[k] for k in flips}
+        yield tuple(up != (i in flipped) for i, up in enumerate(likelier)), -negative
         last = flips[-1] if flips else -1
         if last + 1 < len(order):
             for successor in (flips + (last + 1,), flips[:-1] + (last + 1,)) if flips else ((0,),):
-                heapq.heappush(heap, (-probability(successor), successor))
+                heapq.heappush(heap, (-(top * math.prod(ratio[order[k]] for k in successor)), successor))
 
 
 def enough_combinations(settings: Iterable[Sequence[float]], mass_left: float) -> list[tuple[bool, ...]]:
-    """The most probable combinations under each reliability setting, down to where the probability
-    not covered is at most `mass_left`; all of them together, in the order of
-    `Topology.failure_combinations`."""
+    """The most probable combinations under each reliability setting, down to where the probability not covered is
+    at most `mass_left`; all of them together, in the order of `Topology.failure_combinations`."""
     chosen = set()
     for reliability in settings:
         covered = 0.0

@@ -1,9 +1,5 @@
-"""One builder for every distributed network: Vanilla, DFG, ResiliNet and ResiliNet+.
-
-The topology says which node feeds which; an architecture says what layers each node runs and how
-a skip hyperconnection's tensor is made to fit the tensor it is merged with. Nothing here is
-specific to a dataset.
-"""
+"""One builder for every distributed network (Vanilla, DFG, ResiliNet, ResiliNet+): the topology says which node
+feeds which, an architecture what layers each node runs and how a skip's tensor is made to fit the one it meets."""
 from __future__ import annotations
 
 import weakref
@@ -28,16 +24,9 @@ class Architecture(Protocol):
         """Return (skip_tensor, below_tensor) reshaped so the two can be summed or multiplexed."""
 
 
-def build_model(
-    topology: Topology,
-    architecture: Architecture,
-    kind: ModelKind | str,
-    *,
-    skip_mask: Sequence[bool] | None = None,
-    weights: Mapping[Connection, float] | None = None,
-    survival_rates: Mapping[str, float] | float = 1.0,
-    name: str | None = None,
-) -> keras.Model:
+def build_model(topology: Topology, architecture: Architecture, kind: ModelKind | str, *,
+                skip_mask: Sequence[bool] | None = None, weights: Mapping[Connection, float] | None = None,
+                survival_rates: Mapping[str, float] | float = 1.0, name: str | None = None) -> keras.Model:
     """Build the Keras model of `kind` on `topology`.
 
     Args:
@@ -80,9 +69,8 @@ def build_model(
             parts = []
             for below_node in topology.chain_sources(node):
                 below = weigh(outputs[below_node], (below_node, node))
-                bypass = [s for s in skips if s[1] == node and topology.bypassed_node(s) == below_node]
                 skip_parts = []
-                for skip in bypass:
+                for skip in [s for s in skips if s[1] == node and topology.bypassed_node(s) == below_node]:
                     carried, below = architecture.align_skip(skip, outputs[skip[0]], below)
                     skip_parts.append(weigh(carried, skip))
                 if not skip_parts:
@@ -90,8 +78,7 @@ def build_model(
                 elif kind is ModelKind.RESILINET:
                     carried = merge(skip_parts, f"skips_over_{below_node}_to_{node}", node)
                     check_shapes([below, carried], node)
-                    mux = InputMultiplexer(name=f"mux_{below_node}_to_{node}")
-                    parts.append(mux([below, carried]))
+                    parts.append(InputMultiplexer(name=f"mux_{below_node}_to_{node}")([below, carried]))
                 else:
                     parts.extend([below, *skip_parts])
             x = merge(parts, f"{node}_input", node)
@@ -107,11 +94,8 @@ def build_model(
         outputs[node] = y
 
     model_inputs = [inputs[node] for node in topology.inputs]
-    model = keras.Model(
-        inputs=model_inputs[0] if len(model_inputs) == 1 else model_inputs,
-        outputs=outputs[topology.output],
-        name=name or f"{kind.file_name}_{topology.name}",
-    )
+    model = keras.Model(inputs=model_inputs[0] if len(model_inputs) == 1 else model_inputs,
+                        outputs=outputs[topology.output], name=name or f"{kind.file_name}_{topology.name}")
     _NODE_OUTPUTS[model] = dict(outputs)
     return model
 
@@ -127,12 +111,7 @@ def node_outputs(model: keras.Model) -> dict[str, object]:
     return _NODE_OUTPUTS[model]
 
 
-def failure_gates(model: keras.Model, topology: Topology) -> list[FailureGate]:
-    """The gate of each failable node, in the topology's failable order."""
-    return [model.get_layer(f"{node}_gate") for node in topology.failable]
-
-
 def set_alive(model: keras.Model, topology: Topology, alive: Sequence[bool]) -> None:
     """Simulate a failure combination: dead nodes output zeros until the next call."""
-    for gate, up in zip(failure_gates(model, topology), alive, strict=True):
-        gate.set_alive(up)
+    for node, up in zip(topology.failable, alive, strict=True):
+        model.get_layer(f"{node}_gate").set_alive(up)

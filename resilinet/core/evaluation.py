@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.metrics import f1_score
 
 from resilinet.core.builder import set_alive
+from resilinet.core.shared_outputs import NodeByNode, predict_on_batches
 from resilinet.core.splits import Split
 from resilinet.core.topology import Topology, combination_probabilities
 
@@ -27,36 +28,35 @@ def score(metric: str, y_true: np.ndarray, y_pred: np.ndarray) -> float:
 NO_PATH_GUESSES = ("expected", "draw")
 
 
+def class_frequencies(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct labels, sorted, and the fraction of `labels` that each makes up."""
+    classes, counts = np.unique(np.asarray(labels).ravel(), return_counts=True)
+    return classes, counts / counts.sum()
+
+
 def expected_guess_score(train_labels: np.ndarray, test_labels: np.ndarray) -> float:
     """Exact expected accuracy (= micro-F1) of guessing each test label at random with the training
     set's class frequencies: the sum over labels of p_train(label) x p_test(label)."""
-    train_classes, train_counts = np.unique(np.asarray(train_labels).ravel(), return_counts=True)
-    test_classes, test_counts = np.unique(np.asarray(test_labels).ravel(), return_counts=True)
-    p_train = dict(zip(train_classes.tolist(), train_counts / train_counts.sum()))
-    p_test = test_counts / test_counts.sum()
-    return float(sum(p_train.get(c, 0.0) * p for c, p in zip(test_classes.tolist(), p_test)))
+    p_train = dict(zip(*class_frequencies(train_labels)))
+    return float(sum(p_train.get(c, 0.0) * p for c, p in zip(*class_frequencies(test_labels))))
 
 
 def no_path_guess_score(train_labels: np.ndarray, test_labels: np.ndarray, metric: str, guess: str,
                         seed: int) -> float:
     """Score of a network that cannot answer: the exact expectation of guessing by the training
-    frequencies (`guess="expected"`), or one seeded draw of such guesses as the original did
-    (`guess="draw"`)."""
+    frequencies (`guess="expected"`), or one seeded draw of such guesses as the original did (`guess="draw"`)."""
+    if guess not in NO_PATH_GUESSES:
+        raise ValueError(f"no-path guess must be one of {NO_PATH_GUESSES}, got {guess!r}")
     if guess == "expected":
         return expected_guess_score(train_labels, test_labels)
-    if guess == "draw":
-        return random_guess_score(train_labels, test_labels, metric, seed)
-    raise ValueError(f"no-path guess must be one of {NO_PATH_GUESSES}, got {guess!r}")
+    return random_guess_score(train_labels, test_labels, metric, seed)
 
 
 def random_guess_score(train_labels: np.ndarray, test_labels: np.ndarray, metric: str, seed: int) -> float:
-    """Score of guessing each test label at random with the training set's class frequencies.
-
-    Guesses are class labels (not class positions), so labels need not be 0..K-1.
-    """
-    classes, counts = np.unique(np.asarray(train_labels).ravel(), return_counts=True)
-    rng = np.random.default_rng(seed)
-    guesses = rng.choice(classes, size=len(test_labels), p=counts / counts.sum())
+    """Score of guessing each test label at random with the training set's class frequencies; the guesses are
+    class labels (not class positions), so labels need not be 0..K-1."""
+    classes, p_train = class_frequencies(train_labels)
+    guesses = np.random.default_rng(seed).choice(classes, size=len(test_labels), p=p_train)
     return score(metric, np.asarray(test_labels).ravel(), guesses)
 
 
@@ -67,20 +67,15 @@ def replicas(model: keras.Model) -> int:
 
 
 def predict(model: keras.Model, split: Split, batch_size: int) -> np.ndarray:
-    """Class probabilities for a split; in-memory data goes batch by batch through
-    `predict_on_batch`, which skips `predict`'s per-call set-up (it dominates on small test sets).
-    A model built under a `tf.distribute` strategy with several replicas goes through `predict`:
-    its `predict_on_batch` runs the whole batch on every replica and returns every copy."""
+    """Class probabilities for a split; in-memory data goes batch by batch through `predict_on_batch`, which skips
+    `predict`'s per-call set-up (it dominates on small test sets). A model built under a `tf.distribute` strategy with
+    several replicas goes through `predict`: its `predict_on_batch` runs the whole batch on every replica and returns
+    every copy."""
     if split.is_streamed:
         return model.predict(split.x, verbose=0)
     if replicas(model) > 1:
         return model.predict(split.x, batch_size=batch_size, verbose=0)
-    inputs = split.x if isinstance(split.x, (list, tuple)) else [split.x]
-    batches = []
-    for start in range(0, len(inputs[0]), batch_size):
-        batch = [x[start:start + batch_size] for x in inputs]
-        batches.append(np.asarray(model.predict_on_batch(batch if len(batch) > 1 else batch[0])))
-    return np.concatenate(batches)
+    return predict_on_batches(model, split.x if isinstance(split.x, (list, tuple)) else [split.x], batch_size)
 
 
 @dataclass(frozen=True)
@@ -90,17 +85,12 @@ class CombinationResult:
     score: float
 
 
-def over_combinations(
-    model: keras.Model,
-    topology: Topology,
-    skip_mask: Sequence[bool],
-    combinations: Iterable[tuple[bool, ...]],
-    evaluate: Callable[[tuple[bool, ...], bool], T],
-) -> list[T]:
-    """`evaluate(alive, no_path)` for each alive/dead combination of the failable nodes, with the
-    model's failure gates set to it (they are left as they were for a combination whose graph, with
-    the model's own skip hyperconnections `skip_mask`, has no input-to-output path). The gates are
-    all reset to alive afterwards."""
+def over_combinations(model: keras.Model, topology: Topology, skip_mask: Sequence[bool],
+                      combinations: Iterable[tuple[bool, ...]],
+                      evaluate: Callable[[tuple[bool, ...], bool], T]) -> list[T]:
+    """`evaluate(alive, no_path)` for each alive/dead combination of the failable nodes, with the model's failure
+    gates set to it (left as they were for a combination whose graph, with the model's own skip hyperconnections
+    `skip_mask`, has no input-to-output path). The gates are all reset to alive afterwards."""
     results = []
     try:
         for alive in combinations:
@@ -113,37 +103,24 @@ def over_combinations(
     return results
 
 
-def evaluate_combinations(
-    model: keras.Model,
-    topology: Topology,
-    skip_mask: Sequence[bool],
-    test: Split,
-    metric: str,
-    no_path_score: float,
-    batch_size: int,
-    combinations: Iterable[tuple[bool, ...]] | None = None,
-    node_by_node: bool = False,
-) -> list[CombinationResult]:
-    """Score of `model` on `test` for every combination of the failable nodes (or for
-    `combinations`); a combination with no input-to-output path scores `no_path_score` without
-    running the model. Nothing of `test` is modified.
+def evaluate_combinations(model: keras.Model, topology: Topology, skip_mask: Sequence[bool], test: Split, metric: str,
+                          no_path_score: float, batch_size: int, combinations: Iterable[tuple[bool, ...]] | None = None,
+                          node_by_node: bool = False) -> list[CombinationResult]:
+    """Score of `model` on `test` for every combination of the failable nodes (or for `combinations`); a combination
+    with no input-to-output path scores `no_path_score` without running the model. Nothing of `test` is modified.
 
-    With `node_by_node` (and the test set in memory, on one device), each node runs once per alive
-    state of the nodes it depends on (`resilinet.core.shared_outputs`); otherwise the whole model
-    runs once per combination, its failure gates set (the original's way). The class probabilities
-    agree to the last bits of float32.
+    With `node_by_node` (and the test set in memory, on one device), each node runs once per alive state of the nodes
+    it depends on (`resilinet.core.shared_outputs`); otherwise the whole model runs once per combination, its failure
+    gates set (the original's way). The class probabilities agree to the last bits of float32.
     """
     combinations = topology.failure_combinations() if combinations is None else list(combinations)
     y_true = np.asarray(test.y).ravel()
 
     def evaluate(alive: tuple[bool, ...], no_path: bool, predicted: Callable[[], np.ndarray]) -> CombinationResult:
-        if no_path:
-            return CombinationResult(alive, True, float(no_path_score))
-        return CombinationResult(alive, False, score(metric, y_true, np.argmax(predicted(), axis=-1)))
+        return CombinationResult(alive, no_path, float(no_path_score) if no_path
+                                 else score(metric, y_true, np.argmax(predicted(), axis=-1)))
 
     if node_by_node and not test.is_streamed and replicas(model) == 1:
-        from resilinet.core.shared_outputs import NodeByNode
-
         nodes = NodeByNode(model, topology, skip_mask, test, batch_size)
         results = {alive: evaluate(alive, not topology.has_path(alive, skip_mask), lambda: nodes.predict(alive))
                    for alive in sorted(combinations, key=nodes.upstream_first)}

@@ -5,11 +5,8 @@ from keras import ops
 
 @keras.saving.register_keras_serializable(package="resilinet")
 class Failout(keras.layers.Layer):
-    """Kills the whole node for a training step with probability 1 - `survival_rate`.
-
-    One random draw per call decides for the whole batch, as in the paper. At inference the
-    layer is the identity: failures are then simulated by a `FailureGate`.
-    """
+    """Kills the whole node for a training step with probability 1 - `survival_rate`: one random draw per call
+    decides for the whole batch, as in the paper. At inference the identity (a `FailureGate` simulates failures)."""
 
     def __init__(self, survival_rate, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -34,11 +31,8 @@ class Failout(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="resilinet")
 class InputMultiplexer(keras.layers.Layer):
-    """ResiliNet's input multiplexer: inputs [below, skip] -> skip if `below` is all zero, else below.
-
-    `below` is the output of the node directly below (dead nodes output zeros); `skip` is what the
-    skip hyperconnections that bypass that node carry.
-    """
+    """ResiliNet's input multiplexer: inputs [below, skip] -> skip if `below` (the output of the node directly below;
+    dead nodes output zeros) is all zero, else below. `skip` is what the skips that bypass that node carry."""
 
     def call(self, inputs):
         below, skip = inputs
@@ -51,16 +45,11 @@ class InputMultiplexer(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="resilinet")
 class FailureGate(keras.layers.Layer):
-    """Multiplies a node's output by a non-trainable `alive` flag (1.0 alive, 0.0 dead).
-
-    The evaluator sets the flag with `set_alive`; trained weights are never touched and the model
-    is not rebuilt or recompiled.
-    """
+    """Multiplies a node's output by a non-trainable `alive` flag (1.0 alive, 0.0 dead), which the evaluator sets
+    with `set_alive`: trained weights are never touched and the model is not rebuilt or recompiled."""
 
     def build(self, input_shape):
-        self.alive = self.add_weight(
-            name="alive", shape=(), initializer="ones", trainable=False, dtype="float32"
-        )
+        self.alive = self.add_weight(name="alive", shape=(), initializer="ones", trainable=False, dtype="float32")
 
     def call(self, inputs):
         return inputs * ops.cast(self.alive, inputs.dtype)

@@ -9,11 +9,8 @@ import numpy as np
 
 @dataclass
 class Split:
-    """One data split.
-
-    `x` is an array, a list of arrays (one per model input), or a `keras.utils.PyDataset` that
-    yields (x, y) batches (streamed data); `y` holds the labels in the order `x` yields them.
-    """
+    """One data split: `x` is an array, a list of arrays (one per model input), or a `keras.utils.PyDataset` that
+    yields (x, y) batches (streamed data); `y` holds the labels in the order `x` yields them."""
 
     x: Any
     y: np.ndarray

@@ -1,11 +1,5 @@
-"""Physical topology of a distributed network: the single source of truth.
-
-A topology names the physical nodes, the chain connections of the plain (Vanilla) partitioned
-network, the skip hyperconnections (in the bit order used by the sensitivity experiment) and the
-failable nodes (in the order used by every reliability setting). Everything that depends on the
-shape of the network derives from it: the networkx graph and its no-path test, the hyperconnection
-weights, the Keras model variants and the failure simulation.
-"""
+"""Physical topology of a distributed network: the single source of truth from which the networkx graph and its
+no-path test, the hyperconnection weights, the Keras model variants and the failure simulation derive."""
 from __future__ import annotations
 
 import itertools
@@ -52,35 +46,31 @@ class Topology:
         if not nx.is_directed_acyclic_graph(chain):
             cycle = [source for source, _ in nx.find_cycle(chain)]
             raise ValueError(f"{self.name}: the chain has a cycle ({' -> '.join(cycle + cycle[:1])})")
+
+        def require(ok: bool, problem: str):
+            if not ok:
+                raise ValueError(f"{self.name}: {problem}")
+
         nodes = set(self.nodes)
         for source, target in self.skips:
-            if source not in nodes or target not in nodes:
-                raise ValueError(f"{self.name}: skip {source}->{target} names a node that no chain connection has")
+            require({source, target} <= nodes, f"skip {source}->{target} names a node that no chain connection has")
         for node in (*self.inputs, self.output):
-            if node not in nodes:
-                raise ValueError(f"{self.name}: {node} ({'output' if node == self.output else 'input'}) is in no "
-                                 f"chain connection")
+            require(node in nodes, f"{node} ({'output' if node == self.output else 'input'}) is in no chain connection")
         for node in self.inputs:
-            if self.chain_sources(node):
-                raise ValueError(f"{self.name}: input {node} receives a chain connection (an input has none)")
+            require(not self.chain_sources(node), f"input {node} receives a chain connection (an input has none)")
         for node in nodes - set(self.inputs):
-            if not self.chain_sources(node):
-                raise ValueError(f"{self.name}: {node} receives no chain connection and is not an input")
+            require(bool(self.chain_sources(node)), f"{node} receives no chain connection and is not an input")
         for node in nodes - {self.output}:
-            if not nx.has_path(chain, node, self.output):
-                raise ValueError(f"{self.name}: {node} reaches no output (no chain path to {self.output})")
+            require(nx.has_path(chain, node, self.output), f"{node} reaches no output (no chain path to {self.output})")
         unknown = [node for node in self.failable if node not in nodes]
-        if unknown:
-            raise ValueError(f"{self.name}: the failable order names unknown node(s) {', '.join(unknown)}")
-        if len(set(self.failable)) != len(self.failable):
-            raise ValueError(f"{self.name}: the failable order names a node twice")
+        require(not unknown, f"the failable order names unknown node(s) {', '.join(unknown)}")
+        require(len(set(self.failable)) == len(self.failable), "the failable order names a node twice")
         for node in self.failable:
-            if node in self.inputs or node == self.output:
-                raise ValueError(f"{self.name}: {node} is an input or the output and cannot fail")
+            require(node not in (*self.inputs, self.output), f"{node} is an input or the output and cannot fail")
         for skip in self.skips:
             self.bypassed_node(skip)  # raises if the skip does not jump over exactly one node
-        if len(set(self.skips)) != len(self.skips) or set(self.skips) & set(self.chain):
-            raise ValueError(f"{self.name}: a skip hyperconnection is named twice or is also a chain connection")
+        require(len(set(self.skips)) == len(self.skips) and not set(self.skips) & set(self.chain),
+                "a skip hyperconnection is named twice or is also a chain connection")
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -95,10 +85,8 @@ class Topology:
         if skip_mask is None:
             return self.skips
         if len(skip_mask) != len(self.skips):
-            raise ValueError(
-                f"{self.name}: a skip configuration needs {len(self.skips)} bits "
-                f"({', '.join(f'{s}->{t}' for s, t in self.skips)}), got {len(skip_mask)}"
-            )
+            raise ValueError(f"{self.name}: a skip configuration needs {len(self.skips)} bits "
+                             f"({', '.join(f'{s}->{t}' for s, t in self.skips)}), got {len(skip_mask)}")
         return tuple(skip for skip, on in zip(self.skips, skip_mask) if on)
 
     def bypassed_node(self, skip: Connection) -> str:
@@ -131,29 +119,25 @@ class Topology:
 
     def failure_combinations(self) -> list[tuple[bool, ...]]:
         """All 2^n alive flags of the failable nodes, from all dead to all alive."""
-        return [tuple(bool(b) for b in bits) for bits in itertools.product((0, 1), repeat=len(self.failable))]
+        return list(itertools.product((False, True), repeat=len(self.failable)))
 
     def describe(self, alive: Sequence[bool]) -> str:
         return " ".join(f"{node}={'up' if up else 'DOWN'}" for node, up in zip(self.failable, alive))
 
-    def connection_weights(
-        self,
-        scheme: int,
-        reliability: Sequence[float] | None = None,
-        skip_mask: Sequence[bool] | None = None,
-        rng: np.random.Generator | None = None,
-    ) -> dict[Connection, float]:
-        """Weight of every connection (chain and active skips) under a weight scheme.
-
-        Scheme 2: a connection u->v weighs r_u / sum of r_s over every source s feeding v.
-        Scheme 3: it weighs r_u. Nodes that never fail have r = 1.
-        Schemes 4 and 5 draw uniformly from [0, 1] and [0, 10] with `rng`.
-        """
+    def connection_weights(self, scheme: int, reliability: Sequence[float] | None = None,
+                           skip_mask: Sequence[bool] | None = None,
+                           rng: np.random.Generator | None = None) -> dict[Connection, float]:
+        """Weight of every connection (chain and active skips) under a weight scheme. Scheme 2: a connection u->v weighs
+        r_u / sum of r_s over every source s feeding v. Scheme 3: it weighs r_u. Nodes that never fail have r = 1.
+        Schemes 4 and 5 draw uniformly from [0, 1] and [0, 10] with `rng`."""
         connections = self.connections(skip_mask)
         if scheme == 1:
             return {c: 1.0 for c in connections}
         if scheme in RELIABILITY_DEPENDENT_SCHEMES:
-            r = self.node_reliability(reliability)
+            if reliability is None or len(reliability) != len(self.failable):
+                raise ValueError(f"{self.name}: a reliability setting needs one value per failable node "
+                                 f"{list(self.failable)}, got {reliability}")
+            r = {node: 1.0 for node in self.nodes} | dict(zip(self.failable, (float(v) for v in reliability)))
             if scheme == 3:
                 return {(u, v): r[u] for u, v in connections}
             incoming = {v: sum(r[s] for s, t in connections if t == v) for _, v in connections}
@@ -161,19 +145,8 @@ class Topology:
         if scheme in (4, 5):
             if rng is None:
                 raise ValueError(f"weight scheme {scheme} is random and needs an rng")
-            high = 1.0 if scheme == 4 else 10.0
-            return {c: float(rng.uniform(0.0, high)) for c in connections}
+            return {c: float(rng.uniform(0.0, 1.0 if scheme == 4 else 10.0)) for c in connections}
         raise ValueError(f"unknown weight scheme {scheme}; known: {sorted(WEIGHT_SCHEMES)}")
-
-    def node_reliability(self, reliability: Sequence[float] | None) -> dict[str, float]:
-        if reliability is None or len(reliability) != len(self.failable):
-            raise ValueError(
-                f"{self.name}: a reliability setting needs one value per failable node "
-                f"{list(self.failable)}, got {reliability}"
-            )
-        r = {node: 1.0 for node in self.nodes}
-        r.update(zip(self.failable, (float(v) for v in reliability)))
-        return r
 
 
 def combination_probabilities(combinations: Sequence[Sequence[bool]], reliability: Sequence[float]) -> np.ndarray:

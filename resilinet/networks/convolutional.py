@@ -12,32 +12,29 @@ SHIFT_FRACTION = 0.2
 
 
 def augmentation(x, prefix: str):
-    """The original's training augmentation as layers: identity at inference.
-
-    Rotation up to 30 degrees, width and height shift up to 20 %, horizontal flip; pixels moved in
-    from outside take the nearest edge pixel (ImageDataGenerator's fill_mode "nearest").
-    """
+    """The original's training augmentation as layers, identity at inference: rotation up to 30 degrees, width and
+    height shift up to 20 %, horizontal flip; pixels moved in from outside take the nearest edge pixel
+    (ImageDataGenerator's fill_mode "nearest")."""
     x = keras.layers.RandomRotation(ROTATION_DEGREES / 360.0, fill_mode="nearest", name=f"{prefix}_augment_rotation")(x)
     x = keras.layers.RandomTranslation(SHIFT_FRACTION, SHIFT_FRACTION, fill_mode="nearest",
                                        name=f"{prefix}_augment_shift")(x)
     return keras.layers.RandomFlip("horizontal", name=f"{prefix}_augment_flip")(x)
 
 
-def _strides(skip_size: int, below_size: int) -> int:
-    return max(1, round(skip_size / below_size))
+def batch_norm_relu(x, name: str, max_value: float | None = None):
+    """Batch normalisation `{name}_bn`, then ReLU `{name}_relu` (capped at `max_value`: ReLU6 for MobileNet)."""
+    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    return keras.layers.ReLU(max_value, name=f"{name}_relu")(x)
 
 
 def align_skip_by_convolution(skip: Connection, skip_tensor, below_tensor):
-    """A skip hyperconnection as a 1x1 convolution without bias that matches the tensor it meets.
-
-    The convolution takes the channel count of `below_tensor` and strides down to its spatial
-    size; where the two then differ by one pixel, the smaller one is zero-padded at the bottom and
-    right (in the paper's networks, the fog output). Returns (skip_tensor, below_tensor).
-    """
+    """A skip hyperconnection as a 1x1 convolution without bias that takes the channel count of `below_tensor` and
+    strides down to its spatial size; where the two then differ by one pixel, the smaller one is zero-padded at the
+    bottom and right (in the paper's networks, the fog output). Returns (skip_tensor, below_tensor)."""
     source, target = skip
     name = f"{source}_skip_to_{target}"
     skip_size, below_size = skip_tensor.shape[1:3], below_tensor.shape[1:3]
-    strides = tuple(_strides(s, b) for s, b in zip(skip_size, below_size))
+    strides = tuple(max(1, round(s / b)) for s, b in zip(skip_size, below_size))
     carried = keras.layers.Conv2D(below_tensor.shape[-1], 1, strides=strides, use_bias=False, name=name)(skip_tensor)
     differences = [c - b for c, b in zip(carried.shape[1:3], below_size)]
     if any(abs(d) > 1 for d in differences):
@@ -55,21 +52,14 @@ class PartitionedCNN:
     """A convolutional network cut into consecutive units, each physical node running some of them.
 
     Subclasses declare `partitions` (partition setting -> node -> unit indices) and implement
-    `unit(index, node, x)` and `head(node, x)`. The input node starts with the training
-    augmentation when `augment` is set; the output node ends with the classifier head.
+    `unit(index, node, x)` and `head(node, x)`, the head up to the logits. The input node starts with
+    the training augmentation when `augment` is set; the output node ends with the head and a softmax.
     """
 
     partitions: Mapping[int, Mapping[str, Sequence[int]]] = {}
 
-    def __init__(
-        self,
-        partition_setting: int,
-        input_shape: Sequence[int],
-        num_classes: int,
-        augment: bool,
-        input_node: str = "iot",
-        output_node: str = "cloud",
-    ):
+    def __init__(self, partition_setting: int, input_shape: Sequence[int], num_classes: int, augment: bool,
+                 input_node: str = "iot", output_node: str = "cloud"):
         if partition_setting not in self.partitions:
             raise ValueError(f"{type(self).__name__}: partition setting must be one of {sorted(self.partitions)}, "
                              f"got {partition_setting!r}")
@@ -94,14 +84,8 @@ class PartitionedCNN:
         for index in self.units_per_node[name]:
             x = self.unit(index, name, x)
         if name == self.output_node:
-            x = self.head(name, x)
+            x = keras.layers.Activation("softmax", dtype="float32", name=f"{name}_predictions")(self.head(name, x))
         return x
-
-    def unit(self, index: int, node: str, x):
-        raise NotImplementedError
-
-    def head(self, node: str, x):
-        raise NotImplementedError
 
     def align_skip(self, skip: Connection, skip_tensor, below_tensor):
         return align_skip_by_convolution(skip, skip_tensor, below_tensor)

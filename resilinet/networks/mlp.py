@@ -9,21 +9,12 @@ from resilinet.core.topology import Connection
 
 
 class DenseStacks:
-    """Each node is a stack of ReLU Dense layers; the output node ends in a softmax classifier.
+    """Each node is a stack of ReLU Dense layers; the output node ends in a softmax classifier. A skip hyperconnection
+    whose width differs from the tensor it meets is projected by a linear Dense layer (health: the IoT node's
+    Dense(250) on the raw input)."""
 
-    A skip hyperconnection whose width differs from the tensor it meets is projected by a linear
-    Dense layer (health: the IoT node's Dense(250) on the raw input).
-    """
-
-    def __init__(
-        self,
-        input_shapes: Mapping[str, tuple[int, ...]],
-        layers_per_node: Mapping[str, int],
-        units: int,
-        num_classes: int,
-        output_node: str = "cloud",
-        flatten_before_classifier: bool = False,
-    ):
+    def __init__(self, input_shapes: Mapping[str, tuple[int, ...]], layers_per_node: Mapping[str, int], units: int,
+                 num_classes: int, output_node: str = "cloud", flatten_before_classifier: bool = False):
         self.input_shapes = dict(input_shapes)
         self.layers_per_node = dict(layers_per_node)
         self.units = units

@@ -9,13 +9,10 @@ from resilinet.core.topology import Connection
 
 
 class LayerStacks:
-    """Each node applies the layers its function returns, in order; the function is called once per
-    model, so that every model gets layers of its own. A node without a function passes its input on.
-
-    A skip hyperconnection meets the tensor from the node it jumps over: where both are vectors of
-    different widths, a linear Dense layer projects the skip's; any other difference of shape is an
-    error that names the skip.
-    """
+    """Each node applies the layers its function returns, in order; the function is called once per model, so that
+    every model gets layers of its own. A node without a function passes its input on. A skip hyperconnection meets
+    the tensor from the node it jumps over: where both are vectors of different widths, a linear Dense layer projects
+    the skip's; any other difference of shape is an error that names the skip."""
 
     def __init__(self, input_shapes: Mapping[str, Sequence[int]],
                  layers: Mapping[str, Callable[[], Sequence[keras.layers.Layer]]]):
