@@ -1,16 +1,6 @@
-"""Your own distributed network in one file, run like the paper's datasets.
-
-A file declares the topology (nodes, chain, skip hyperconnections, failable order), the
-reliability settings, each node's layers and the data, and hands them to `OwnNetwork`; its
-`main()` then runs any of the four experiments or the deployment with the same flags, resume,
-workers and outputs as the scripts in Experiment/:
-
-    NETWORK = OwnNetwork(name="sensor_field", file=__file__, inputs=..., chain=..., ...)
-    if __name__ == "__main__":
-        NETWORK.main()  # python my_network.py average_accuracy --epochs=3
-
-A mistake in the declaration stops the program before any training, naming the file.
-"""
+"""Your own distributed network in one file (topology, reliability settings, layers, data: `OwnNetwork`), whose
+`main()` runs the four experiments and the deployment like the scripts in Experiment/ (see examples/sensor_field.py).
+A mistake in the declaration stops the program before any training, naming the file."""
 from __future__ import annotations
 
 import sys
@@ -32,9 +22,6 @@ from resilinet.runs.variants import VARIANTS
 # iteration, and node-by-node evaluation (a network of your own has no earlier results to match).
 NETWORK_DEFAULTS = {"epochs": 10, "batch_size": 128, "iterations": 1, "seed": 0, "evaluate_saved": False,
                     "failout_survival_rate": 0.9, "resilinet_plus": False, "node_by_node": True}
-WEIGHT_SCHEMES = (1, 2, 3, 4)
-MODEL_KINDS = ("DFG", "ResiliNet")
-FAILOUT_SURVIVAL_RATES = (0.95, 0.9, 0.7, 0.5)
 
 
 @dataclass(frozen=True)
@@ -90,19 +77,11 @@ class OwnNetwork:
         missing = [node for node in topology.inputs if node not in self.input_shapes]
         if missing:
             raise UserError(f"{where}: input_shapes lacks the input node(s) {', '.join(missing)}")
-        return DatasetDefinition(
-            name=self.name,
-            topology=topology,
-            reliability_settings={k: tuple(v) for k, v in self.reliability_settings.items()},
-            defaults={**NETWORK_DEFAULTS, **self.defaults},
-            load_data=self.load_data,
-            architecture=self.architecture,
-            metric=self.metric,
-            validate=self.check_layers,
-            constants_file=self.file,
-            meanings=self.meanings,
-            script=f"{where} {{experiment}}",
-        )
+        return DatasetDefinition(name=self.name, topology=topology, defaults={**NETWORK_DEFAULTS, **self.defaults},
+                                 reliability_settings={k: tuple(v) for k, v in self.reliability_settings.items()},
+                                 load_data=self.load_data, architecture=self.architecture, metric=self.metric,
+                                 validate=self.check_layers, constants_file=self.file, meanings=self.meanings,
+                                 script=f"{where} {{experiment}}")
 
     def architecture(self, config=None):
         from resilinet.networks.stacks import LayerStacks
@@ -110,8 +89,8 @@ class OwnNetwork:
         return LayerStacks(self.input_shapes, self.layers)
 
     def check_layers(self, config=None) -> None:
-        """Build the network with every hyperconnection once, so that layers whose shapes do not
-        meet stop the program before any data is loaded (the scripts call it once the flags are read)."""
+        """Build the network with every hyperconnection once: layers whose shapes do not meet stop the
+        program before any data is loaded."""
         import keras
 
         from resilinet.core.builder import build_model
@@ -151,8 +130,8 @@ class OwnNetwork:
         skips = len(self.skips)
         configurations = ("1" * skips, *("".join("1" if i == j else "0" for j in range(skips)) for i in range(skips)),
                           "0" * skips)
-        lists = {"hyperconnection_weight": {"weight_schemes": WEIGHT_SCHEMES, "model_kinds": MODEL_KINDS},
-                 "failout_rate": {"failout_survival_rates": FAILOUT_SURVIVAL_RATES},
+        lists = {"hyperconnection_weight": {"weight_schemes": (1, 2, 3, 4), "model_kinds": ("DFG", "ResiliNet")},
+                 "failout_rate": {"failout_survival_rates": (0.95, 0.9, 0.7, 0.5)},
                  "skiphyperconnection_sensitivity": {"skip_configurations": tuple(dict.fromkeys(configurations))}}
         return {key: value for key, value in lists.get(experiment, {}).items() if key not in self.defaults}
 
@@ -169,13 +148,11 @@ def split_arrays(inputs: Sequence[np.ndarray], labels: np.ndarray, num_classes: 
     labels = np.asarray(labels)
     order = np.random.default_rng(seed).permutation(len(labels))
     test_rows = int(round(test_fraction * len(labels)))
-    val_rows = int(round(val_fraction * len(labels)))
-    parts = {"test": order[:test_rows], "val": order[test_rows:test_rows + val_rows],
-             "train": order[test_rows + val_rows:]}
+    val_end = test_rows + int(round(val_fraction * len(labels)))
 
     def split(rows):
         x = [np.asarray(array)[rows] for array in inputs]
         return Split(x if len(x) > 1 else x[0], labels[rows])
 
-    return Data(train=split(parts["train"]), val=split(parts["val"]), test=split(parts["test"]),
+    return Data(train=split(order[val_end:]), val=split(order[test_rows:val_end]), test=split(order[:test_rows]),
                 num_classes=num_classes)

@@ -1,8 +1,5 @@
-"""The driver of every experiment script: flags, resume, the run loop, and the results files.
-
-Every (iteration, variant) is one job (`resilinet.runs.jobs.run_job`); this module decides which jobs
-to run, runs them, and alone writes the results files.
-"""
+"""The driver of every experiment script: which (iteration, variant) jobs to run (`resilinet.runs.jobs.run_job`),
+resume, the run loop, and alone the results files."""
 from __future__ import annotations
 
 import shlex
@@ -16,7 +13,6 @@ from resilinet.data.definition import DatasetDefinition
 from resilinet.runs.parallel import uses_ray
 from resilinet.runs.results import (
     ResultsLog,
-    RunFiles,
     differing_keys,
     read_results,
     results_files,
@@ -59,44 +55,30 @@ def checked_saved_run(value: str, results_dir: Path, experiment: str, here: dict
     return path, document
 
 
-def saved_run_files(config, experiment: str) -> RunFiles:
-    """The model files of the run whose weights `--evaluate_saved=true` evaluates (`--saved_run`),
-    checked to be a run of the same constants."""
-    current = {k: v for k, v in vars(config).items() if k != "argv"}
-    path, document = checked_saved_run(config.saved_run, Path(config.results_dir), experiment, current,
-                                       EVALUATION_KEYS, "--evaluate_saved=true",
-                                       "evaluate them with its constants, or name another run with --saved_run")
-    return run_files_of(document, path, experiment)
-
-
-def open_log(dataset: DatasetDefinition, experiment_type: str, config, variants: Sequence[Variant]) -> ResultsLog:
-    """A new results log (with its own weights folder, or the saved run's files with
-    `--evaluate_saved`), or the one `--resume` names (checked against this configuration)."""
-    experiment = f"{dataset.name}_{experiment_type}"
-    command = shlex.join(["python", *dataset.program(experiment_type), *getattr(config, "argv", ())])
-    settings = dataset.reliability_settings
-    order = [v.name for v in variants]
-    record_config = {k: v for k, v in vars(config).items() if k != "argv"}
-    if config.resume:
-        path = resolve_run(config.resume, "resume", Path(config.results_dir), experiment)
-        return ResultsLog.resume(path, experiment, record_config, dataset.topology, settings, dataset.metric,
-                                 order, command, experiment_type)
-    saved = saved_run_files(config, experiment) if config.evaluate_saved else None
-    return ResultsLog.create(Path(config.results_dir), Path(config.models_dir), experiment, record_config,
-                             dataset.topology, settings, dataset.metric, order, command, saved=saved,
-                             experiment_type=experiment_type)
-
-
 def run_experiment(dataset: DatasetDefinition, experiment_type: str, config) -> ResultsLog:
-    """Run every (iteration, variant) job not yet logged, logging each record as it arrives.
-
-    With `config.mixed_precision` the models are built under the mixed_float16 policy; the policy
-    in force before the run is restored afterwards.
-    """
+    """Run every (iteration, variant) job not yet logged, logging each record as it arrives into a new results log
+    (with its own weights folder, or with `--evaluate_saved` the files of the `--saved_run`, checked to be a run of
+    the same constants), or the one `--resume` names (checked against this configuration). With
+    `config.mixed_precision` the models are built under mixed_float16; the policy before is restored after."""
     experiment = f"{dataset.name}_{experiment_type}"
     variants = VARIANTS[experiment_type](dataset, config)
     created = missing_folders(Path(config.results_dir)) + missing_folders(Path(config.models_dir) / experiment)
-    log = open_log(dataset, experiment_type, config, variants)
+    command = shlex.join(["python", *dataset.program(experiment_type), *getattr(config, "argv", ())])
+    record_config = {k: v for k, v in vars(config).items() if k != "argv"}
+    shared = (experiment, record_config, dataset.topology, dataset.reliability_settings, dataset.metric,
+              [v.name for v in variants], command)
+    if config.resume:
+        path = resolve_run(config.resume, "resume", Path(config.results_dir), experiment)
+        log = ResultsLog.resume(path, *shared, experiment_type)
+    else:
+        saved = None
+        if config.evaluate_saved:
+            path, document = checked_saved_run(config.saved_run, Path(config.results_dir), experiment, record_config,
+                                               EVALUATION_KEYS, "--evaluate_saved=true",
+                                               "evaluate them with its constants, or name another run with --saved_run")
+            saved = run_files_of(document, path, experiment)
+        log = ResultsLog.create(Path(config.results_dir), Path(config.models_dir), *shared, saved=saved,
+                                experiment_type=experiment_type)
     try:
         run_missing_jobs(dataset, experiment, config, variants, log)
     except UserError:
@@ -109,7 +91,11 @@ def run_experiment(dataset: DatasetDefinition, experiment_type: str, config) -> 
 
 def run_missing_jobs(dataset: DatasetDefinition, experiment: str, config, variants: Sequence[Variant],
                      log: ResultsLog) -> None:
-    from resilinet.runs.jobs import Job  # Keras is imported only once flags are good
+    """Run the jobs not yet logged one after another here, or as Ray tasks; each record goes into
+    `log` as it exists."""
+    import keras  # imported only once flags are good
+
+    from resilinet.runs.jobs import Job, run_job
 
     done = log.done()
     jobs = [Job(i, v) for i in range(1, config.iterations + 1) for v in variants if (i, v.name) not in done]
@@ -126,36 +112,26 @@ def run_missing_jobs(dataset: DatasetDefinition, experiment: str, config, varian
     resumed = f", resuming {log.json_path} ({len(done)} record(s) kept)" if config.resume else ""
     print(f"{experiment}: {len(jobs)} model(s) to run of {len(variants)} x {config.iterations} iteration(s)"
           f"{resumed}; logging to {log.text_path}", flush=True)
+    previous_policy = keras.mixed_precision.global_policy()
     try:
         with watch_ctrl_c() as ctrl_c:
-            run_jobs_of(dataset, experiment, config, jobs, log)
+            if uses_ray(config):
+                from resilinet.runs.parallel import run_jobs
+
+                run_jobs(dataset, experiment, config, jobs, log.files, on_record=log.add)
+            else:
+                data = dataset.load_data(config)
+                for k, job in enumerate(jobs, start=1):
+                    progress = Progress(f"model {k}/{len(jobs)} ({job.variant.name}, iteration {job.iteration})",
+                                        models_after=len(jobs) - k)
+                    log.add(run_job(dataset, experiment, config, data, job, log.files, on_epoch=progress))
     except BaseException as error:
         if not (ctrl_c.pressed or isinstance(error, KeyboardInterrupt)):
             raise
         raise Interrupted(f"interrupted: {len(log.records)} record(s) kept in {log.json_path}; "
                           f"continue with --resume=latest") from None
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
     print(f"results: {log.text_path} and {log.json_path}", flush=True)
     print(f"training logs: {log.files.log_dir}/", flush=True)
     print(f"tables and figures: python Experiment/report.py {log.json_path}", flush=True)
-
-
-def run_jobs_of(dataset: DatasetDefinition, experiment: str, config: Any, jobs: list, log: ResultsLog) -> None:
-    """Run the jobs one after another here, or as Ray tasks; each record goes into `log` as it exists."""
-    import keras
-
-    from resilinet.runs.jobs import run_job
-
-    if uses_ray(config):
-        from resilinet.runs.parallel import run_jobs
-
-        run_jobs(dataset, experiment, config, jobs, log.files, on_record=log.add)
-    else:
-        data = dataset.load_data(config)
-        previous_policy = keras.mixed_precision.global_policy()
-        try:
-            for k, job in enumerate(jobs, start=1):
-                progress = Progress(f"model {k}/{len(jobs)} ({job.variant.name}, iteration {job.iteration})",
-                                    models_after=len(jobs) - k)
-                log.add(run_job(dataset, experiment, config, data, job, log.files, on_epoch=progress))
-        finally:
-            keras.mixed_precision.set_global_policy(previous_policy)

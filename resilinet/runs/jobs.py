@@ -1,11 +1,9 @@
-"""One (iteration, variant) of an experiment: train or load the model, evaluate every failure
-combination, return its record. The sequential driver, resume, `--evaluate_saved` and parallel
-workers all call `run_job`; only the driver writes results files."""
+"""One (iteration, variant) of an experiment: train or load the model, evaluate every failure combination, return
+its record. The sequential driver, resume, `--evaluate_saved` and parallel workers all call `run_job`."""
 from __future__ import annotations
 
 import os
 import time
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -31,6 +29,7 @@ from resilinet.runs.distribute import distribution_scope
 from resilinet.runs.results import RunFiles
 from resilinet.runs.training import (
     balanced_class_weight,
+    derived_seed,
     save_weights_atomically,
     train,
 )
@@ -47,20 +46,18 @@ class Job:
 def job_seed(seed: int, iteration: int, variant_name: str) -> int:
     """The random seed of one (iteration, variant): a function of these three alone, never of how
     many models the process trained before, so resumed and parallel runs match a plain one."""
-    return zlib.crc32(f"{seed}/{iteration}/{variant_name}".encode()) & 0x7FFFFFFF
+    return derived_seed(seed, iteration, variant_name)
 
 
 @dataclass
 class JobModel:
-    """A job's network, ready to evaluate: its options, the skip mask its graph has, the score
-    when no input reaches the output, and how its weights came ("loaded", "trained", ...).
-    `skip_mask` None: every skip hyperconnection of the topology."""
+    """A job's network, ready to evaluate."""
 
     model: keras.Model
     options: ModelOptions
-    skip_mask: Sequence[bool] | None
-    no_path_score: float
-    action: str
+    skip_mask: Sequence[bool] | None  # the skip mask its graph has (None: every skip hyperconnection)
+    no_path_score: float  # the score when no input reaches the output
+    action: str  # how its weights came ("loaded", "trained", ...)
 
 
 def job_model(dataset: DatasetDefinition, config, data: Data, job: Job, seed: int, weights: Path,
@@ -80,79 +77,60 @@ def job_model(dataset: DatasetDefinition, config, data: Data, job: Job, seed: in
         elif not (weights.exists() and load_finished(model, weights)):
             action = train_model(model)
     skip_mask = options.skip_mask if kind.has_skips else (False,) * len(dataset.topology.skips)
-    return JobModel(model, options, skip_mask, no_path_score(dataset, config, data, seed), action)
+    no_path = dataset.no_path_score  # the score when no input reaches the output (see DatasetDefinition)
+    if callable(no_path):
+        no_path = no_path(data)
+    elif no_path is None:
+        no_path = no_path_guess_score(data.train.y, data.test.y, dataset.metric, config.no_path_guess, seed)
+    return JobModel(model, options, skip_mask, no_path, action)
 
 
 def run_job(dataset: DatasetDefinition, experiment: str, config, data: Data, job: Job, files: RunFiles,
             on_epoch: Callable[[int, int, float], None] | None = None) -> dict[str, Any]:
-    """Train one model (continuing its saved training state, if any), or load its finished weights
-    (with `config.evaluate_saved`, or when this run finished it before), evaluate it under every
-    failure combination and return its record."""
+    """Train one model (continuing its saved training state, if any) or load its finished weights (with
+    `config.evaluate_saved`, or when this run finished it before), evaluate every failure combination: its record."""
     started = time.perf_counter()
     variant, iteration = job.variant, job.iteration
     seed = job_seed(config.seed, iteration, variant.name)
-    log_path = files.log(iteration, variant.name)
-    trainer = None if config.evaluate_saved else (
-        lambda model: train_job(dataset, experiment, config, data, job, files, model, seed, on_epoch))
-    built = job_model(dataset, config, data, job, seed, files.weights(iteration, variant.name), trainer)
+    log_path, weights = files.log(iteration, variant.name), files.weights(iteration, variant.name)
+
+    def train_model(model: keras.Model) -> str:
+        """Train `model` and save its finished weights; returns how (for the console line)."""
+        state = files.state(iteration, variant.name)
+        files.weights_dir.mkdir(parents=True, exist_ok=True)
+        files.log_dir.mkdir(parents=True, exist_ok=True)
+        # The run's constants are checked when it is resumed; a state names its job and training.
+        identity = {"experiment": experiment, "variant": variant.name, "iteration": iteration, "seed": seed,
+                    "epochs": config.epochs, "batch_size": config.batch_size}
+        class_weight = balanced_class_weight(data.train.y) if dataset.balanced_class_weight else None
+        result = train(model, data, epochs=config.epochs, batch_size=config.batch_size, seed=seed, state_path=state,
+                       log_path=log_path, identity=identity, class_weight=class_weight, verbose=config.verbose,
+                       checkpoint_seconds=getattr(config, "checkpoint_seconds", 60.0), on_epoch=on_epoch,
+                       warn=lambda message: print(f"warning: {message}", flush=True))
+        check_room(weights, sum(w.nbytes for w in model.get_weights()))
+        save_weights_atomically(model, weights)
+        state.unlink(missing_ok=True)
+        return f"trained, resumed after epoch {result.resumed_from}" if result.resumed_from else "trained"
+
+    built = job_model(dataset, config, data, job, seed, weights, None if config.evaluate_saved else train_model)
     topology, settings = dataset.topology, {s: dataset.reliability_settings[s] for s in variant.settings}
-    bounded = len(topology.failable) > getattr(config, "exact_max_nodes", EVALUATION_DEFAULTS["exact_max_nodes"])
-    mass_left = getattr(config, "mass_left", EVALUATION_DEFAULTS["mass_left"])
+    evaluation = {key: getattr(config, key, default) for key, default in EVALUATION_DEFAULTS.items()}
+    bounded = len(topology.failable) > evaluation["exact_max_nodes"]
+    needed = enough_combinations(settings.values(), evaluation["mass_left"]) if bounded else None
     results = evaluate_combinations(built.model, topology, built.skip_mask, data.test, dataset.metric,
-                                    built.no_path_score, config.batch_size,
-                                    enough_combinations(settings.values(), mass_left) if bounded else None,
-                                    getattr(config, "node_by_node", EVALUATION_DEFAULTS["node_by_node"]))
+                                    built.no_path_score, config.batch_size, needed, evaluation["node_by_node"])
     scores = {result.alive: result.score for result in results}
     bounds = {s: expected_bounds(scores, reliability) for s, reliability in settings.items()} if bounded else {}
-    averages = {s: bounds[s].middle if bounded else expected_score(results, reliability)
-                for s, reliability in settings.items()}
+    averages = {s: bounds[s].middle if bounded else expected_score(results, r) for s, r in settings.items()}
     shown = ", ".join(f"{s} {v:.4f}" for s, v in averages.items())
     print(f"iteration {iteration}/{config.iterations} {variant.name} ({built.action}, "
           f"{time.perf_counter() - started:.0f} s): {shown}", flush=True)
-    return {
-        "iteration": iteration,
-        "variant": variant.name,
-        "group": variant.group,
-        "model": describe(variant, built.options, config),
-        "training_log": str(log_path),
-        "kept_epoch": kept_epoch(read_log(log_path)),
-        "combinations": [
-            {"alive": dict(zip(topology.failable, r.alive)), "no_path": r.no_path, dataset.metric: r.score}
-            for r in results
-        ],
-        "average": averages,
-        **({"bounds": {s: vars(b) for s, b in bounds.items()}} if bounded else {}),  # average: their middle
-    }
-
-
-def train_job(dataset, experiment, config, data, job, files, model, seed, on_epoch) -> str:
-    """Train `model` for `job` and save its finished weights; returns how (for the console line)."""
-    iteration, name = job.iteration, job.variant.name
-    final, state = files.weights(iteration, name), files.state(iteration, name)
-    files.weights_dir.mkdir(parents=True, exist_ok=True)
-    files.log_dir.mkdir(parents=True, exist_ok=True)
-    # The run's constants are checked when it is resumed; a state names its job and training.
-    identity = {"experiment": experiment, "variant": name, "iteration": iteration, "seed": seed,
-                "epochs": config.epochs, "batch_size": config.batch_size}
-    class_weight = balanced_class_weight(data.train.y) if dataset.balanced_class_weight else None
-    result = train(model, data, epochs=config.epochs, batch_size=config.batch_size, seed=seed, state_path=state,
-                   log_path=files.log(iteration, name), identity=identity, class_weight=class_weight,
-                   verbose=config.verbose, checkpoint_seconds=getattr(config, "checkpoint_seconds", 60.0),
-                   on_epoch=on_epoch, warn=lambda message: print(f"warning: {message}", flush=True))
-    check_room(final, sum(w.nbytes for w in model.get_weights()))
-    save_weights_atomically(model, final)
-    state.unlink(missing_ok=True)
-    return f"trained, resumed after epoch {result.resumed_from}" if result.resumed_from else "trained"
-
-
-def no_path_score(dataset: DatasetDefinition, config, data: Data, seed: int) -> float:
-    """The score when no input reaches the output (see DatasetDefinition.no_path_score)."""
-    fixed = dataset.no_path_score
-    if callable(fixed):
-        return fixed(data)
-    if fixed is not None:
-        return fixed
-    return no_path_guess_score(data.train.y, data.test.y, dataset.metric, config.no_path_guess, seed)
+    combinations = [{"alive": dict(zip(topology.failable, r.alive)), "no_path": r.no_path, dataset.metric: r.score}
+                    for r in results]
+    return {"iteration": iteration, "variant": variant.name, "group": variant.group,
+            "model": describe(variant, built.options, config), "training_log": str(log_path),
+            "kept_epoch": kept_epoch(read_log(log_path)), "combinations": combinations, "average": averages,
+            **({"bounds": {s: vars(b) for s, b in bounds.items()}} if bounded else {})}  # average: their middle
 
 
 def load_weights(model: keras.Model, path: Path) -> None:

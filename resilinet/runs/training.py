@@ -1,14 +1,11 @@
 """Training that survives a kill at any epoch, with a per-epoch log and the best-validation weights kept.
 
-The loop runs one `fit` epoch at a time. Each epoch's randomness is a function of (job seed, epoch)
-alone: the shuffling order is drawn from it, and every random-seed state of the model (failout,
-augmentation) is set from it before the epoch starts. So a training resumed from the state saved
-after epoch k goes on exactly as an uninterrupted one (same weights, bit for bit, on the same
-machine and backend). The state (weights, optimizer variables, epoch, best value, best weights and
-a fingerprint of the model and configuration) is one `.npz` file, written atomically after an epoch
-when another epoch would take the time since the last save past `checkpoint_seconds`: a kill loses at
-most that long, or one epoch where epochs are longer.
-"""
+One `fit` epoch at a time, each epoch's randomness (shuffling, the model's seed states: failout, augmentation)
+a function of (job seed, epoch) alone, so a training resumed from the state saved after epoch k goes on bit for
+bit as an uninterrupted one (same machine and backend). The state (weights, optimizer variables, epoch, best
+value, best weights, a fingerprint of model and configuration) is one `.npz` file, written atomically after an
+epoch when another epoch would take the time since the last save past `checkpoint_seconds` (a kill loses at most
+that long, or one epoch where epochs are longer)."""
 from __future__ import annotations
 
 import io
@@ -34,11 +31,8 @@ STATE_FORMAT = 1
 
 
 def compile_model(model: keras.Model, learning_rate: float = LEARNING_RATE) -> None:
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
 
 
 def save_weights_atomically(model: keras.Model, path: Path) -> None:
@@ -55,28 +49,21 @@ def save_weights_atomically(model: keras.Model, path: Path) -> None:
 def balanced_class_weight(labels: np.ndarray) -> dict[int, float]:
     labels = np.asarray(labels).ravel()
     classes = np.unique(labels)
-    weights = compute_class_weight("balanced", classes=classes, y=labels)
-    return {int(c): float(w) for c, w in zip(classes, weights)}
+    return {int(c): float(w) for c, w in zip(classes, compute_class_weight("balanced", classes=classes, y=labels))}
 
 
-def epoch_seed(seed: int, epoch: int, stream: int = 0) -> int:
-    """The seed of one random stream (0: shuffling, i: the model's i-th seed state) in one epoch."""
-    return zlib.crc32(f"{seed}/{epoch}/{stream}".encode()) & 0x7FFFFFFF
-
-
-def seed_states(model: keras.Model) -> list:
-    """The model's random-seed variables (of its SeedGenerators): its variables that are not weights."""
-    weights = {id(w) for w in model.weights}
-    return [v for v in model.variables if id(v) not in weights]
+def derived_seed(*parts) -> int:
+    """A seed that is a function of `parts` alone: (job seed, epoch, stream) seeds one random stream
+    of one epoch (stream 0: shuffling, i: the model's i-th seed state)."""
+    return zlib.crc32("/".join(map(str, parts)).encode()) & 0x7FFFFFFF
 
 
 def reseed(model: keras.Model, seed: int, epoch: int) -> None:
-    for stream, state in enumerate(seed_states(model), start=1):
-        state.assign(np.array([epoch_seed(seed, epoch, stream), 0], dtype=state.dtype))
-
-
-# ---------------------------------------------------------------------------------------------------
-# The saved state of a training in progress
+    """Set the model's random-seed variables (of its SeedGenerators: its variables that are not weights)."""
+    weights = {id(w) for w in model.weights}
+    seed_states = [v for v in model.variables if id(v) not in weights]
+    for stream, state in enumerate(seed_states, start=1):
+        state.assign(np.array([derived_seed(seed, epoch, stream), 0], dtype=state.dtype))
 
 
 @dataclass
@@ -98,9 +85,8 @@ def fingerprint_of(model: keras.Model, identity: Mapping[str, Any]) -> str:
 
 
 def save_state(path: Path, state: TrainingState) -> None:
-    arrays = {"meta": np.array(json.dumps({"epoch": state.epoch, "best_value": state.best_value,
-                                           "best_epoch": state.best_epoch})),
-              "fingerprint": np.array(state.fingerprint)}
+    meta = json.dumps({key: getattr(state, key) for key in ("epoch", "best_value", "best_epoch")})
+    arrays = {"meta": np.array(meta), "fingerprint": np.array(state.fingerprint)}
     for prefix, values in (("weights", state.weights), ("optimizer", state.optimizer), ("best", state.best_weights)):
         arrays.update({f"{prefix}/{i}": np.asarray(v) for i, v in enumerate(values)})
     buffer = io.BytesIO()
@@ -129,10 +115,6 @@ def load_state(path: Path, fingerprint: str, warn: Callable[[str], None]) -> Tra
         return None
 
 
-# ---------------------------------------------------------------------------------------------------
-# The loop
-
-
 @dataclass
 class TrainingResult:
     best_value: float
@@ -144,54 +126,38 @@ def _epoch_inputs(data: Data, seed: int, epoch: int):
     """The training inputs of one epoch in its shuffled order (streamed data reorders itself)."""
     train = data.train
     if train.is_streamed:
-        train.x.set_epoch_order(epoch_seed(seed, epoch))
-        return dict(x=train.x), dict(validation_data=data.val.x)
-    order = np.random.default_rng(epoch_seed(seed, epoch)).permutation(len(train.y))
+        train.x.set_epoch_order(derived_seed(seed, epoch, 0))
+        return dict(x=train.x, validation_data=data.val.x)
+    order = np.random.default_rng(derived_seed(seed, epoch, 0)).permutation(len(train.y))
     x = [a[order] for a in train.x] if isinstance(train.x, (list, tuple)) else train.x[order]
-    return dict(x=x, y=np.asarray(train.y)[order]), dict(validation_data=(data.val.x, data.val.y))
+    return dict(x=x, y=np.asarray(train.y)[order], validation_data=(data.val.x, data.val.y))
 
 
-def train(
-    model: keras.Model,
-    data: Data,
-    *,
-    epochs: int,
-    batch_size: int,
-    seed: int,
-    state_path: Path,
-    log_path: Path,
-    identity: Mapping[str, Any],
-    class_weight: dict[int, float] | None = None,
-    verbose: int = 1,
-    checkpoint_seconds: float = 60.0,
-    on_epoch: Callable[[int, int, float], None] | None = None,
-    warn: Callable[[str], None] = print,
-) -> TrainingResult:
-    """Fit `model` for `epochs` (continuing a saved state of the same job), then set its weights to
-    those of its best validation epoch. The state file is removed once training ends.
-
-    `on_epoch(epoch, epochs, seconds)` is called after each epoch (progress reports)."""
+def train(model: keras.Model, data: Data, *, epochs: int, batch_size: int, seed: int, state_path: Path, log_path: Path,
+          identity: Mapping[str, Any], class_weight: dict[int, float] | None = None, verbose: int = 1,
+          checkpoint_seconds: float = 60.0, on_epoch: Callable[[int, int, float], None] | None = None,
+          warn: Callable[[str], None] = print) -> TrainingResult:
+    """Fit `model` for `epochs` (continuing a saved state of the same job), then set its weights to those of its
+    best validation epoch; `on_epoch(epoch, epochs, seconds)` is called after each epoch (progress reports)."""
     if not model.compiled:
         compile_model(model)
     model.optimizer.build(model.trainable_variables)
     fingerprint = fingerprint_of(model, identity)
     state = load_state(state_path, fingerprint, warn)
+    best_value, best_epoch, best_weights, start = -math.inf, 0, None, 0
     if state is not None:
         model.set_weights(state.weights)
         for variable, value in zip(model.optimizer.variables, state.optimizer):
             variable.assign(value)
         best_value, best_epoch, best_weights, start = state.best_value, state.best_epoch, state.best_weights, state.epoch
-    else:
-        best_value, best_epoch, best_weights, start = -math.inf, 0, None, 0
     rows = [row for row in read_log(log_path) if row["epoch"] <= start] if start else []
     write_log(log_path, rows)
     last_save = time.monotonic()
     for epoch in range(start, epochs):
         started = time.monotonic()
         reseed(model, seed, epoch)
-        train_inputs, validation = _epoch_inputs(data, seed, epoch)
-        history = model.fit(**train_inputs, **validation, batch_size=None if data.train.is_streamed else batch_size,
-                            epochs=epoch + 1, initial_epoch=epoch, shuffle=False, class_weight=class_weight,
+        history = model.fit(**_epoch_inputs(data, seed, epoch), epochs=epoch + 1, initial_epoch=epoch, shuffle=False,
+                            batch_size=None if data.train.is_streamed else batch_size, class_weight=class_weight,
                             verbose=verbose)
         logs = {key: values[-1] for key, values in history.history.items()}
         if MONITOR not in logs:
@@ -199,8 +165,8 @@ def train(
         if logs[MONITOR] > best_value:
             best_value, best_epoch, best_weights = float(logs[MONITOR]), epoch + 1, model.get_weights()
         seconds = time.monotonic() - started
-        rows.append({**{k: float(logs.get(k, math.nan)) for k in LOG_COLUMNS},
-                     "epoch": epoch + 1, "learning_rate": learning_rate(model), "seconds": seconds})
+        rows.append({**{k: float(logs.get(k, math.nan)) for k in LOG_COLUMNS}, "epoch": epoch + 1, "seconds": seconds,
+                     "learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))})
         write_log(log_path, rows)
         if epoch + 1 < epochs and time.monotonic() - last_save + seconds >= checkpoint_seconds:
             save_state(state_path, TrainingState(
@@ -212,7 +178,3 @@ def train(
     if best_weights is not None:
         model.set_weights(best_weights)
     return TrainingResult(best_value, best_epoch, start)
-
-
-def learning_rate(model: keras.Model) -> float:
-    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))

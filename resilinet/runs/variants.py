@@ -1,9 +1,5 @@
-"""The four experiments of the paper as lists of model variants, shared by every dataset.
-
-Each experiment trains every variant once per iteration; a variant is evaluated once for every
-failure combination, and its expected accuracy is computed from those scores for each reliability
-setting it is evaluated under. Nothing here imports Keras.
-"""
+"""The paper's four experiments as lists of model variants, each trained once per iteration and evaluated
+under every failure combination and each of its reliability settings. Nothing here imports Keras."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,25 +15,17 @@ from resilinet.data.definition import DatasetDefinition
 
 @dataclass(frozen=True)
 class Variant:
-    """One model trained per iteration.
+    """One model trained per iteration."""
 
-    Attributes:
-        name: Unique within the experiment; names the weights file.
-        group: Row label of the summary table (variants trained per setting share a group).
-        settings: Reliability settings it is evaluated under.
-        weight_scheme: Hyperconnection weight scheme (1-5).
-        weight_setting: The setting schemes 2 and 3 take reliabilities from.
-        survival_rates: Failout survival rate (one for all nodes), a setting name (variable
-            failout: each node's rate is its reliability), or None for the dataset default.
-    """
-
-    name: str
-    group: str
+    name: str  # unique within the experiment; names the weights file
+    group: str  # row label of the summary table (variants trained per setting share a group)
     kind: ModelKind
-    settings: tuple[str, ...]
+    settings: tuple[str, ...]  # the reliability settings it is evaluated under
     skip_mask: tuple[bool, ...] | None = None
-    weight_scheme: int = 1
-    weight_setting: str | None = None
+    weight_scheme: int = 1  # hyperconnection weight scheme (1-5)
+    weight_setting: str | None = None  # the setting schemes 2 and 3 take reliabilities from
+    # A failout survival rate (one for all nodes), a setting name (variable failout: each node's rate is its
+    # reliability), or None for the dataset default.
     survival_rates: float | str | None = None
 
 
@@ -46,9 +34,8 @@ def _resilinet_kind(config) -> ModelKind:
 
 
 def average_accuracy_variants(dataset: DatasetDefinition, config) -> list[Variant]:
-    settings = tuple(dataset.reliability_settings)
     kinds = (ModelKind.VANILLA, ModelKind.DFG, _resilinet_kind(config))
-    return [Variant(kind.file_name, kind.value, kind, settings) for kind in kinds]
+    return [Variant(kind.file_name, kind.value, kind, tuple(dataset.reliability_settings)) for kind in kinds]
 
 
 def hyperconnection_weight_variants(dataset: DatasetDefinition, config) -> list[Variant]:
@@ -69,54 +56,42 @@ def hyperconnection_weight_variants(dataset: DatasetDefinition, config) -> list[
                 raise UserError(f"--weight_schemes: unknown scheme {scheme}; known: {sorted(WEIGHT_SCHEMES)}")
             group = f"{kind.file_name}_weight_scheme{scheme}"
             if scheme in RELIABILITY_DEPENDENT_SCHEMES:
-                variants += [
-                    Variant(f"{group}_{_slug(s)}", group, kind, (s,), weight_scheme=scheme, weight_setting=s)
-                    for s in settings
-                ]
+                variants += [Variant(f"{group}_{_slug(s)}", group, kind, (s,), weight_scheme=scheme,
+                                     weight_setting=s) for s in settings]
             else:
                 variants.append(Variant(group, group, kind, settings, weight_scheme=scheme))
     return variants
 
 
 def failout_rate_variants(dataset: DatasetDefinition, config) -> list[Variant]:
-    settings = tuple(dataset.reliability_settings)
     kind = _resilinet_kind(config)
-    variants = []
     for rate in config.failout_survival_rates:
         if not 0.0 < rate <= 1.0:
             raise UserError(f"--failout_survival_rates: {rate} is not in (0, 1]")
-        variants.append(Variant(f"{kind.file_name}_failout{rate}", f"{kind.value} failout {rate}", kind, settings,
-                                survival_rates=rate))
-    group = f"{kind.value} variable failout"
-    for name, reliability in dataset.reliability_settings.items():
-        if all(r == 1.0 for r in reliability):
-            continue  # no failures: no failout to train with; the summary reports n/a
-        variants.append(Variant(f"{kind.file_name}_variable_failout_{_slug(name)}", group, kind, (name,),
-                                survival_rates=name))
-    return variants
+    fixed = [Variant(f"{kind.file_name}_failout{rate}", f"{kind.value} failout {rate}", kind,
+                     tuple(dataset.reliability_settings), survival_rates=rate)
+             for rate in config.failout_survival_rates]
+    # A setting without failures has no failout to train with: the summary reports n/a.
+    return fixed + [Variant(f"{kind.file_name}_variable_failout_{_slug(name)}", f"{kind.value} variable failout", kind,
+                            (name,), survival_rates=name)
+                    for name, reliability in dataset.reliability_settings.items() if any(r != 1.0 for r in reliability)]
 
 
 def skiphyperconnection_sensitivity_variants(dataset: DatasetDefinition, config) -> list[Variant]:
-    settings = tuple(dataset.reliability_settings)
     skips = dataset.topology.skips
     kind = _resilinet_kind(config)
-    variants = []
     for bits in config.skip_configurations:
         if len(bits) != len(skips) or set(bits) - {"0", "1"}:
             order = ", ".join(f"{s}->{t}" for s, t in skips)
             raise UserError(f"--skip_configurations: {bits!r} must be {len(skips)} bits of 0/1 in the order {order}")
-        mask = tuple(bit == "1" for bit in bits)
-        variants.append(Variant(f"{kind.file_name}_skips{bits}", f"{kind.value} skips {bits}", kind, settings,
-                                skip_mask=mask))
-    return variants
+    return [Variant(f"{kind.file_name}_skips{bits}", f"{kind.value} skips {bits}", kind,
+                    tuple(dataset.reliability_settings), skip_mask=tuple(bit == "1" for bit in bits))
+            for bits in config.skip_configurations]
 
 
-VARIANTS = {
-    "average_accuracy": average_accuracy_variants,
-    "hyperconnection_weight": hyperconnection_weight_variants,
-    "failout_rate": failout_rate_variants,
-    "skiphyperconnection_sensitivity": skiphyperconnection_sensitivity_variants,
-}
+VARIANTS = {"average_accuracy": average_accuracy_variants, "hyperconnection_weight": hyperconnection_weight_variants,
+            "failout_rate": failout_rate_variants,
+            "skiphyperconnection_sensitivity": skiphyperconnection_sensitivity_variants}
 
 
 def _slug(text: str) -> str:
@@ -142,11 +117,8 @@ def describe(variant: Variant, options: ModelOptions, config) -> dict[str, Any]:
     scheme, and the setting a model trained for one setting belongs to (None: all settings)."""
     rates = options.survival_rates_or(getattr(config, "failout_survival_rate", None)) if variant.kind.has_failout else None
     variable = isinstance(variant.survival_rates, str)
-    return {
-        "kind": variant.kind.value,
-        "survival_rates": dict(rates) if isinstance(rates, Mapping) else rates,
-        "variable_failout": variable,
-        "skips": None if variant.skip_mask is None else "".join("1" if on else "0" for on in variant.skip_mask),
-        "weight_scheme": variant.weight_scheme,
-        "setting": variant.survival_rates if variable else variant.weight_setting,
-    }
+    return {"kind": variant.kind.value, "survival_rates": dict(rates) if isinstance(rates, Mapping) else rates,
+            "variable_failout": variable,
+            "skips": None if variant.skip_mask is None else "".join("1" if on else "0" for on in variant.skip_mask),
+            "weight_scheme": variant.weight_scheme,
+            "setting": variant.survival_rates if variable else variant.weight_setting}
