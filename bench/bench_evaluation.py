@@ -20,6 +20,7 @@ The models are untrained: the cost of an evaluation does not depend on the weigh
 never compared across the two ways here (tests/test_shared_outputs.py does that).
 """
 import gzip
+import itertools
 import json
 import os
 import sys
@@ -82,19 +83,12 @@ def reliability(topology, fogs: int, setting: str) -> tuple[float, ...]:
 
 
 def capped_combinations(probabilities, mass_left: float, cap: int):
-    """`core.bounded.enough_combinations` of one setting (the same stopping rule), or None where it
-    needs more than `cap`: the core's has no cap, and past it a count is all this table shows."""
-    from resilinet.core.bounded import most_probable_first
+    """`core.bounded.covering_combinations` of one setting, or None where it needs more than `cap` (past it a
+    count is all this table shows)."""
+    from resilinet.core.bounded import covering_combinations
 
-    chosen, covered = [], 0.0
-    for alive, probability in most_probable_first(probabilities):
-        if 1.0 - covered <= mass_left or probability == 0.0:
-            return sorted(chosen)
-        if len(chosen) == cap:
-            return None
-        chosen.append(alive)
-        covered += probability
-    return sorted(chosen)
+    chosen = list(itertools.islice(covering_combinations(probabilities, mass_left), cap + 1))
+    return sorted(chosen) if len(chosen) <= cap else None
 
 
 def whole_model_seconds(model, topology, split, combinations, batch_size, sample: int) -> tuple[float, bool]:

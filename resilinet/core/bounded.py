@@ -43,18 +43,21 @@ def most_probable_first(reliability: Sequence[float]) -> Iterator[tuple[tuple[bo
                 heapq.heappush(heap, (-(top * math.prod(ratio[order[k]] for k in successor)), successor))
 
 
+def covering_combinations(reliability: Sequence[float], mass_left: float) -> Iterator[tuple[bool, ...]]:
+    """The most probable combinations under one reliability setting, most probable first, down to where the
+    probability not covered is at most `mass_left`."""
+    covered = 0.0
+    for alive, probability in most_probable_first(reliability):
+        if 1.0 - covered <= mass_left or probability == 0.0:
+            return
+        yield alive
+        covered += probability
+
+
 def enough_combinations(settings: Iterable[Sequence[float]], mass_left: float) -> list[tuple[bool, ...]]:
-    """The most probable combinations under each reliability setting, down to where the probability not covered is
-    at most `mass_left`; all of them together, in the order of `Topology.failure_combinations`."""
-    chosen = set()
-    for reliability in settings:
-        covered = 0.0
-        for alive, probability in most_probable_first(reliability):
-            if 1.0 - covered <= mass_left or probability == 0.0:
-                break
-            chosen.add(alive)
-            covered += probability
-    return sorted(chosen)
+    """`covering_combinations` of each reliability setting, all of them together, in the order of
+    `Topology.failure_combinations`."""
+    return sorted({alive for reliability in settings for alive in covering_combinations(reliability, mass_left)})
 
 
 @dataclass(frozen=True)
