@@ -149,3 +149,12 @@ def task_processes(root_pid):
         return False
 
     return [pid for pid, title in titles.items() if title.startswith(b"ray::run_job_task") and under_root(pid)]
+
+
+def glob_while_running(folder: Path, pattern: str) -> list[Path]:
+    """`folder.glob(pattern)` while a run writes there. A folder may vanish as it is listed (a run's start-up
+    writability checks create and remove its results and weights folders); it then holds nothing."""
+    try:
+        return list(Path(folder).glob(pattern))
+    except FileNotFoundError:
+        return []

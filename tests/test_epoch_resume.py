@@ -14,6 +14,7 @@ from conftest import (
     EXPERIMENT_DIR,
     REPO,
     assert_same_weights,
+    glob_while_running,
     run_script,
     run_weights,
     task_processes,
@@ -49,7 +50,7 @@ def kill_mid_model(folder, script, *flags, workers_only=False):
     deadline, killed = time.monotonic() + 400, None
     try:
         while killed is None and time.monotonic() < deadline and process.poll() is None:
-            states = list((folder / "models").glob("*/*/*.training.npz"))
+            states = glob_while_running(folder / "models", "*/*/*.training.npz")
             if states:
                 model = states[0].name.removesuffix(".training.npz")
                 if workers_only:

@@ -11,7 +11,13 @@ import sys
 import time
 
 import pytest
-from conftest import EXPERIMENT_DIR, REPO, run_script, write_mhealth_logs
+from conftest import (
+    EXPERIMENT_DIR,
+    REPO,
+    glob_while_running,
+    run_script,
+    write_mhealth_logs,
+)
 
 pytest.importorskip("ray")
 
@@ -57,7 +63,7 @@ def when_two_models_are_mid_training(folder, process, deadline_s=400):
     """Wait until two models (one per machine) have saved an epoch state and train on."""
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline and process.poll() is None:
-        if len(list((folder / "models").glob("*/*/*.training.npz"))) == 2:
+        if len(glob_while_running(folder / "models", "*/*/*.training.npz")) == 2:
             return
         time.sleep(0.01)
     raise AssertionError("two models were never seen in the middle of their training at once")

@@ -12,7 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import EXPERIMENT_DIR, REPO, run_script, run_weights, write_mhealth_logs
+from conftest import (
+    EXPERIMENT_DIR,
+    REPO,
+    glob_while_running,
+    run_script,
+    run_weights,
+    write_mhealth_logs,
+)
 
 from resilinet.base.errors import UserError, watch_ctrl_c
 from resilinet.base.files import write_text_atomically
@@ -241,7 +248,7 @@ def test_6_ctrl_c_says_what_was_kept_and_resumes_exactly(tmp_path, logs, finishe
     process = start(tmp_path, *flags)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
-        logged = list((tmp_path / "results").glob("*/*.csv"))
+        logged = glob_while_running(tmp_path / "results", "*/*.csv")
         if logged:
             break
         time.sleep(0.05)
