@@ -5,11 +5,15 @@ import signal
 import threading
 from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import Iterator
+from typing import Callable, Iterator
 
 
 class UserError(Exception):
     """Missing or corrupt data, a wrong constant or a bad flag; the message says what and where."""
+
+
+class NoRoom(UserError):
+    """A full disk stopped the run: what was complete is kept, to be resumed once there is room."""
 
 
 class Interrupted(Exception):
@@ -17,10 +21,11 @@ class Interrupted(Exception):
 
 
 @contextmanager
-def watch_ctrl_c() -> Iterator[SimpleNamespace]:
+def watch_ctrl_c(on_repeat: Callable[[], None] | None = None) -> Iterator[SimpleNamespace]:
     """Note every Ctrl-C (in `pressed`) before it raises KeyboardInterrupt as usual: TensorFlow can turn a
     KeyboardInterrupt raised in its own code into another exception (a RuntimeError, or a ValueError out of
-    tf.data), so the caller asks `pressed` instead of the type."""
+    tf.data), so the caller asks `pressed` instead of the type. With `on_repeat`, a Ctrl-C after the first
+    calls it instead (the first one's clean-up is under way)."""
     noted = SimpleNamespace(pressed=False)
     if threading.current_thread() is not threading.main_thread():
         yield noted
@@ -28,6 +33,9 @@ def watch_ctrl_c() -> Iterator[SimpleNamespace]:
     previous = signal.getsignal(signal.SIGINT)
 
     def note(signum, frame):
+        if noted.pressed and on_repeat is not None:
+            on_repeat()
+            return
         noted.pressed = True
         if callable(previous):
             previous(signum, frame)

@@ -8,25 +8,35 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
-from resilinet.base.errors import UserError
+from resilinet.base.errors import NoRoom, UserError
 
 
-def full_disk_error(path: Path) -> UserError:
-    return UserError(f"{Path(path).parent} is full (no space left on the device): {Path(path).name} was not written; "
+def full_disk_error(path: Path) -> NoRoom:
+    return NoRoom(f"{Path(path).parent} is full (no space left on the device): {Path(path).name} was not written; "
                      "the files complete before are kept: make room, then continue with --resume=latest")
 
 
+def unwritable_error(path: Path, error: OSError) -> UserError:
+    """A file that cannot be written or replaced (permissions, an immutable file, a folder in its place)."""
+    path = Path(path)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return full_disk_error(path)
+    why = "a folder is in its place" if path.is_dir() else error.strerror or str(error)
+    return UserError(f"{path} cannot be written or removed ({why}); the files complete before are kept as they were: "
+                     "make it writable, then run again (a run continues with --resume=latest)")
+
+
 def write_with(path: Path, partial: Path, write: Callable[[Path], None]) -> None:
-    """Call `write(partial)`, then rename `partial` to `path`; on any failure remove `partial`."""
+    """Call `write(partial)`, then rename `partial` to `path`; on any failure remove `partial` (an OSError
+    becomes a UserError naming `path`)."""
     path = Path(path)
     try:
         write(partial)
         os.replace(partial, path)
     except OSError as error:
-        partial.unlink(missing_ok=True)
-        if error.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise full_disk_error(path) from None
-        raise
+        if not partial.is_dir():
+            partial.unlink(missing_ok=True)
+        raise unwritable_error(path, error) from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

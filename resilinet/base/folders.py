@@ -39,18 +39,24 @@ def created_directory(path: Path) -> Iterator[Path]:
 
 
 @contextmanager
-def staged_directory(destination: Path) -> Iterator[Path]:
-    """A temporary folder beside `destination` to fill; it replaces `destination` when the block
-    succeeds and is removed when it fails, so `destination` is never left half-written."""
+def staged_directory(destination: Path, replace: bool = True) -> Iterator[Path]:
+    """A private temporary folder beside `destination` to fill; when the block succeeds it replaces
+    `destination` (with `replace=False` it is dropped if another process has put a complete `destination`
+    in place meanwhile, so runs side by side never see each other's half-written files); when the block
+    fails it is removed, so `destination` is never left half-written."""
     destination = Path(destination)
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}-", dir=destination.parent))
     try:
         yield staging
-        shutil.rmtree(destination, ignore_errors=True)
-        os.replace(staging, destination)
-    except BaseException:
+        if replace:
+            shutil.rmtree(destination, ignore_errors=True)
+        try:
+            os.rename(staging, destination)
+        except OSError:
+            if replace or not destination.is_dir():
+                raise
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def check_writable_directory(path: str | Path, flag: str) -> None:

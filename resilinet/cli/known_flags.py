@@ -29,7 +29,7 @@ FLAGS = {
                       "its failure draws and no-path guesses)", range=Range(0)),
     "evaluate_saved": FlagSpec("evaluate the weights of the run --saved_run names instead of training"),
     "saved_run": FlagSpec("the run whose saved weights --evaluate_saved=true (or a deployment) uses: its results "
-                          ".json, or latest (the newest of the script in --results_dir)"),
+                          ".json, or latest (the newest of the script in --results_dir)", not_empty=True),
     "checkpoint_seconds": FlagSpec("save the state of a training in progress after an epoch when this many seconds "
                                    "have passed since the last save (0: every epoch); a kill loses at most that, "
                                    "or one epoch if longer", range=Range(0)),
@@ -38,9 +38,9 @@ FLAGS = {
     "no_path_guess": FlagSpec("score when no node path reaches the cloud: expected (exact accuracy of guessing by "
                               "the training label frequencies) or draw (one seeded draw, as the original code)",
                               choices=("expected", "draw")),
-    "results_dir": FlagSpec("folder of the results .txt and .json files"),
+    "results_dir": FlagSpec("folder of the results .txt and .json files", not_empty=True),
     "models_dir": FlagSpec("folder of the trained weights, one folder per run "
-                           "(<models_dir>/<script>/<run start time>/<model>_iter<N>.weights.h5)"),
+                           "(<models_dir>/<script>/<run start time>/<model>_iter<N>.weights.h5)", not_empty=True),
     "distribute": FlagSpec("data-parallel training over several devices (auto: when 2 or more GPUs are visible)",
                            choices=MODES),
     "verbose": FlagSpec("Keras progress output: 0 none, 1 progress bar, 2 one line per epoch", choices=(0, 1, 2)),
@@ -57,7 +57,8 @@ FLAGS = {
                                 "combination; larger ones under the most probable, down to --mass_left",
                                 range=Range(0)),
     "mass_left": FlagSpec("past --exact_max_nodes: the probability the unevaluated combinations may hold under "
-                          "each setting; the expected score is then known within it", range=Range(0, 1, low_open=True)),
+                          "each setting; the expected score is then known within it (at 1 none would be evaluated)",
+                          range=Range(0, 1, low_open=True, high_open=True)),
     "node_by_node": FlagSpec("evaluate each node once per alive state of the nodes it depends on (false: the whole "
                              "model once per failure combination, as the original)"),
     # deployment scripts
@@ -98,7 +99,7 @@ DATASET_FLAGS = {
     "health": {
         "data_dir": FlagSpec("the unzipped MHEALTH folder or its zip; empty: download into --cache_dir",
                              environment=health.DATA_VARIABLE),
-        "cache_dir": FlagSpec("where the downloaded MHEALTH zip and logs are kept"),
+        "cache_dir": FlagSpec("where the downloaded MHEALTH zip and logs are kept", not_empty=True),
         "mhealth_download_url": FlagSpec("where the MHEALTH zip is downloaded from"),
         "verify_checksums": FlagSpec("check each subject log against the SHA-256 of the UCI original "
                                      "(false for other MHEALTH-format logs)"),
@@ -112,7 +113,7 @@ DATASET_FLAGS = {
     },
     "camera": {
         "data_dir": FlagSpec("the multiview-dataset folder or its .tar.gz", environment=camera.DATA_VARIABLE),
-        "cache_dir": FlagSpec("where a .tar.gz given as --data_dir is unpacked"),
+        "cache_dir": FlagSpec("where a .tar.gz given as --data_dir is unpacked", not_empty=True),
     },
     "imagenet": {
         "train_dir": FlagSpec("training images, <train_dir>/<class>/*.JPEG (validation images are held out of it)",

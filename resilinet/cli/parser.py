@@ -24,15 +24,17 @@ class Range:
     low: float
     high: float | None = None
     low_open: bool = False
+    high_open: bool = False
 
     def __contains__(self, value) -> bool:
         below_low = value <= self.low if self.low_open else value < self.low
-        return not below_low and (self.high is None or value <= self.high)
+        above_high = self.high is not None and (value >= self.high if self.high_open else value > self.high)
+        return not below_low and not above_high
 
     def __str__(self) -> str:
         if self.high is None:
             return f"greater than {self.low}" if self.low_open else f"at least {self.low}"
-        return f"in {'(' if self.low_open else '['}{self.low}, {self.high}]"
+        return f"in {'(' if self.low_open else '['}{self.low}, {self.high}{')' if self.high_open else ']'}"
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class FlagSpec:
     choices: tuple = ()
     range: Range | None = None
     environment: str = ""  # an environment variable that, set and not empty, replaces the default
+    not_empty: bool = False  # a path: an empty value (an unset shell variable) is refused
 
 
 def _parse_scalar(text: str, like: Any):
@@ -76,6 +79,8 @@ def _parse(text: str, default: Any, key: str):
 def _check(key: str, value: Any, spec: FlagSpec | None) -> None:
     if spec is None:
         return
+    if spec.not_empty and isinstance(value, str) and not value.strip():
+        raise UserError(f"--{key} is empty (an unset shell variable?): give a path")
     each = "each value of " if isinstance(value, tuple) else ""
     for item in value if isinstance(value, tuple) else (value,):
         if spec.choices and item not in spec.choices:
@@ -126,7 +131,7 @@ def parse_flags(defaults: Mapping[str, Any], argv: Sequence[str], description: s
     config, given = dict(defaults), set()
     for arg in argv:
         if arg in ("-h", "--help"):
-            print(usage(defaults, description, program, specs))
+            print(usage(defaults, description, program, specs), flush=True)
             raise SystemExit(0)
         if not arg.startswith("--") or "=" not in arg:
             raise UserError(f"bad argument {arg!r}: flags are written --key=value (see --help)")

@@ -1,22 +1,45 @@
 """The one entry wrapper of the three programs (experiment scripts, deployment scripts, report)."""
 from __future__ import annotations
 
+import os
 import sys
 from typing import Callable, TypeVar
 
-from resilinet.base.errors import Interrupted, UserError
+from resilinet.base.errors import Interrupted, UserError, watch_ctrl_c
 
 T = TypeVar("T")
 
 
 def run_program(program: str, body: Callable[[], T]) -> T:
-    """Run a program's `body`: bad input (UserError) exits 2 and Ctrl-C (Interrupted) exits 130,
-    each with one line on stderr that names the program, and no traceback."""
+    """Run a program's `body`: bad input (UserError) exits 2 and Ctrl-C exits 130, each with one line on
+    stderr that names the program, and no traceback. A Ctrl-C anywhere in `body` (importing Keras, loading
+    data, training, a deployment) counts, even where a library turned it into another exception or swallowed
+    it; a second Ctrl-C while the first one's clean-up runs ends the process at once, with the same line. A
+    closed stdout (the program piped into `head`) ends it quietly with exit 0."""
     try:
-        return body()
+        with watch_ctrl_c(on_repeat=lambda: _exit_interrupted(program, "interrupted again: stopped at once")) as ctrl_c:
+            try:
+                result = body()
+            except (UserError, Interrupted):
+                raise
+            except BaseException:
+                if ctrl_c.pressed:
+                    raise Interrupted("interrupted") from None
+                raise
+            if ctrl_c.pressed:
+                raise Interrupted("interrupted")
+            return result
+    except BrokenPipeError:  # the reader of stdout went away (`--help | head -1`): end quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0) from None
     except Interrupted as interrupted:
-        print(f"{program}: {interrupted}", file=sys.stderr)
+        print(f"{program}: {interrupted}", file=sys.stderr, flush=True)
         raise SystemExit(130) from None
     except UserError as error:
-        print(f"{program}: error: {error}", file=sys.stderr)
+        print(f"{program}: error: {error}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
+
+
+def _exit_interrupted(program: str, message: str) -> None:
+    print(f"{program}: {message}", file=sys.stderr, flush=True)
+    os._exit(130)

@@ -95,9 +95,21 @@ class Topology:
         middle = [m for s, m in self.chain if s == source and (m, target) in self.chain]
         if len(middle) != 1:
             raise ValueError(f"{self.name}: skip {source}->{target} must jump over exactly one node "
-                             f"({source} -> node -> {target} in the chain); it jumps over "
-                             f"{', '.join(middle) if middle else 'none'}")
+                             f"({source} -> node -> {target} in the chain); {self.jumped(skip, middle)}")
         return middle[0]
+
+    def jumped(self, skip: Connection, middle: Sequence[str]) -> str:
+        """What a skip that does not jump over exactly one node jumps over instead, in words."""
+        source, target = skip
+        if middle:
+            return f"it jumps over {' or '.join(middle)} (two chain paths)"
+        chain = nx.DiGraph(self.chain)
+        if source in chain and target in chain and nx.has_path(chain, source, target):
+            paths = [" -> ".join(path) for path in nx.all_simple_paths(chain, source, target)]
+            if any(len(path.split(" -> ")) == 2 for path in paths):
+                return f"{source} -> {target} is already a chain connection"
+            return f"it jumps over several nodes: {'; '.join(paths)}"
+        return f"the chain has no path from {source} to {target}"
 
     def senders(self, skip_mask: Sequence[bool] | None = None) -> dict[str, tuple[str, ...]]:
         """The nodes whose outputs arrive at each node: chain sources, then sources of active skips."""

@@ -11,15 +11,17 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from resilinet.base.errors import UserError
+from resilinet.base.keras_import import import_keras
 from resilinet.cli.program import run_program
 from resilinet.core.kinds import ModelKind
 from resilinet.core.splits import Data, Split
 from resilinet.core.topology import Connection, Topology
+from resilinet.custom.data_checks import data_problem, failing_line
 from resilinet.data.definition import DatasetDefinition, shown_path
 from resilinet.runs.variants import VARIANTS
 
-# Where a network's `defaults` are silent: the constants of the paper's CNN experiments, one
-# iteration, and node-by-node evaluation (a network of your own has no earlier results to match).
+# Where a network's `defaults` are silent: a short training (10 epochs of batch 128, one iteration), the papers'
+# failout survival rate 0.9, and node-by-node evaluation (a network of your own has no earlier results to match).
 NETWORK_DEFAULTS = {"epochs": 10, "batch_size": 128, "iterations": 1, "seed": 0, "evaluate_saved": False,
                     "failout_survival_rate": 0.9, "resilinet_plus": False, "node_by_node": True}
 
@@ -79,9 +81,26 @@ class OwnNetwork:
             raise UserError(f"{where}: input_shapes lacks the input node(s) {', '.join(missing)}")
         return DatasetDefinition(name=self.name, topology=topology, defaults={**NETWORK_DEFAULTS, **self.defaults},
                                  reliability_settings={k: tuple(v) for k, v in self.reliability_settings.items()},
-                                 load_data=self.load_data, architecture=self.architecture, metric=self.metric,
+                                 load_data=self.checked_data, architecture=self.architecture, metric=self.metric,
                                  validate=self.check_layers, constants_file=self.file, meanings=self.meanings,
                                  script=f"{where} {{experiment}}")
+
+    def checked_data(self, config) -> Data:
+        """`load_data`'s data, checked against the declaration; a failure of `load_data` (a bad value of
+        one of your flags, say) or a mistake in its data is a UserError naming the file and what is wrong."""
+        where = shown_path(self.file)
+        try:
+            data = self.load_data(config)
+        except UserError:
+            raise
+        except Exception as error:
+            line = failing_line(error, str(self.file)) or where
+            message = (str(error).strip().splitlines() or [""])[0]
+            raise UserError(f"{where}: load_data failed at {shown_path(line)}: {type(error).__name__}: {message}") from None
+        problem = data_problem(data, tuple(self.inputs), self.input_shapes)
+        if problem:
+            raise UserError(f"{where}: {problem}")
+        return data
 
     def architecture(self, config=None):
         from resilinet.networks.stacks import LayerStacks
@@ -91,7 +110,7 @@ class OwnNetwork:
     def check_layers(self, config=None) -> None:
         """Build the network with every hyperconnection once: layers whose shapes do not meet stop the
         program before any data is loaded."""
-        import keras
+        keras = import_keras()
 
         from resilinet.core.builder import build_model
 

@@ -62,12 +62,13 @@ def dataset_root(folder: Path, source: Path | None = None) -> Path:
 
 def unpack(archive: Path, cache_dir: Path) -> Path:
     """The folder below `cache_dir` that `archive` is unpacked into, one per archive content (keyed by
-    its SHA-256), so another archive never reuses it; unpacked whole or not at all."""
+    its SHA-256), so another archive never reuses it; unpacked whole or not at all, and never replaced once
+    there (two runs unpacking at once each unpack privately; the first to finish puts its copy in place)."""
     target = cache_dir / f"{archive.name}-{hashlib.sha256(archive.read_bytes()).hexdigest()[:16]}"
     if target.is_dir():
         return target
     check_writable_directory(cache_dir, "cache_dir")
-    with created_directory(cache_dir), staged_directory(target) as staging:
+    with created_directory(cache_dir), staged_directory(target, replace=False) as staging:
         with reading_tar(archive, ".tar.gz") as tar:
             tar.extractall(staging, filter="data")
         dataset_root(staging, archive)

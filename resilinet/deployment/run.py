@@ -15,6 +15,7 @@ import numpy as np
 from resilinet.base.errors import UserError
 from resilinet.base.files import write_text_atomically
 from resilinet.base.folders import check_writable_directory
+from resilinet.base.keras_import import import_keras
 from resilinet.cli.known_flags import flag_specs
 from resilinet.cli.parser import parse_flags
 from resilinet.cli.program import run_program
@@ -78,9 +79,18 @@ def check_flags(dataset: DatasetDefinition, config) -> ModelKind:
     for pair, (node, colon, ray_node) in zip(config.placement, placed):
         if not colon or not ray_node or node not in topology.nodes:
             raise UserError(f"--placement: {pair!r} is not node:raynode with node one of {', '.join(topology.nodes)}")
+        if ray_builtin_resource(ray_node):
+            raise UserError(f"--placement: {pair!r} names Ray's own resource {ray_node}, not a Ray node; a placement "
+                            f"takes node:raynode, where raynode is a custom resource the Ray node was started with "
+                            f"(ray start --resources='{{\"{node}_host\": 1}}' and --placement={node}:{node}_host)")
     if len({node for node, _, _ in placed}) < len(placed):
         raise UserError("--placement names a node twice")
     return KINDS[config.model]
+
+
+def ray_builtin_resource(name: str) -> bool:
+    """A resource every Ray node has or Ray names itself, so no name of one Ray node."""
+    return name in ("CPU", "GPU", "memory", "object_store_memory") or name.startswith(("node:", "accelerator_type:"))
 
 
 def placement(config) -> dict[str, str]:
@@ -91,8 +101,7 @@ def placement(config) -> dict[str, str]:
     present = {r for n in ray.nodes() if n.get("Alive") for r in n["Resources"]}
     missing = sorted(set(wanted.values()) - present)
     if missing:
-        named = sorted(r for r in present if r not in ("CPU", "GPU", "memory", "object_store_memory")
-                       and not r.startswith(("node:", "accelerator_type:")))
+        named = sorted(r for r in present if not ray_builtin_resource(r))
         raise UserError(f"--placement: no Ray node named {', '.join(missing)} (a Ray node is named by a custom resource: "
                         f"ray start --resources='{{\"{missing[0]}\": 1}}'); named Ray nodes: {', '.join(named) or 'none'}")
     return wanted
@@ -195,6 +204,7 @@ def deploy(dataset: DatasetDefinition, config) -> dict[str, Any]:
     kind = check_flags(dataset, config)
     dataset.validate(config)
     path = weights_file(dataset, config, kind)
+    import_keras()
 
     import ray
 

@@ -6,14 +6,18 @@ import shlex
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from resilinet.base.errors import Interrupted, UserError, watch_ctrl_c
+from resilinet.base.errors import Interrupted, NoRoom, UserError, watch_ctrl_c
 from resilinet.base.folders import missing_folders, remove_empty
+from resilinet.base.keras_import import import_keras
+from resilinet.base.locks import holding_lock
 from resilinet.base.progress import Progress
 from resilinet.data.definition import DatasetDefinition
 from resilinet.runs.parallel import uses_ray
 from resilinet.runs.results import (
     ResultsLog,
     differing_keys,
+    lock_path,
+    moved_from,
     read_results,
     results_files,
     run_files_of,
@@ -24,17 +28,26 @@ from resilinet.runs.variants import VARIANTS, Variant
 EVALUATION_KEYS = ("no_path_guess", "exact_max_nodes", "mass_left", "node_by_node")
 
 
-def resolve_run(value: str, flag: str, results_dir: Path, experiment: str) -> Path:
-    """The results file a run flag names: a path, or `latest` (the newest of this experiment)."""
-    if value == "latest":
-        candidates = results_files(results_dir, experiment)
-        if not candidates:
-            raise UserError(f"--{flag}=latest: {results_dir} holds no results file of {experiment}")
-        return candidates[-1]
-    path = Path(value).expanduser()
-    if not path.is_file():
-        raise UserError(f"--{flag}: {path} is not a results file (use a .json written by {experiment}, or latest)")
-    return path
+def resolve_run(value: str, flag: str, results_dir: Path, experiment: str, evaluated: bool | None = None) -> Path:
+    """The results file a run flag names: a path, or `latest`: the newest of this experiment, or with
+    `evaluated` the newest whose run is of that kind (True: --evaluate_saved, False: training), which is the
+    one a resume can continue; `latest` says which file it took."""
+    if value != "latest":
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise UserError(f"--{flag}: {path} is not a results file (use a .json written by {experiment}, or latest)")
+        return path
+    candidates = results_files(results_dir, experiment)
+    if not candidates:
+        raise UserError(f"--{flag}=latest: {results_dir} holds no results file of {experiment}")
+    kind = "" if evaluated is None else " evaluating saved weights" if evaluated else " training its models"
+    # newest first; an unreadable file on the way is named (read_results raises), never passed over in silence
+    chosen = next((path for path in reversed(candidates)
+                   if evaluated is None or bool(read_results(path)["config"].get("evaluate_saved")) is evaluated), None)
+    if chosen is None:
+        raise UserError(f"--{flag}=latest: {results_dir} holds no run of {experiment}{kind} to continue")
+    print(f"--{flag}=latest: {chosen} (the newest run of {experiment}{kind})", flush=True)
+    return chosen
 
 
 def checked_saved_run(value: str, results_dir: Path, experiment: str, here: dict[str, Any], ignore: Iterable[str],
@@ -68,23 +81,30 @@ def run_experiment(dataset: DatasetDefinition, experiment_type: str, config) -> 
     shared = (experiment, record_config, dataset.topology, dataset.reliability_settings, dataset.metric,
               [v.name for v in variants], command)
     if config.resume:
-        path = resolve_run(config.resume, "resume", Path(config.results_dir), experiment)
-        log = ResultsLog.resume(path, *shared, experiment_type)
-    else:
-        saved = None
-        if config.evaluate_saved:
-            path, document = checked_saved_run(config.saved_run, Path(config.results_dir), experiment, record_config,
-                                               EVALUATION_KEYS, "--evaluate_saved=true",
-                                               "evaluate them with its constants, or name another run with --saved_run")
-            saved = run_files_of(document, path, experiment)
-        log = ResultsLog.create(Path(config.results_dir), Path(config.models_dir), *shared, saved=saved,
-                                experiment_type=experiment_type)
+        path = resolve_run(config.resume, "resume", Path(config.results_dir), experiment, bool(config.evaluate_saved))
+        with holding_lock(lock_path(path), f"the run {path}"):
+            log = ResultsLog.resume(path, *shared, experiment_type)
+            run_missing_jobs(dataset, experiment, config, variants, log)
+        return log
+    saved = None
+    if config.evaluate_saved:
+        path, document = checked_saved_run(config.saved_run, Path(config.results_dir), experiment, record_config,
+                                           EVALUATION_KEYS, "--evaluate_saved=true",
+                                           "evaluate them with its constants, or name another run with --saved_run")
+        saved = run_files_of(document, path, experiment)
+        for line in moved_from(document, saved):
+            print(f"--saved_run: {line}", flush=True)
+    log = ResultsLog.create(Path(config.results_dir), Path(config.models_dir), *shared, saved=saved,
+                            experiment_type=experiment_type)
     try:
-        run_missing_jobs(dataset, experiment, config, variants, log)
-    except UserError:
-        if not config.resume and log.untouched():  # nothing trained: leave nothing behind
+        with holding_lock(lock_path(log.json_path), f"the run {log.json_path}"):
+            run_missing_jobs(dataset, experiment, config, variants, log)
+    except BaseException as error:  # a run that stopped before it trained anything leaves nothing behind
+        if log.untouched() and not isinstance(error, NoRoom):
             log.discard()
             remove_empty(created)
+            if isinstance(error, (Interrupted, KeyboardInterrupt)):
+                raise Interrupted("interrupted before any model was trained: nothing was kept") from None
         raise
     return log
 
@@ -93,7 +113,7 @@ def run_missing_jobs(dataset: DatasetDefinition, experiment: str, config, varian
                      log: ResultsLog) -> None:
     """Run the jobs not yet logged one after another here, or as Ray tasks; each record goes into
     `log` as it exists."""
-    import keras  # imported only once flags are good
+    keras = import_keras()  # imported only once flags are good
 
     from resilinet.runs.jobs import Job, run_job
 

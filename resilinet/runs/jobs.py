@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 import keras
 
 from resilinet.base.errors import UserError
-from resilinet.base.files import check_room
+from resilinet.base.files import check_room, unwritable_error
 from resilinet.core.bounded import (
     EVALUATION_DEFAULTS,
     enough_combinations,
@@ -109,7 +109,10 @@ def run_job(dataset: DatasetDefinition, experiment: str, config, data: Data, job
                        warn=lambda message: print(f"warning: {message}", flush=True))
         check_room(weights, sum(w.nbytes for w in model.get_weights()))
         save_weights_atomically(model, weights)
-        state.unlink(missing_ok=True)
+        try:
+            state.unlink(missing_ok=True)
+        except OSError as error:
+            raise unwritable_error(state, error) from None
         return f"trained, resumed after epoch {result.resumed_from}" if result.resumed_from else "trained"
 
     built = job_model(dataset, config, data, job, seed, weights, None if config.evaluate_saved else train_model)
@@ -133,6 +136,14 @@ def run_job(dataset: DatasetDefinition, experiment: str, config, data: Data, job
             **({"bounds": {s: vars(b) for s, b in bounds.items()}} if bounded else {})}  # average: their middle
 
 
+def foreign_weights(path: Path, error: Exception) -> UserError:
+    """A weights file whose layers are not those of the model it is named after (another model's file copied
+    over it, or weights made with other constants): one line, whatever Keras said."""
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return UserError(f"{path} holds the weights of another model (Keras: {first.rstrip('.:')}): put back the file "
+                     f"this model saved, or remove it to train the model again")
+
+
 def load_weights(model: keras.Model, path: Path) -> None:
     if not path.exists():
         raise UserError(f"no saved weights at {path}: train first (run without --evaluate_saved=true)")
@@ -141,12 +152,13 @@ def load_weights(model: keras.Model, path: Path) -> None:
     except OSError as error:
         raise UserError(f"{path} is damaged (truncated or not a weights file: {error}); train that model again") from None
     except (ValueError, KeyError) as error:
-        raise UserError(f"{path} does not fit this model (was it trained with other constants?): {error}") from None
+        raise foreign_weights(path, error) from None
 
 
 def load_finished(model: keras.Model, path: Path) -> bool:
     """Load the finished weights this run saved at `path`; a damaged file (a kill or a full disk
-    while it was written) is no finished training: warn, remove it and return False."""
+    while it was written) is no finished training: warn, remove it and return False. Another model's
+    weights in its place are a UserError: the file is the user's to put right."""
     initial = model.get_weights()
     try:
         model.load_weights(path)
@@ -156,3 +168,5 @@ def load_finished(model: keras.Model, path: Path) -> bool:
         model.set_weights(initial)
         os.remove(path)
         return False
+    except (ValueError, KeyError) as error:
+        raise foreign_weights(path, error) from None

@@ -139,12 +139,11 @@ def report_progress(running, jobs: Sequence[Job], pending: int, epochs: int, fil
     workers = max(1, len(running))
     for job in running:
         rows = read_log(files.log(job.iteration, job.variant.name))
-        if not rows:
+        if len(rows) < 2:  # the first epoch also builds the graph: no estimate from it alone
             continue
         k = jobs.index(job) + 1
-        mean = sum(r["seconds"] for r in rows) / len(rows)
-        print(line(f"model {k}/{len(jobs)} ({job.variant.name}, iteration {job.iteration})", len(rows), epochs, mean,
-                   math.ceil(pending / workers)), flush=True)
+        print(line(f"model {k}/{len(jobs)} ({job.variant.name}, iteration {job.iteration})", len(rows), epochs,
+                   [r["seconds"] for r in rows], math.ceil(pending / workers)), flush=True)
 
 
 def result(ref, job: Job) -> tuple[dict[str, Any], str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -67,6 +68,27 @@ def check_document(path: Path, document: dict[str, Any]) -> None:
         if not ok:
             raise UserError(f"{path}: record {index + 1} is malformed (it needs iteration, variant, group, average "
                             f"per setting, and combinations with alive, no_path and {metric})")
+        problem = record_problem(record, document)
+        if problem:
+            raise UserError(f"{path}: record {index + 1} ({record['variant']}, iteration {record['iteration']}): "
+                            f"{problem}")
+
+
+def record_problem(record: Mapping[str, Any], document: Mapping[str, Any]) -> str:
+    """What makes a well-formed record impossible for its run (a hand edit): a variant the run does not
+    train, an iteration outside 1..its --iterations, a score that is not a number in [0, 1]; or ''."""
+    variants, iterations = document.get("variants") or [], document["config"].get("iterations")
+    if variants and record["variant"] not in variants:
+        return f"variant {record['variant']!r} is not one of the run's variants ({', '.join(variants)})"
+    if isinstance(iterations, int) and not 1 <= record["iteration"] <= iterations:
+        return f"iteration {record['iteration']} is outside 1..{iterations} (the run's --iterations)"
+    scores = [(f"average under {setting!r}", value) for setting, value in record["average"].items()]
+    scores += [(f"{document['metric']} of combination {k + 1}", c[document["metric"]])
+               for k, c in enumerate(record["combinations"])]
+    for what, value in scores:
+        if not (isinstance(value, (int, float)) and 0 <= value <= 1):  # NaN fails both comparisons
+            return f"{what} is {value!r}, not a score in [0, 1]"
+    return ""
 
 
 def differing_keys(logged: Mapping[str, Any], current: Mapping[str, Any], ignore: Iterable[str] = ()) -> list[str]:
@@ -117,6 +139,11 @@ def results_files(results_dir: Path, experiment: str) -> list[Path]:
     return sorted(found, key=lambda p: run_order(p, experiment))
 
 
+def lock_path(json_path: Path) -> Path:
+    """The lock a process holds on a run while it writes the run's files (resilinet.base.locks)."""
+    return Path(json_path).with_suffix(".lock")
+
+
 def new_results_path(results_dir: Path, experiment: str) -> Path:
     """Create and return the empty results file <experiment>_<start time>.json, with -2, -3, ...
     after the time when another run started in the same second took the name."""
@@ -128,13 +155,42 @@ def new_results_path(results_dir: Path, experiment: str) -> Path:
             return path
 
 
-def run_files_of(document: Mapping[str, Any], json_path: Path, experiment: str) -> RunFiles:
-    """The model files of the run a results document belongs to. Files written before runs owned
-    their folders keep their weights in <models_dir>/<experiment>/."""
+def run_files_of(document: Mapping[str, Any], json_path: Path, experiment: str,
+                 models_dir: Path | str | None = None) -> RunFiles:
+    """The model files of the run a results document belongs to, looked for where they are now, so that a run
+    whose folders were moved is found (never trained again into its old place). Weights: the run's folder under
+    `models_dir` (where the user now says they are), then the folder the file names relative to itself, then the
+    path it logged; training logs: beside the results file, then relative to it, then as logged. The first that
+    exists is taken; where none exists, the first. Files written before runs owned their folders keep their
+    weights in <models_dir>/<experiment>/."""
+    run, json_path = document.get("run") or {}, Path(json_path)
+    relative = run.get("relative_to_results") or {}
+    logged_weights = Path(run.get("weights_dir") or Path(document["config"].get("models_dir", "models")) / experiment)
+    logged_logs = Path(run.get("training_logs") or json_path.with_suffix(""))
+    here = {"weights_dir": Path(models_dir) / experiment / run_id(json_path, experiment) if models_dir else None,
+            "training_logs": json_path.with_suffix("")}
+
+    def located(key: str, logged: Path) -> Path:
+        """The first of (here, relative to the results file, logged) that exists; else here, or the logged path."""
+        beside = Path(os.path.normpath(json_path.parent / relative[key])) if relative.get(key) else None
+        candidates = [path for path in (here[key], beside, logged) if path is not None]
+        return next((path for path in candidates if path.is_dir()), here[key] or logged)
+
+    return RunFiles(located("weights_dir", logged_weights), located("training_logs", logged_logs))
+
+
+def moved_from(document: Mapping[str, Any], files: RunFiles) -> list[str]:
+    """Lines saying which of a run's folders are no longer where its results file logged them, and where
+    they are taken from now."""
     run = document.get("run") or {}
-    weights = run.get("weights_dir") or Path(document["config"].get("models_dir", "models")) / experiment
-    logs = run.get("training_logs") or Path(json_path).with_suffix("")
-    return RunFiles(Path(weights), Path(logs))
+    lines = []
+    for what, key, now in (("weights", "weights_dir", files.weights_dir), ("training logs", "training_logs",
+                                                                           files.log_dir)):
+        logged = run.get(key)
+        if logged and Path(logged).resolve() != now.resolve():
+            lines.append(f"the run's {what} are taken from {now} (its results file named {logged}, "
+                         f"{'which also exists' if Path(logged).is_dir() else 'no longer there'})")
+    return lines
 
 
 class ResultsLog:
@@ -213,8 +269,10 @@ class ResultsLog:
             shown = "; ".join(f"{k}: logged {document['config'].get(k)!r}, now {config.get(k)!r}" for k in differing)
             raise UserError(f"--resume: {json_path} was run with other constants ({shown}); resume with the "
                             f"logged values or start a new run")
-        log = cls(json_path, experiment, config, topology, reliability_settings, metric,
-                  run_files_of(document, json_path, experiment), variant_order,
+        files = run_files_of(document, json_path, experiment, None if evaluated else config.get("models_dir"))
+        for line in moved_from(document, files):
+            print(f"--resume: {line}", flush=True)
+        log = cls(json_path, experiment, config, topology, reliability_settings, metric, files, variant_order,
                   list(document.get("commands", [])) + ([command] if command else []), experiment_type)
         log.owns_weights = not evaluated
         for record in document["records"]:
@@ -222,8 +280,14 @@ class ResultsLog:
         return log
 
     def untouched(self) -> bool:
-        """No record, and no model file of this run yet (a new run that failed before training)."""
-        return not self.records and (not self.owns_weights or not any(self.files.weights_dir.iterdir()))
+        """No record, no training log and no model file of this run yet (a new run that stopped before
+        training)."""
+        def empty(folder: Path) -> bool:
+            return not folder.is_dir() or not any(folder.iterdir())
+
+        if self.records or not self.owns_weights:  # a run evaluating saved weights writes no model file
+            return not self.records
+        return empty(self.files.log_dir) and empty(self.files.weights_dir)
 
     def discard(self) -> None:
         """Remove this run's results files and its empty folders."""
@@ -265,7 +329,10 @@ class ResultsLog:
     def write(self) -> None:
         document = {"experiment": self.experiment, "experiment_type": self.experiment_type, "metric": self.metric,
                     "config": self.config, "commands": self.commands,
-                    "run": {"weights_dir": str(self.files.weights_dir), "training_logs": str(self.files.log_dir)},
+                    "run": {"weights_dir": str(self.files.weights_dir), "training_logs": str(self.files.log_dir),
+                            "relative_to_results": {  # where a moved run's folders are looked for
+                                "weights_dir": os.path.relpath(self.files.weights_dir, self.json_path.parent),
+                                "training_logs": os.path.relpath(self.files.log_dir, self.json_path.parent)}},
                     "failable_nodes": list(self.topology.failable),
                     "skip_order": [list(skip) for skip in self.topology.skips],  # the order of a record's skip bits
                     "reliability_settings": self.settings, "variants": self.variant_order, "records": self.records,

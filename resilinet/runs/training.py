@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import time
 import zlib
 from dataclasses import dataclass
@@ -22,7 +21,8 @@ import keras
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
-from resilinet.base.files import write_bytes_atomically
+from resilinet.base.errors import UserError
+from resilinet.base.files import write_bytes_atomically, write_with
 from resilinet.core.splits import Data
 from resilinet.runs.training_log import LOG_COLUMNS, MONITOR, read_log, write_log
 
@@ -37,13 +37,8 @@ def compile_model(model: keras.Model, learning_rate: float = LEARNING_RATE) -> N
 
 def save_weights_atomically(model: keras.Model, path: Path) -> None:
     path = Path(path)
-    partial = path.with_name(path.name.removesuffix(".weights.h5") + ".partial.weights.h5")
-    try:
-        model.save_weights(partial)
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    write_with(path, path.with_name(path.name.removesuffix(".weights.h5") + ".partial.weights.h5"),
+               model.save_weights)
 
 
 def balanced_class_weight(labels: np.ndarray) -> dict[int, float]:
@@ -100,6 +95,8 @@ def load_state(path: Path, fingerprint: str, warn: Callable[[str], None]) -> Tra
     path = Path(path)
     if not path.exists():
         return None
+    if path.is_dir():
+        raise UserError(f"{path} is a folder, where this model's training state belongs: move it away, then run again")
     try:
         with np.load(path, allow_pickle=False) as saved:
             if str(saved["fingerprint"]) != fingerprint:
@@ -113,6 +110,14 @@ def load_state(path: Path, fingerprint: str, warn: Callable[[str], None]) -> Tra
     except Exception as error:  # a truncated or foreign file fails in zipfile, numpy or json in many ways
         warn(f"{path} is damaged ({type(error).__name__}: {error}): training this model from its start")
         return None
+
+
+class OneEpoch(keras.callbacks.Callback):
+    """Ends `fit` after the epoch it started at: `train` fits one epoch at a time (a saved state between any two),
+    while Keras's progress counts against the model's real number of epochs ("Epoch 21/60")."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.stop_training = True
 
 
 @dataclass
@@ -156,9 +161,9 @@ def train(model: keras.Model, data: Data, *, epochs: int, batch_size: int, seed:
     for epoch in range(start, epochs):
         started = time.monotonic()
         reseed(model, seed, epoch)
-        history = model.fit(**_epoch_inputs(data, seed, epoch), epochs=epoch + 1, initial_epoch=epoch, shuffle=False,
+        history = model.fit(**_epoch_inputs(data, seed, epoch), epochs=epochs, initial_epoch=epoch, shuffle=False,
                             batch_size=None if data.train.is_streamed else batch_size, class_weight=class_weight,
-                            verbose=verbose)
+                            verbose=verbose, callbacks=[OneEpoch()])
         logs = {key: values[-1] for key, values in history.history.items()}
         if MONITOR not in logs:
             raise ValueError(f"{MONITOR} is not logged: train with validation data")
