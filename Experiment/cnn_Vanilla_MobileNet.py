@@ -6,7 +6,8 @@ Edit PARTITION_SETING to choose how MobileNet's blocks are split across IoT, edg
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from resilinet.base.errors import UserError
 from resilinet.core.kinds import ModelKind, ModelOptions

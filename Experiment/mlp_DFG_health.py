@@ -11,5 +11,6 @@ if TYPE_CHECKING:
     import keras
 
 
-def define_deepFogGuard_MLP(partition_setting: int = PARTITION_SETING, options: ModelOptions = ModelOptions()) -> keras.Model:
+def define_deepFogGuard_MLP(partition_setting: int = PARTITION_SETING,
+                            options: ModelOptions = ModelOptions()) -> keras.Model:
     return build_health_model(ModelKind.DFG, partition_setting, options)

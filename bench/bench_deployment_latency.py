@@ -109,7 +109,8 @@ def main():
     print(f"\n{'dataset':<8} {'case':<28} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for name, cases in rows.items():
         for case, p in cases.items():
-            print(f"{name:<8} {case:<28} {p['requests']:>8} {p['p50_ms']:>8.1f} {p['p95_ms']:>8.1f} {p['p99_ms']:>8.1f}")
+            print(f"{name:<8} {case:<28} {p['requests']:>8} {p['p50_ms']:>8.1f} {p['p95_ms']:>8.1f} "
+                  f"{p['p99_ms']:>8.1f}")
         ratio = cases["node known dead"]["p50_ms"] / cases["no failure"]["p50_ms"]
         print(f"{name:<8} known dead / no failure (p50): {ratio:.2f}")
 

@@ -185,7 +185,7 @@ def committed_camera_bounds(mass_left: float) -> None:
         inside, total, widest = 0, 0, 0.0
         for record in document["records"]:
             scores = {tuple(c["alive"][n] for n in nodes): c[metric] for c in record["combinations"]}
-            for setting, probabilities in settings.items():
+            for probabilities in settings.values():
                 exact = sum(combination_probability(alive, probabilities) * s for alive, s in scores.items())
                 bounds = expected_bounds({alive: scores[alive] for alive in chosen}, probabilities)
                 inside += bounds.low - 1e-12 <= exact <= bounds.high + 1e-12

@@ -41,7 +41,7 @@ def training_throughputs(kinds, x, y, config) -> dict:
     for _ in range(config.epochs):
         for kind, model in models.items():
             best[kind] = min(best[kind], timed(
-                lambda: model.fit(x, y, batch_size=config.batch_size, epochs=1, verbose=0)))
+                lambda model=model: model.fit(x, y, batch_size=config.batch_size, epochs=1, verbose=0)))
     return {kind: len(x) / seconds for kind, seconds in best.items()}
 
 

@@ -31,7 +31,8 @@ def page() -> str:
              "## Flags of every dataset", "", "| flag | meaning | allowed values |", "| --- | --- | --- |"]
     lines += [row(key, spec) for key, spec in FLAGS.items()]
     for dataset, flags in DATASET_FLAGS.items():
-        lines += ["", f"## Flags of the {dataset} scripts", "", "| flag | meaning | allowed values |", "| --- | --- | --- |"]
+        lines += ["", f"## Flags of the {dataset} scripts", "", "| flag | meaning | allowed values |",
+                  "| --- | --- | --- |"]
         lines += [row(key, spec) for key, spec in flags.items()]
     return "\n".join(lines) + "\n"
 

@@ -60,7 +60,7 @@ def check_self_description(document: dict, experiment: str) -> None:
     assert all(len(skip) == 2 for skip in document["skip_order"]) and document["skip_order"]
     for record in document.get("records", []):
         model = record["model"]
-        assert record["group"].startswith(model["kind"]) or record["group"].startswith(model["kind"].replace("+", "Plus"))
+        assert record["group"].startswith((model["kind"], model["kind"].replace("+", "Plus")))
         assert set(model) == {"kind", "survival_rates", "variable_failout", "skips", "weight_scheme", "setting"}
 
 

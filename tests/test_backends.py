@@ -89,7 +89,7 @@ def test_saved_weights_score_every_combination_alike_on(backend, request):
     assert sorted(again) == sorted(trained) == [(1, "DFG"), (1, "ResiliNet"), (1, "Vanilla")]
     for key, combinations in trained.items():
         assert [c[:2] for c in again[key]] == [c[:2] for c in combinations], key
-        for (alive, no_path, expected), (_, _, got) in zip(combinations, again[key]):
+        for (alive, _no_path, expected), (_, _, got) in zip(combinations, again[key]):
             assert abs(got - expected) <= 1.0 / test_rows + 1e-12, (key, alive, expected, got)
     # the models learnt (the generated classes are easy): with every node alive they beat chance (1/12)
     assert all(combinations[-1][0] == (True, True, True) and combinations[-1][2] > 0.5

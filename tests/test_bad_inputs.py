@@ -118,7 +118,8 @@ def test_2_clean_download_is_moved_into_place(logs, tmp_path):
     x, _, _ = health.load_mhealth(cache_dir=str(cache), url=archive.as_uri(), verify_checksums=False)
     assert sorted(p.name for p in (cache / "logs").iterdir()) == sorted(health.log_name(s) for s in health.SUBJECTS)
     assert sorted(p.name for p in cache.iterdir()) == ["logs", "mhealth_dataset.zip"], "no staging folder left"
-    labels = [line.split()[-1] for s in health.SUBJECTS for line in (logs / health.log_name(s)).read_text().splitlines()]
+    labels = [line.split()[-1] for s in health.SUBJECTS
+              for line in (logs / health.log_name(s)).read_text().splitlines()]
     assert len(x) == len(labels) - labels.count("0")
 
 

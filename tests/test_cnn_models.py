@@ -23,7 +23,8 @@ pytestmark = pytest.mark.backend  # run on every Keras backend (tests/test_backe
 
 BUILDERS = {"MobileNet": cnn_Vanilla_MobileNet.build_mobilenet_model, "ResNet": cnn_Vanilla_ResNet.build_resnet_model}
 PARTITIONS = {"MobileNet": mobilenet.PARTITIONS, "ResNet": resnet.PARTITIONS}
-UNIT = {"MobileNet": re.compile(r"^(\w+?)_(?:conv1|block(\d+))_"), "ResNet": re.compile(r"^(\w+?)_(?:conv1|stage(\d))_")}
+UNIT = {"MobileNet": re.compile(r"^(\w+?)_(?:conv1|block(\d+))_"),
+        "ResNet": re.compile(r"^(\w+?)_(?:conv1|stage(\d))_")}
 SKIPS = ("edge_skip_to_cloud", "iot_skip_to_fog")
 NODES = ("iot", "edge", "fog", "cloud")
 

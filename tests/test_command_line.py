@@ -188,7 +188,8 @@ def test_an_environment_variable_replaces_the_default_and_is_checked_like_its_fl
     assert vars(parse_flags(defaults, [], specs=specs)) == {"data_dir": "/data/x", "epochs": 7}
     assert parse_flags(defaults, ["--data_dir=/given"], specs=specs).data_dir == "/given"  # the flag wins
     monkeypatch.setenv("RESILINET_TEST_EPOCHS", "0")
-    with pytest.raises(UserError, match=r"^\$RESILINET_TEST_EPOCHS='0' \(it sets --epochs\): --epochs must be at least 1"):
+    expected = r"^\$RESILINET_TEST_EPOCHS='0' \(it sets --epochs\): --epochs must be at least 1"
+    with pytest.raises(UserError, match=expected):
         parse_flags(defaults, [], specs=specs)
 
 

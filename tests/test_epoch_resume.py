@@ -70,7 +70,8 @@ def kill_mid_model(folder, script, *flags, workers_only=False):
 
 
 def log_epochs(document, folder):
-    return {r["variant"]: [int(line.split(",")[0]) for line in (folder / r["training_log"]).read_text().splitlines()[1:]]
+    return {r["variant"]: [int(line.split(",")[0])
+                           for line in (folder / r["training_log"]).read_text().splitlines()[1:]]
             for r in document["records"]}
 
 
@@ -104,7 +105,8 @@ def test_a_run_killed_mid_model_resumes_at_its_saved_epoch_and_matches_an_uninte
     resumed = json.loads(results.read_text())
     assert scores(resumed) == scores(plain)
     assert_same_weights(tmp_path / "plain", tmp_path / "killed", experiment)
-    assert log_epochs(resumed, tmp_path / "killed") == {r["variant"]: list(range(1, epochs + 1)) for r in resumed["records"]}
+    every_epoch = {r["variant"]: list(range(1, epochs + 1)) for r in resumed["records"]}
+    assert log_epochs(resumed, tmp_path / "killed") == every_epoch
     assert [r["kept_epoch"] for r in resumed["records"]] == [r["kept_epoch"] for r in plain["records"]]
     assert not list((tmp_path / "killed" / "models").glob("*/*/*.training.npz"))
 

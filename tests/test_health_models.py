@@ -38,7 +38,8 @@ def test_structure_for_every_partition_setting_and_kind(setting, kind):
         assert (f"{node}_failout" in names) == kind.has_failout
     assert ("iot_projection_to_fog2" in names) == kind.has_skips
     muxes = [n for n in names if n.startswith("mux_")]
-    assert muxes == (["mux_edge_to_fog2", "mux_fog2_to_fog1", "mux_fog1_to_cloud"] if kind is ModelKind.RESILINET else [])
+    expected = ["mux_edge_to_fog2", "mux_fog2_to_fog1", "mux_fog1_to_cloud"] if kind is ModelKind.RESILINET else []
+    assert muxes == expected
 
 
 def test_model_files_build_their_kinds():

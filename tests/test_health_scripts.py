@@ -82,7 +82,8 @@ def test_skiphyperconnection_sensitivity(tmp_path, data_flag):
     (["--bogus=1"], "unknown flag --bogus"),
     (["--skip_configurations=01"], "must be 3 bits"),
     (["--data_dir=/nonexistent/mhealth"], "/nonexistent/mhealth does not exist"),
-    (["--evaluate_saved=true"], "--saved_run=latest: results holds no results file of health_skiphyperconnection_sensitivity"),
+    (["--evaluate_saved=true"],
+     "--saved_run=latest: results holds no results file of health_skiphyperconnection_sensitivity"),
 ])
 def test_bad_input_exits_2_with_a_clear_message(tmp_path, data_flag, capsys, flags, message):
     with pytest.raises(SystemExit) as exit_info:
@@ -102,7 +103,8 @@ def test_scripts_run_as_users_run_them_from_the_repository_root():
     shown = subprocess.run([sys.executable, "Experiment/health_average_accuracy.py", "--help"], cwd=REPO,
                            capture_output=True, text=True, timeout=300)
     assert shown.returncode == 0, shown.stderr
-    assert "usage: python Experiment/health_average_accuracy.py" in shown.stdout and "--partition_setting" in shown.stdout
+    assert "usage: python Experiment/health_average_accuracy.py" in shown.stdout
+    assert "--partition_setting" in shown.stdout
     refused = subprocess.run([sys.executable, "Experiment/health_average_accuracy.py", "--partition_setting=3"],
                              cwd=REPO, capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2

@@ -26,7 +26,8 @@ def test_no_path_scores_the_exact_guess_by_default_and_one_draw_by_flag(tmp_path
 
     import health_common
 
-    config = SimpleNamespace(data_dir=str(data_dir), cache_dir="unused", mhealth_download_url="", verify_checksums=False,
+    config = SimpleNamespace(data_dir=str(data_dir), cache_dir="unused", mhealth_download_url="",
+                             verify_checksums=False,
                              truncate_sensor_values=False, drop_first_row=False, split="rows")
     data = health_common.load_data(config)
     flags = [f"--data_dir={data_dir}", *FAST]

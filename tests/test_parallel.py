@@ -150,7 +150,8 @@ def test_an_existing_cluster_runs_the_jobs_and_reports_user_errors(tmp_path, dat
     assert "Traceback" not in bad.stderr and not list(tmp_path.glob("results/*"))
 
     no_gpu = run(data_flag, "--gpus_per_model=0.5")
-    assert no_gpu.returncode == 2 and "no Ray node has --cpus_per_model=1 CPU and --gpus_per_model=0.5 GPU" in no_gpu.stderr
+    assert no_gpu.returncode == 2
+    assert "no Ray node has --cpus_per_model=1 CPU and --gpus_per_model=0.5 GPU" in no_gpu.stderr
 
     good = run(data_flag, "--workers=0")
     assert good.returncode == 0, good.stderr[-3000:]

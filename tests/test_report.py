@@ -136,7 +136,8 @@ def test_two_files_of_one_experiment_pool_their_iterations(tmp_path, runs, cli):
     parts = []
     for iteration in (1, 2):  # as if each iteration had run on its own machine
         parts.append(tmp_path / f"part{iteration}.json")
-        parts[-1].write_text(json.dumps(dict(whole, records=[r for r in whole["records"] if r["iteration"] == iteration])))
+        records = [r for r in whole["records"] if r["iteration"] == iteration]
+        parts[-1].write_text(json.dumps(dict(whole, records=records)))
     pooled = (report(tmp_path / "pooled", *parts) / "health_average_accuracy.md").read_text()
     alone = (report(tmp_path / "whole", runs["average"]) / "health_average_accuracy.md").read_text()
     assert tables(pooled)[:2] == tables(alone)[:2]

@@ -124,7 +124,8 @@ def test_evaluate_saved_names_every_missing_file_before_loading_data(tmp_path, d
         run_script(SCRIPT, data_flag, *FAST, "--evaluate_saved=true", cwd=tmp_path)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert f"3 weights file(s) missing in {run_weights(tmp_path, 'health_average_accuracy').relative_to(tmp_path)}" in err
+    folder = run_weights(tmp_path, "health_average_accuracy").relative_to(tmp_path)
+    assert f"3 weights file(s) missing in {folder}" in err
     assert all(f"{m}_iter2.weights.h5" in err for m in ("Vanilla", "DFG", "ResiliNet"))
     assert sorted(p.name for p in (tmp_path / "results").iterdir()) == before, "no results file is left behind"
 

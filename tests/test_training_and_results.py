@@ -45,7 +45,8 @@ def test_training_keeps_the_best_validation_epoch_and_logs_every_epoch(tmp_path)
     for a, b in zip(model.get_weights(), kept[first_best]):
         np.testing.assert_array_equal(a, b)
     assert all(r["learning_rate"] == pytest.approx(1e-3) and r["seconds"] > 0 for r in rows)
-    assert (tmp_path / "m.csv").read_text().splitlines()[0] == "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds"
+    header = "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds"
+    assert (tmp_path / "m.csv").read_text().splitlines()[0] == header
     assert not list(tmp_path.glob("*partial*"))
 
 

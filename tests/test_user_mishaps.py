@@ -302,7 +302,8 @@ def mistaken_split(change):
     """The example's load_data with `change(views, labels)` applied to what it hands split_arrays."""
     def patch(module, monkeypatch):
         original = module.split_arrays
-        monkeypatch.setattr(module, "split_arrays", lambda views, y, *a, **k: original(*change(list(views), y), *a, **k))
+        monkeypatch.setattr(module, "split_arrays",
+                            lambda views, y, *a, **k: original(*change(list(views), y), *a, **k))
     return patch
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import Callable, Iterator
 
 
 class UserError(Exception):

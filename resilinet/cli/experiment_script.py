@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from resilinet.base.folders import check_output_dirs
 from resilinet.cli.known_flags import flag_specs

@@ -6,8 +6,8 @@ flags (`DatasetDefinition.choices`). Nothing here imports Keras.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Iterable
 
 from resilinet.cli.parser import FlagSpec, Range
 from resilinet.core.kinds import ModelKind

@@ -5,9 +5,10 @@ from __future__ import annotations
 import difflib
 import math
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from resilinet.base.errors import UserError
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from resilinet.base.errors import Interrupted, UserError, watch_ctrl_c
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Mapping, Sequence
 
 # How the experiments evaluate. Past `exact_max_nodes` failable nodes they bound the expected scores instead of
 # evaluating every combination (2^12 = 4,096 test-set predictions per model); `node_by_node` runs each node once per

@@ -3,7 +3,8 @@ feeds which, an architecture what layers each node runs and how a skip's tensor 
 from __future__ import annotations
 
 import weakref
-from typing import Mapping, Protocol, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 import keras
 
@@ -100,7 +101,7 @@ def build_model(topology: Topology, architecture: Architecture, kind: ModelKind 
     return model
 
 
-_NODE_OUTPUTS: "weakref.WeakKeyDictionary[keras.Model, dict[str, object]]" = weakref.WeakKeyDictionary()
+_NODE_OUTPUTS: weakref.WeakKeyDictionary[keras.Model, dict[str, object]] = weakref.WeakKeyDictionary()
 
 
 def node_outputs(model: keras.Model) -> dict[str, object]:

@@ -1,8 +1,9 @@
 """Failure simulation and expected accuracy under reliability settings."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import TypeVar
 
 import keras
 import numpy as np
@@ -122,7 +123,8 @@ def evaluate_combinations(model: keras.Model, topology: Topology, skip_mask: Seq
 
     if node_by_node and not test.is_streamed and replicas(model) == 1:
         nodes = NodeByNode(model, topology, skip_mask, test, batch_size)
-        results = {alive: evaluate(alive, not topology.has_path(alive, skip_mask), lambda: nodes.predict(alive))
+        results = {alive: evaluate(alive, not topology.has_path(alive, skip_mask),
+                                   lambda alive=alive: nodes.predict(alive))
                    for alive in sorted(combinations, key=nodes.upstream_first)}
         return [results[alive] for alive in combinations]
     return over_combinations(model, topology, skip_mask, combinations,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, OrderedDict
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import keras
 import networkx as nx

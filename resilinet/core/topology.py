@@ -3,8 +3,8 @@ no-path test, the hyperconnection weights, the Keras model variants and the fail
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import networkx as nx
 import numpy as np

@@ -4,7 +4,7 @@ itself fails, the line of the user's file that failed."""
 from __future__ import annotations
 
 import traceback
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -37,13 +37,15 @@ def data_problem(data: object, inputs: Sequence[str], input_shapes: Mapping[str,
                 return (f"the array of input node {node} has rows of shape {array.shape[1:]}; input_shapes says "
                         f"{tuple(input_shapes[node])} (arrays go in the order {', '.join(inputs)})")
             if len(array) != len(labels):
-                return f"the array of input node {node} has {len(array)} rows in the {name} split, the labels {len(labels)}"
+                return (f"the array of input node {node} has {len(array)} rows in the {name} split, "
+                        f"the labels {len(labels)}")
             if not np.issubdtype(array.dtype, np.number):
                 return f"the array of input node {node} holds {array.dtype} values, not numbers"
             bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
             if bad.any():
-                return (f"the array of input node {node} holds NaN or infinite values in {int(bad.sum())} row(s) of the "
-                        f"{name} split (the first at row {int(np.argmax(bad))} of that split): clean or drop them")
+                return (f"the array of input node {node} holds NaN or infinite values in {int(bad.sum())} row(s) "
+                        f"of the {name} split (the first at row {int(np.argmax(bad))} of that split): "
+                        "clean or drop them")
         if not np.issubdtype(labels.dtype, np.integer):
             return f"the labels of the {name} split are {labels.dtype}, not class indices (integers)"
         outside = labels[(labels < 0) | (labels >= data.num_classes)]

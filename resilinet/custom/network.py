@@ -4,9 +4,10 @@ A mistake in the declaration stops the program before any training, naming the f
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -96,7 +97,8 @@ class OwnNetwork:
         except Exception as error:
             line = failing_line(error, str(self.file)) or where
             message = (str(error).strip().splitlines() or [""])[0]
-            raise UserError(f"{where}: load_data failed at {shown_path(line)}: {type(error).__name__}: {message}") from None
+            raise UserError(f"{where}: load_data failed at {shown_path(line)}: {type(error).__name__}: "
+                            f"{message}") from None
         problem = data_problem(data, tuple(self.inputs), self.input_shapes)
         if problem:
             raise UserError(f"{where}: {problem}")

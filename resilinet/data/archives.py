@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import tarfile
 import zlib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from resilinet.base.errors import UserError
 

@@ -1,10 +1,11 @@
 """What a dataset provides to the shared experiment drivers."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from resilinet.core.kinds import ModelKind, ModelOptions
 from resilinet.core.splits import Data

@@ -6,8 +6,8 @@ through Ray's object store) and keeps which nodes are down: nodes known dead are
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 import ray
@@ -152,7 +152,8 @@ class DeployedNetwork:
         alive = {n: n in received and all(got[n]) for n in failable}
         partial = tuple(n for n in failable if n in received and any(got[n]) and not all(got[n]))
         died = tuple(n for n in failable if not alive[n] and n not in request.known_dead)
-        return Answer(request.index, np.asarray(answer["labels"]), answer["probabilities"], bool(answer["no_path"]), alive,
+        return Answer(request.index, np.asarray(answer["labels"]), answer["probabilities"], bool(answer["no_path"]),
+                      alive,
                       partial, died, request.known_dead, answer["answered_at"] - request.sent)
 
     def shutdown(self) -> None:

@@ -7,8 +7,9 @@ import shlex
 import sys
 import time
 from collections import deque
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -59,8 +60,9 @@ def weights_file(dataset: DatasetDefinition, config, kind: ModelKind) -> Path:
         have = f"; {path.parent} holds {', '.join(found)}" if found else ""
         plus = " --resilinet_plus=true" if kind is ModelKind.RESILINET_PLUS else ""
         raise UserError(f"--model={kind.file_name} --iteration={config.iteration}: no weights at {path} (the run "
-                        f"{run}){have}; run `python {' '.join(dataset.program('average_accuracy'))}{plus}` first (with --iterations of at "
-                        f"least {config.iteration}), or name its results file with --saved_run")
+                        f"{run}){have}; run `python {' '.join(dataset.program('average_accuracy'))}{plus}` first "
+                        f"(with --iterations of at least {config.iteration}), or name its results file with "
+                        "--saved_run")
     return path
 
 
@@ -102,8 +104,9 @@ def placement(config) -> dict[str, str]:
     missing = sorted(set(wanted.values()) - present)
     if missing:
         named = sorted(r for r in present if not ray_builtin_resource(r))
-        raise UserError(f"--placement: no Ray node named {', '.join(missing)} (a Ray node is named by a custom resource: "
-                        f"ray start --resources='{{\"{missing[0]}\": 1}}'); named Ray nodes: {', '.join(named) or 'none'}")
+        raise UserError(f"--placement: no Ray node named {', '.join(missing)} (a Ray node is named by a custom "
+                        f"resource: ray start --resources='{{\"{missing[0]}\": 1}}'); named Ray nodes: "
+                        f"{', '.join(named) or 'none'}")
     return wanted
 
 
@@ -238,8 +241,8 @@ def deploy(dataset: DatasetDefinition, config) -> dict[str, Any]:
         try:
             served = stream(network, data.test, config, topology, reliability)
         except NodeFailure as failure:
-            raise UserError(f"node {failure.node}: {failure.message} (an error of the node's own code, not a node failure: the deployment "
-                            "stops)") from None
+            raise UserError(f"node {failure.node}: {failure.message} (an error of the node's own code, not a node "
+                            "failure: the deployment stops)") from None
     finally:
         if network is not None:
             network.shutdown()

@@ -3,8 +3,8 @@ it takes the outputs of the node's chain sources and of the skip hyperconnection
 that order (an input node: the raw input), and returns the node's output, gated as in the full model."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import keras
 import numpy as np

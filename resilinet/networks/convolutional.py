@@ -1,7 +1,7 @@
 """What the convolutional networks (MobileNet v1, ResNet-18) share: partitioning, augmentation, skips."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import keras
 

@@ -1,7 +1,7 @@
 """Layer stacks of the multilayer-perceptron networks (health, camera)."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import keras
 

@@ -1,7 +1,7 @@
 """MobileNet v1 split across IoT, edge, fog and cloud (CIFAR-10 and ImageNet)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 

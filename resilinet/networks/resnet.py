@@ -1,7 +1,7 @@
 """Pre-activation (v2) ResNet-18 split across IoT, edge, fog and cloud."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 

@@ -1,7 +1,7 @@
 """An architecture given as each node's own list of Keras layers (a network brought by its user)."""
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import keras
 
@@ -30,6 +30,7 @@ class LayerStacks:
         if skip_shape == below_shape:
             return skip_tensor, below_tensor
         if len(skip_shape) == len(below_shape) == 1:
-            return keras.layers.Dense(below_shape[0], name=f"{source}_projection_to_{target}")(skip_tensor), below_tensor
+            projection = keras.layers.Dense(below_shape[0], name=f"{source}_projection_to_{target}")
+            return projection(skip_tensor), below_tensor
         raise ValueError(f"skip {source}->{target}: {source}'s output has shape {skip_shape}, the tensor it meets at "
                          f"{target} {below_shape}; give them one shape or both one dimension")

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from resilinet.base.errors import UserError
 from resilinet.core.kinds import ModelKind

@@ -6,8 +6,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from resilinet.base.errors import UserError
 from resilinet.base.files import write_text_atomically
@@ -30,7 +31,8 @@ def training_table(curves: dict[str, Curves]) -> list[str]:
     for group, c in curves.items():
         best = max(range(len(c.val_mean)), key=lambda e: c.val_mean[e])
         rows.append([group, str(c.logs), str(len(c.epochs)), ", ".join(str(k) for k in c.kept) or "n/a",
-                     number(c.train_mean[-1]), number(c.val_mean[-1]), f"{number(c.val_mean[best])} (epoch {best + 1})"])
+                     number(c.train_mean[-1]), number(c.val_mean[-1]),
+                     f"{number(c.val_mean[best])} (epoch {best + 1})"])
     return table(["model", "logs", "epochs", "kept epoch(s)", "last train accuracy", "last val accuracy",
                   "best mean val accuracy"], rows)
 
@@ -118,7 +120,8 @@ def render_report(run: Run, figures: Sequence[str] = ()) -> str:
     lines += table(["setting", *run.failable_nodes], [[name, *map(str, rates)] for name, rates in run.settings.items()])
     shared, varying = shared_config(run)
     lines += ["", "## Configuration", ""]
-    lines += table(["flag", "value"], [[key, f"`{value}`" if str(value) else "(empty)"] for key, value in shared.items()])
+    lines += table(["flag", "value"],
+                   [[key, f"`{value}`" if str(value) else "(empty)"] for key, value in shared.items()])
     if varying:
         lines += ["", "Differing between the files (flags that do not change results, and the seed):", ""]
         lines += [f"- `{key}`: " + ", ".join(f"`{v}`" for v in values) for key, values in varying.items()]

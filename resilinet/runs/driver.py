@@ -3,8 +3,9 @@ resume, the run loop, and alone the results files."""
 from __future__ import annotations
 
 import shlex
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from resilinet.base.errors import Interrupted, NoRoom, UserError, watch_ctrl_c
 from resilinet.base.folders import missing_folders, remove_empty

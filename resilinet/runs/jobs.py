@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import keras
 
@@ -150,7 +151,8 @@ def load_weights(model: keras.Model, path: Path) -> None:
     try:
         model.load_weights(path)
     except OSError as error:
-        raise UserError(f"{path} is damaged (truncated or not a weights file: {error}); train that model again") from None
+        raise UserError(f"{path} is damaged (truncated or not a weights file: {error}); "
+                        "train that model again") from None
     except (ValueError, KeyError) as error:
         raise foreign_weights(path, error) from None
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 
 def descendants(root: int) -> list[int]:

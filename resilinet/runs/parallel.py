@@ -8,8 +8,9 @@ import math
 import os
 import socket
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from resilinet.base.errors import UserError
 from resilinet.base.progress import line
@@ -158,5 +159,5 @@ def result(ref, job: Job) -> tuple[dict[str, Any], str]:
         raise
     except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.OutOfMemoryError) as error:
         raise UserError(f"iteration {job.iteration} {job.variant.name}: its worker process (or Ray node) died "
-                        f"{MAX_RETRIES + 1} times ({type(error).__name__}); the finished records are logged, rerun with "
-                        "--resume=latest (with fewer --workers if it ran out of memory)") from None
+                        f"{MAX_RETRIES + 1} times ({type(error).__name__}); the finished records are logged, rerun "
+                        "with --resume=latest (with fewer --workers if it ran out of memory)") from None

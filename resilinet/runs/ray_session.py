@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from resilinet.base.errors import UserError
 

@@ -11,9 +11,10 @@ import json
 import os
 import re
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from resilinet.base.errors import UserError
 from resilinet.base.files import create_new, write_text_atomically
@@ -223,7 +224,7 @@ class ResultsLog:
     def create(cls, results_dir: Path, models_dir: Path | None, experiment: str, config: Mapping[str, Any],
                topology: Topology, reliability_settings: Mapping[str, Sequence[float]], metric: str,
                variant_order: Sequence[str] = (), command: str = "",
-               saved: RunFiles | None = None, experiment_type: str = "") -> "ResultsLog":
+               saved: RunFiles | None = None, experiment_type: str = "") -> ResultsLog:
         """A new run: its results file under a name no other run has (created exclusively) and its own
         weights folder <models_dir>/<experiment>/<run id>/ (or the files of the run whose `saved`
         weights it evaluates), written at once with no record yet."""
@@ -254,7 +255,7 @@ class ResultsLog:
     @classmethod
     def resume(cls, json_path: Path, experiment: str, config: Mapping[str, Any], topology: Topology,
                reliability_settings: Mapping[str, Sequence[float]], metric: str,
-               variant_order: Sequence[str] = (), command: str = "", experiment_type: str = "") -> "ResultsLog":
+               variant_order: Sequence[str] = (), command: str = "", experiment_type: str = "") -> ResultsLog:
         """Reopen the results file of an earlier run of the same script and configuration."""
         document = read_results(json_path)
         if document["experiment"] != experiment:

@@ -13,9 +13,10 @@ import json
 import math
 import time
 import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import keras
 import numpy as np
@@ -154,7 +155,8 @@ def train(model: keras.Model, data: Data, *, epochs: int, batch_size: int, seed:
         model.set_weights(state.weights)
         for variable, value in zip(model.optimizer.variables, state.optimizer):
             variable.assign(value)
-        best_value, best_epoch, best_weights, start = state.best_value, state.best_epoch, state.best_weights, state.epoch
+        best_value, best_epoch, best_weights = state.best_value, state.best_epoch, state.best_weights
+        start = state.epoch
     rows = [row for row in read_log(log_path) if row["epoch"] <= start] if start else []
     write_log(log_path, rows)
     last_save = time.monotonic()

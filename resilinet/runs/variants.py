@@ -2,8 +2,9 @@
 under every failure combination and each of its reliability settings. Nothing here imports Keras."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -115,7 +116,8 @@ def describe(variant: Variant, options: ModelOptions, config) -> dict[str, Any]:
     failout survival rate(s) it trained with (None without failout), whether they are the
     reliabilities of a setting (variable failout), its skip bits (None: every skip), its weight
     scheme, and the setting a model trained for one setting belongs to (None: all settings)."""
-    rates = options.survival_rates_or(getattr(config, "failout_survival_rate", None)) if variant.kind.has_failout else None
+    rates = (options.survival_rates_or(getattr(config, "failout_survival_rate", None)) if variant.kind.has_failout
+             else None)
     variable = isinstance(variant.survival_rates, str)
     return {"kind": variant.kind.value, "survival_rates": dict(rates) if isinstance(rates, Mapping) else rates,
             "variable_failout": variable,
