@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 from conftest import EXPERIMENT_DIR, REPO, write_mhealth_logs
+from test_camera import slice_dir  # noqa: F401  (fixture: a slice of the real camera data)
 
 from resilinet.base.progress import Progress
 
@@ -20,10 +21,14 @@ def environment():
     return {**variables, "PYTHONPATH": os.pathsep.join([str(REPO), str(EXPERIMENT_DIR)])}
 
 
-def test_a_run_with_verbose_0_prints_only_its_own_lines(tmp_path):
-    logs = write_mhealth_logs(tmp_path / "logs", rows_per_subject=40)
-    done = subprocess.run([sys.executable, str(EXPERIMENT_DIR / "health_average_accuracy.py"), f"--data_dir={logs}",
-                           "--verify_checksums=false", "--epochs=1", "--iterations=1", "--verbose=0"],
+@pytest.mark.parametrize("dataset", ["health", "camera"])
+def test_a_run_with_verbose_0_prints_only_its_own_lines(tmp_path, request, dataset):
+    if dataset == "health":
+        flags = [f"--data_dir={write_mhealth_logs(tmp_path / 'logs', rows_per_subject=40)}", "--verify_checksums=false"]
+    else:
+        flags = [f"--data_dir={request.getfixturevalue('slice_dir')}", "--batch_size=16"]
+    done = subprocess.run([sys.executable, str(EXPERIMENT_DIR / f"{dataset}_average_accuracy.py"), *flags,
+                           "--epochs=1", "--iterations=1", "--verbose=0"],
                           cwd=tmp_path, env=environment(), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert not START_UP_NOISE.search(done.stderr), done.stderr
