@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -231,9 +232,11 @@ def test_7_another_models_weights_in_a_models_file_are_one_line(tmp_path, plain,
     results = copy_of(plain, tmp_path)
     weights = next((tmp_path / "models").glob(f"{EXPERIMENT}/*"))
     shutil.copy(weights / "DFG_iter1.weights.h5", weights / "Vanilla_iter1.weights.h5")
-    with pytest.raises(SystemExit) as stop:
+    with pytest.raises(SystemExit) as stop, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         run_script(SCRIPT, *FLAGS, f"--data_dir={data}", "--evaluate_saved=true", cwd=tmp_path)
     assert stop.value.code == 2
+    assert not [w for w in caught if "Skipping" in str(w.message)], "Keras's warnings of the failed load are not shown"
     line = one_line(capsys.readouterr().err, PROGRAM, "Vanilla_iter1.weights.h5 holds the weights of another model",
                     "put back the file")
     assert "\n" not in line

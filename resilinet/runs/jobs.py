@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,11 +146,21 @@ def foreign_weights(path: Path, error: Exception) -> UserError:
                      f"this model saved, or remove it to train the model again")
 
 
+def load_quietly(model: keras.Model, path: Path) -> None:
+    """`model.load_weights(path)`; the warnings Keras gives on the way are shown only if the load succeeds
+    (a file that does not fit raises after warning of each layer it skipped: its error says it in one line)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.load_weights(path)
+    for warning in caught:
+        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+
+
 def load_weights(model: keras.Model, path: Path) -> None:
     if not path.exists():
         raise UserError(f"no saved weights at {path}: train first (run without --evaluate_saved=true)")
     try:
-        model.load_weights(path)
+        load_quietly(model, path)
     except OSError as error:
         raise UserError(f"{path} is damaged (truncated or not a weights file: {error}); "
                         "train that model again") from None
@@ -163,7 +174,7 @@ def load_finished(model: keras.Model, path: Path) -> bool:
     weights in its place are a UserError: the file is the user's to put right."""
     initial = model.get_weights()
     try:
-        model.load_weights(path)
+        load_quietly(model, path)
         return True
     except OSError as error:
         print(f"warning: {path} is damaged ({error}): training that model again", flush=True)
