@@ -1,4 +1,4 @@
-"""The paper's figures from a pooled run (`resilinet.report.Run`), drawn with matplotlib's Agg backend:
+"""The paper's figures from a pooled run (`resilinet.report.pooled.Run`), drawn with matplotlib's Agg backend:
 `<experiment>_expected.png` (expected score per setting and model, error bars = std), `_combinations.png` (each
 failure combination's score against the number of dead nodes, no-path ones in grey), `_learning_curves.png`,
 and for failout_rate `_survival.png`, for skiphyperconnection_sensitivity `_skips.png`.
