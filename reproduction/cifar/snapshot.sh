@@ -2,7 +2,8 @@
 # Store what the CIFAR runs in WORK_DIR hold so far under reproduction/cifar/: each results file
 # gzip-compressed with its training logs (results/), and the reports with their figures (for runs
 # with at least one finished model). With --with-state, also the saved state of the training in
-# progress (state/, ~170 MB for ResNet-18), so that run.sh on a new machine continues at its epoch.
+# progress (state/, ~170 MB for ResNet-18), so that run.sh on a new machine continues at its epoch; the
+# states of finished models are not stored again. gzip -n: the same content gives the same bytes.
 # Safe to call while a run trains.
 #   usage: bash reproduction/cifar/snapshot.sh [WORK_DIR] [--with-state]
 set -u
@@ -15,7 +16,7 @@ reportable=()
 for json in "$work"/results/cifar_*.json; do
   [ -e "$json" ] || continue
   name=$(basename "$json" .json)
-  gzip -c "$json" > "$out/results/$name.json.gz"
+  gzip -n -c "$json" > "$out/results/$name.json.gz"
   rm -rf "$out/results/$name" && cp -r "$work/results/$name" "$out/results/$name" 2>/dev/null
   python -c "import json, sys; sys.exit(0 if json.load(open('$json'))['records'] else 1)" && reportable+=("$json")
   if [ "$with_state" = --with-state ]; then
@@ -24,7 +25,11 @@ for json in "$work"/results/cifar_*.json; do
     # deleting a stored state would count its size again against a submission's diff limit.
     for state in "$weights_dir"/*.training.npz; do
       [ -e "$state" ] || continue
-      mkdir -p "$out/state/$name" && gzip -1 -c "$state" > "$out/state/$name/$(basename "$state").gz.partial" \
+      # a finished model's state (put back by run.sh, never read again) is not stored anew
+      model=$(basename "$state" .training.npz)
+      python -c "import json, sys; sys.exit(0 if any(f\"{r['variant']}_iter{r['iteration']}\" == '$model'
+                 for r in json.load(open('$json'))['records']) else 1)" && continue
+      mkdir -p "$out/state/$name" && gzip -n -1 -c "$state" > "$out/state/$name/$(basename "$state").gz.partial" \
         && mv "$out/state/$name/$(basename "$state").gz.partial" "$out/state/$name/$(basename "$state").gz"
     done
   fi
