@@ -6,7 +6,7 @@ through the actors and compares every answer with the in-process simulation of t
 """
 from cifar_common import CIFAR_RESNET
 
-from resilinet.deployment.run import main
+from resilinet.cli.deployment_script import main
 
 if __name__ == "__main__":
     main(CIFAR_RESNET, description=__doc__)

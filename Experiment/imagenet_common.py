@@ -77,12 +77,13 @@ def load_data(config):
 def architecture(config):
     return cnn_Vanilla_MobileNet.mobilenet_architecture(
         config.partition_setting, input_shape=(config.image_size, config.image_size, 3),
-        num_classes=config.num_classes, strides=STRIDES, alpha=config.alpha, augment=config.augment)
+        num_classes=len(class_names(config.train_dir, "train_dir")), strides=STRIDES, alpha=config.alpha,
+        augment=config.augment)
 
 
 def validate(config):
-    """Record the number of class folders in --train_dir (1000 for ImageNet)."""
-    config.num_classes = len(class_names(config.train_dir, "train_dir"))
+    """Check that --train_dir holds class folders (1000 for ImageNet) before Keras loads."""
+    class_names(config.train_dir, "train_dir")
 
 
 def no_path_score(data):

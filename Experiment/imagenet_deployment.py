@@ -6,7 +6,7 @@ through the actors and compares every answer with the in-process simulation of t
 """
 from imagenet_common import DATASET
 
-from resilinet.deployment.run import main
+from resilinet.cli.deployment_script import main
 
 if __name__ == "__main__":
     main(DATASET, description=__doc__)

@@ -2,7 +2,7 @@
 
 python Experiment/report.py RESULTS.json [RESULTS.json ...] [--out=results/report] [--readme=true]
 """
-from resilinet.report.tables import main
+from resilinet.cli.report_script import main
 
 if __name__ == "__main__":
     main()

@@ -30,6 +30,7 @@ from resilinet.cli.parser import parse_flags  # noqa: E402
 from resilinet.core.kinds import ModelKind  # noqa: E402
 from resilinet.core.splits import Data, Split  # noqa: E402
 from resilinet.runs.training import (  # noqa: E402
+    TrainingPlan,
     TrainingState,
     compile_model,
     fingerprint_of,
@@ -91,9 +92,9 @@ def measure(name, dataset, data, batch_size, config, scale):
 
     def loop():
         counter[0] += 1
-        train(model, data, epochs=config.epochs, batch_size=batch_size, seed=counter[0],
+        train(model, data, TrainingPlan(epochs=config.epochs, batch_size=batch_size, seed=counter[0],
               state_path=folder / f"loop{counter[0]}.npz", log_path=folder / f"loop{counter[0]}.csv",
-              identity={"bench": counter[0]}, verbose=0, checkpoint_seconds=np.inf)
+              identity={"bench": counter[0]}, verbose=0, checkpoint_seconds=np.inf))
 
     single, looped = np.inf, np.inf
     for _ in range(config.repeats):  # alternate, so that load from other processes lands on both

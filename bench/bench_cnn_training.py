@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Experiment"))
 from cnn_Vanilla_MobileNet import build_mobilenet_model  # noqa: E402
 from cnn_Vanilla_ResNet import build_resnet_model  # noqa: E402
 
-from resilinet.cli.parser import FlagSpec, parse_flags  # noqa: E402
+from resilinet.base.settings import Role, Setting  # noqa: E402
+from resilinet.cli.parser import parse_flags  # noqa: E402
 from resilinet.cli.program import run_program  # noqa: E402
 from resilinet.core.kinds import ModelKind  # noqa: E402
 from resilinet.runs.training import LEARNING_RATE  # noqa: E402
@@ -45,10 +46,12 @@ DEFAULTS = {"samples": 512, "repeats": 3, "batch_size": 128, "networks": ("mobil
             "kinds": ("Vanilla", "DFG", "ResiliNet"), "levers": LEVERS,
             "lever_kinds": ("Vanilla",), "layers": True, "inter_op_threads": 0, "intra_op_threads": 0}
 KINDS = {kind.value: kind for kind in ModelKind}
-SPECS = {"networks": FlagSpec("networks to train", choices=("mobilenet", "resnet")),
-         "kinds": FlagSpec("model kinds, each with the default lever", choices=tuple(KINDS)),
-         "levers": FlagSpec("levers to try", choices=LEVERS),
-         "lever_kinds": FlagSpec("the kinds the levers other than default run on", choices=tuple(KINDS))}
+SPECS = {"networks": Setting(str, "networks to train", Role.OUTPUT, is_list=True, choices=("mobilenet", "resnet")),
+         "kinds": Setting(str, "model kinds, each with the default lever", Role.OUTPUT, is_list=True,
+                          choices=tuple(KINDS)),
+         "levers": Setting(str, "levers to try", Role.OUTPUT, is_list=True, choices=LEVERS),
+         "lever_kinds": Setting(str, "the kinds the levers other than default run on", Role.OUTPUT, is_list=True,
+                                choices=tuple(KINDS))}
 COUNTED = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense)
 
 

@@ -25,8 +25,10 @@ import keras
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Experiment"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the local cluster of the machine tests
 import mlp_Vanilla_camera  # noqa: E402
 import mlp_Vanilla_health  # noqa: E402
+from local_cluster import LocalCluster  # noqa: E402
 
 from resilinet.cli.parser import parse_flags  # noqa: E402
 from resilinet.core.kinds import ModelKind  # noqa: E402
@@ -34,7 +36,6 @@ from resilinet.core.paper_topologies import CAMERA, HEALTH  # noqa: E402
 from resilinet.deployment.network import DeployedNetwork  # noqa: E402
 from resilinet.deployment.run import percentiles  # noqa: E402
 from resilinet.deployment.split import split_model  # noqa: E402
-from resilinet.runs.local_cluster import LocalCluster  # noqa: E402
 
 DEFAULTS = {"requests": 300, "kills": 8, "detect_ms": (200, 3)}
 TIMEOUT_S = 600.0  # deaths must be learned from Ray, never by this wait

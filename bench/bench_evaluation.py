@@ -34,11 +34,8 @@ sys.path.insert(0, str(REPOSITORY / "Experiment"))
 from resilinet.base.errors import UserError  # noqa: E402
 from resilinet.cli.parser import parse_flags  # noqa: E402
 from resilinet.cli.program import run_program  # noqa: E402
-from resilinet.core.bounded import (  # noqa: E402
-    combination_probability,
-    enough_combinations,
-    expected_bounds,
-)
+from resilinet.core.bounded import enough_combinations, expected_bounds  # noqa: E402
+from resilinet.core.topology import combination_probability  # noqa: E402
 
 DEFAULTS = {"nodes": (8, 12, 16, 20, 24), "rows": 1000, "batch_size": 1024, "mass_left": 0.001, "sample": 64,
             "exact_nodes": 12, "max_combinations": 100_000, "max_timed": 20_000,

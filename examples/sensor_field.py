@@ -18,6 +18,7 @@ Skip hyperconnections: each edge node to its upper fog (over its lower fog), eac
 import numpy as np
 from sklearn.datasets import make_classification
 
+from resilinet.cli.own_network import main
 from resilinet.custom.network import OwnNetwork, split_arrays
 
 SENSORS = tuple(f"sensor{i}" for i in range(1, 13))
@@ -86,4 +87,4 @@ NETWORK = OwnNetwork(
 )
 
 if __name__ == "__main__":
-    NETWORK.main()
+    main(NETWORK)

@@ -4,8 +4,8 @@ import itertools
 import numpy as np
 import pytest
 
+from resilinet.base.settings import Check
 from resilinet.core.bounded import (
-    EVALUATION_DEFAULTS,
     enough_combinations,
     expected_bounds,
     most_probable_first,
@@ -56,5 +56,6 @@ def test_bounds_hold_the_exact_expected_score():
 
 def test_runs_logged_before_the_evaluation_flags_still_match():
     logged = {"epochs": 3, "seed": 0}
-    assert differing_keys(logged, {**logged, **EVALUATION_DEFAULTS}) == []
-    assert differing_keys(logged, {**logged, **EVALUATION_DEFAULTS, "mass_left": 0.01}) == ["mass_left"]
+    now = {**logged, "exact_max_nodes": 12, "mass_left": 0.001, "node_by_node": False, "mixed_precision": False}
+    assert differing_keys(logged, now, "health_average_accuracy", Check.RESUME) == []
+    assert differing_keys(logged, {**now, "mass_left": 0.01}, "health_average_accuracy", Check.RESUME) == ["mass_left"]

@@ -11,9 +11,9 @@ from conftest import extract_members, run_script, run_weights, shared_archive
 from sklearn.model_selection import train_test_split
 
 from resilinet.base.errors import UserError
-from resilinet.cli.known_flags import flag_specs
 from resilinet.cli.parser import parse_flags
 from resilinet.data import cifar
+from resilinet.runs.settings import settings_of
 
 IMAGES_PER_CLASS_AND_SPLIT = 30  # 600 images: 300 from train/, 300 from test/
 SETTINGS = ("no failure", "normal", "poor", "hazardous")
@@ -120,7 +120,7 @@ def test_environment_variable_chooses_the_source(monkeypatch):
     from cifar_common import CIFAR_MOBILENET, CIFAR_RESNET
 
     def data_dir(dataset):
-        return parse_flags(dataset.defaults, [], specs=flag_specs(dataset, dataset.defaults)).data_dir
+        return parse_flags(dataset.defaults, [], specs=settings_of(dataset, dataset.defaults)).data_dir
 
     monkeypatch.setenv(cifar.DATA_VARIABLE, "/somewhere/cifar10-jpg")
     assert data_dir(CIFAR_MOBILENET) == data_dir(CIFAR_RESNET) == "/somewhere/cifar10-jpg"

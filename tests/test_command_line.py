@@ -11,9 +11,11 @@ import pytest
 from conftest import EXPERIMENT_DIR, REPO
 
 from resilinet.base.errors import UserError
+from resilinet.base.settings import Range, Role, Setting
 from resilinet.cli.experiment_script import main
-from resilinet.cli.known_flags import FLAGS, flag_specs
-from resilinet.cli.parser import FlagSpec, Range, parse_flags
+from resilinet.cli.parser import parse_flags
+from resilinet.runs.settings import SETTINGS as FLAGS
+from resilinet.runs.settings import settings_of
 
 DATASETS = ("health", "cifar_mobilenet", "cifar_resnet", "camera", "imagenet")
 SCRIPTS = sorted(p.name for p in EXPERIMENT_DIR.glob("*.py") if p.name.startswith(DATASETS) and "_common" not in p.name)
@@ -102,9 +104,11 @@ def test_a_flag_has_one_meaning_whatever_the_script(capsys):
 
 
 DEFAULTS = {"epochs": 5, "rate": 0.5, "augment": True, "name": "rows", "rates": (0.9, 0.5), "schemes": (1, 2)}
-SPECS = {"epochs": FlagSpec("", range=Range(1)), "rate": FlagSpec("", range=Range(0, 1, low_open=True)),
-         "name": FlagSpec("", choices=("rows", "subjects")), "rates": FlagSpec("", range=Range(0, 1, low_open=True)),
-         "schemes": FlagSpec("", choices=(1, 2, 3))}
+SPECS = {"epochs": Setting(int, "", Role.TRAINING, range=Range(1)),
+         "rate": Setting(float, "", Role.NETWORK, range=Range(0, 1, low_open=True)),
+         "name": Setting(str, "", Role.NETWORK, choices=("rows", "subjects")),
+         "rates": Setting(float, "", Role.TRAINING, is_list=True, range=Range(0, 1, low_open=True)),
+         "schemes": Setting(int, "", Role.TRAINING, is_list=True, choices=(1, 2, 3))}
 
 
 @pytest.mark.parametrize("flag, message", [
@@ -170,15 +174,15 @@ def test_a_constant_set_in_a_file_is_checked_like_its_flag(experiment_type, edit
 def test_specs_of_a_dataset_add_its_choices_and_environment_variables():
     from imagenet_common import DATASET
 
-    specs = flag_specs(DATASET, DATASET.defaults)
+    specs = settings_of(DATASET, DATASET.defaults)
     assert specs["train_dir"].environment == "RESILINET_IMAGENET_TRAIN"
     assert specs["partition_setting"].choices == (1, 2)
     assert specs["read_workers"].meaning == "threads reading images in parallel"
 
 
 def test_an_environment_variable_replaces_the_default_and_is_checked_like_its_flag(monkeypatch):
-    specs = {"data_dir": FlagSpec("", environment="RESILINET_TEST_DATA"),
-             "epochs": FlagSpec("", range=Range(1), environment="RESILINET_TEST_EPOCHS")}
+    specs = {"data_dir": Setting(str, "", Role.NETWORK, environment="RESILINET_TEST_DATA"),
+             "epochs": Setting(int, "", Role.TRAINING, range=Range(1), environment="RESILINET_TEST_EPOCHS")}
     defaults = {"data_dir": "", "epochs": 5}
     monkeypatch.delenv("RESILINET_TEST_DATA", raising=False)
     monkeypatch.setenv("RESILINET_TEST_EPOCHS", "")

@@ -49,14 +49,14 @@ def test_each_epoch_is_counted_against_the_models_real_number_of_epochs(tmp_path
     import keras
 
     from resilinet.core.splits import Data, Split
-    from resilinet.runs.training import train
+    from resilinet.runs.training import TrainingPlan, train
 
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(64, 4)).astype("float32"), rng.integers(0, 2, size=64)
     data = Data(Split(x, y), Split(x[:16], y[:16]), Split(x[:16], y[:16]), num_classes=2)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
-    train(model, data, epochs=60, batch_size=32, seed=0, state_path=tmp_path / "state.npz",
-          log_path=tmp_path / "log.csv", identity={}, verbose=2, checkpoint_seconds=1e9)
+    train(model, data, TrainingPlan(epochs=60, batch_size=32, seed=0, state_path=tmp_path / "state.npz",
+          log_path=tmp_path / "log.csv", identity={}, verbose=2, checkpoint_seconds=1e9))
     counted = re.findall(r"^Epoch (\d+)/(\d+)$", capsys.readouterr().out, re.MULTILINE)
     assert counted == [(str(e), "60") for e in range(1, 61)]
 

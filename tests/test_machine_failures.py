@@ -21,7 +21,7 @@ from conftest import (
 
 pytest.importorskip("ray")
 
-from resilinet.runs.local_cluster import LocalCluster  # noqa: E402
+from local_cluster import LocalCluster  # noqa: E402
 
 MACHINES = ("machineA", "machineB")
 TRAINING = ["health_average_accuracy.py", "--epochs=8", "--batch_size=64", "--verbose=0", "--verify_checksums=false",

@@ -7,6 +7,8 @@ import sys
 import pytest
 from conftest import REPO
 
+from resilinet.cli.own_network import main
+
 EXAMPLE = REPO / "examples" / "sensor_field.py"
 NETWORK = runpy.run_path(str(EXAMPLE))["NETWORK"]
 TINY = ["--epochs=1", "--samples=300", "--verbose=0", "--batch_size=64"]
@@ -18,7 +20,7 @@ def run(network, *argv, cwd):
         import os
         here = os.getcwd()
         os.chdir(cwd)
-        return network.main(list(argv))
+        return main(network, list(argv))
     finally:
         os.chdir(here)
         sys.argv = previous

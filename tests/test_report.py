@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO, run_script, write_mhealth_logs
 from scipy import stats
 
-from resilinet.report.tables import main
+from resilinet.cli.report_script import main
 
 FAST = ["--epochs=1", "--batch_size=256", "--verbose=0", "--verify_checksums=false"]
 SETTINGS = ["no failure", "normal", "poor", "hazardous"]

@@ -9,8 +9,8 @@ from resilinet.base.errors import UserError
 from resilinet.cli.parser import parse_flags
 from resilinet.core.paper_topologies import CNN
 from resilinet.core.splits import Data, Split
-from resilinet.runs.results import ResultsLog, RunFiles
-from resilinet.runs.training import balanced_class_weight, train
+from resilinet.runs.results import ResultsLog, RunDescription, RunFiles
+from resilinet.runs.training import TrainingPlan, balanced_class_weight, train
 from resilinet.runs.training_log import kept_epoch, read_log
 
 pytestmark = pytest.mark.backend  # run on every Keras backend (tests/test_backends.py)
@@ -34,8 +34,9 @@ def test_training_keeps_the_best_validation_epoch_and_logs_every_epoch(tmp_path)
     model = tiny_model()
     kept = {}
 
-    result = train(model, tiny_data(), epochs=5, batch_size=16, seed=4, state_path=tmp_path / "m.training.npz",
-                   log_path=tmp_path / "m.csv", identity={"job": 1}, verbose=0,
+    plan = TrainingPlan(epochs=5, batch_size=16, seed=4, state_path=tmp_path / "m.training.npz",
+                        log_path=tmp_path / "m.csv", identity={"job": 1}, verbose=0)
+    result = train(model, tiny_data(), plan,
                    on_epoch=lambda epoch, epochs, seconds: kept.setdefault(epoch, model.get_weights()))
     rows = read_log(tmp_path / "m.csv")
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4, 5]
@@ -52,15 +53,15 @@ def test_training_keeps_the_best_validation_epoch_and_logs_every_epoch(tmp_path)
 
 def test_training_resumed_from_a_saved_epoch_ends_with_the_uninterrupted_weights(tmp_path):
     plain = tiny_model()
-    train(plain, tiny_data(), epochs=4, batch_size=16, seed=4, state_path=tmp_path / "plain.npz",
-          log_path=tmp_path / "plain.csv", identity={"job": 1}, verbose=0, checkpoint_seconds=0)
+    train(plain, tiny_data(), TrainingPlan(epochs=4, batch_size=16, seed=4, state_path=tmp_path / "plain.npz",
+          log_path=tmp_path / "plain.csv", identity={"job": 1}, verbose=0, checkpoint_seconds=0))
     first = tiny_model()
-    train(first, tiny_data(), epochs=4, batch_size=16, seed=4, state_path=tmp_path / "cut.npz",
-          log_path=tmp_path / "cut.csv", identity={"job": 1}, verbose=0, checkpoint_seconds=0)
+    train(first, tiny_data(), TrainingPlan(epochs=4, batch_size=16, seed=4, state_path=tmp_path / "cut.npz",
+          log_path=tmp_path / "cut.csv", identity={"job": 1}, verbose=0, checkpoint_seconds=0))
     # the state saved after epoch 3 (the last epoch saves none): restart there with a fresh model
     resumed = tiny_model()
-    result = train(resumed, tiny_data(), epochs=4, batch_size=16, seed=4, state_path=tmp_path / "cut.npz",
-                   log_path=tmp_path / "cut.csv", identity={"job": 1}, verbose=0, checkpoint_seconds=0)
+    result = train(resumed, tiny_data(), TrainingPlan(epochs=4, batch_size=16, seed=4, state_path=tmp_path / "cut.npz",
+                   log_path=tmp_path / "cut.csv", identity={"job": 1}, verbose=0, checkpoint_seconds=0))
     assert result.resumed_from == 3
     for a, b in zip(plain.get_weights(), resumed.get_weights()):
         np.testing.assert_array_equal(a, b)
@@ -69,17 +70,18 @@ def test_training_resumed_from_a_saved_epoch_ends_with_the_uninterrupted_weights
 
 def test_a_foreign_or_damaged_state_is_named_and_training_starts_over(tmp_path):
     state = tmp_path / "m.training.npz"
-    train(tiny_model(), tiny_data(), epochs=3, batch_size=16, seed=4, state_path=state, log_path=tmp_path / "m.csv",
-          identity={"job": 1}, verbose=0, checkpoint_seconds=0)
+    train(tiny_model(), tiny_data(), TrainingPlan(epochs=3, batch_size=16, seed=4, state_path=state,
+                                                  log_path=tmp_path / "m.csv", identity={"job": 1}, verbose=0,
+                                                  checkpoint_seconds=0))
     warnings = []
-    result = train(tiny_model(), tiny_data(), epochs=3, batch_size=16, seed=4, state_path=state,
-                   log_path=tmp_path / "m.csv", identity={"job": 2}, verbose=0, warn=warnings.append)
+    result = train(tiny_model(), tiny_data(), TrainingPlan(epochs=3, batch_size=16, seed=4, state_path=state,
+                   log_path=tmp_path / "m.csv", identity={"job": 2}, verbose=0), warn=warnings.append)
     assert result.resumed_from == 0 and warnings == [f"{state} is a checkpoint of another model or configuration: "
                                                      "training this model from its start"]
     state.write_bytes(state.read_bytes()[:100])
     warnings.clear()
-    result = train(tiny_model(), tiny_data(), epochs=3, batch_size=16, seed=4, state_path=state,
-                   log_path=tmp_path / "m.csv", identity={"job": 2}, verbose=0, warn=warnings.append)
+    result = train(tiny_model(), tiny_data(), TrainingPlan(epochs=3, batch_size=16, seed=4, state_path=state,
+                   log_path=tmp_path / "m.csv", identity={"job": 2}, verbose=0), warn=warnings.append)
     assert result.resumed_from == 0 and len(warnings) == 1 and warnings[0].startswith(f"{state} is damaged (")
     assert [int(r["epoch"]) for r in read_log(tmp_path / "m.csv")] == [1, 2, 3]
 
@@ -91,8 +93,9 @@ def test_balanced_class_weight_is_computed_over_labels():
 
 def test_results_files_hold_records_and_summary(tmp_path):
     settings = {"no failure": (1.0, 1.0), "normal": (0.98, 0.96)}
-    log = ResultsLog.create(tmp_path, tmp_path / "models", "cnn_test", {"epochs": 1}, CNN, settings, "accuracy",
-                            variant_order=["ResiliNet", "ResiliNet_variable_failout_normal"])
+    run = RunDescription("cnn_test", "", {"epochs": 1}, CNN, settings, "accuracy",
+                         variant_order=["ResiliNet", "ResiliNet_variable_failout_normal"])
+    log = ResultsLog.create(tmp_path, tmp_path / "models", run)
     assert json.loads(log.json_path.read_text())["records"] == [], "written at the start of the run"
     assert log.files == RunFiles(tmp_path / "models" / "cnn_test" / log.json_path.stem.removeprefix("cnn_test_"),
                                  log.json_path.with_suffix(""))

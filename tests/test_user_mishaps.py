@@ -22,6 +22,7 @@ from conftest import EXPERIMENT_DIR, REPO, run_script, write_mhealth_logs
 
 from resilinet.base.errors import UserError
 from resilinet.base.files import write_text_atomically
+from resilinet.cli.own_network import main as own_network_main
 from resilinet.data import camera
 
 SCRIPT = "health_average_accuracy.py"
@@ -340,8 +341,9 @@ def test_10_mistakes_in_an_own_network_are_named_before_training(tmp_path, senso
     if patch is not None:
         patch(sensor_field, monkeypatch)
     with pytest.raises(SystemExit) as stop:
-        network.main(["average_accuracy", "--epochs=1", "--verbose=0", f"--results_dir={tmp_path / 'results'}",
-                      f"--models_dir={tmp_path / 'models'}", *flags])
+        own_network_main(network, ["average_accuracy", "--epochs=1", "--verbose=0",
+                                   f"--results_dir={tmp_path / 'results'}",
+                                   f"--models_dir={tmp_path / 'models'}", *flags])
     assert stop.value.code == 2
     lines = [line for line in capsys.readouterr().err.splitlines() if ": error: " in line]
     assert len(lines) == 1 and expected in lines[0], lines
@@ -360,7 +362,7 @@ HAND_EDITS = {
 
 @pytest.mark.parametrize("edit", HAND_EDITS)
 def test_12_the_report_refuses_hand_edited_records(tmp_path, plain, capsys, edit):
-    from resilinet.report.tables import main
+    from resilinet.cli.report_script import main
 
     change, expected = HAND_EDITS[edit]
     document = json.loads(results_of(plain[0])[0].read_text())

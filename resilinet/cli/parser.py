@@ -6,11 +6,10 @@ import difflib
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 from resilinet.base.errors import UserError
+from resilinet.base.settings import Role, Setting, make_config
 
 _BOOLS = {**dict.fromkeys(("1", "true", "yes", "on"), True), **dict.fromkeys(("0", "false", "no", "off"), False)}
 # How a message names a value of each type: one of them, and a list of them.
@@ -18,68 +17,45 @@ _NOUNS = {bool: ("true or false", "true/false values"), int: ("an integer", "int
           float: ("a finite number", "finite numbers"), str: ("text", "names")}
 
 
-@dataclass(frozen=True)
-class Range:
-    """Numbers from `low` (excluded if `low_open`) up to `high` (None: no upper bound)."""
-
-    low: float
-    high: float | None = None
-    low_open: bool = False
-    high_open: bool = False
-
-    def __contains__(self, value) -> bool:
-        below_low = value <= self.low if self.low_open else value < self.low
-        above_high = self.high is not None and (value >= self.high if self.high_open else value > self.high)
-        return not below_low and not above_high
-
-    def __str__(self) -> str:
-        if self.high is None:
-            return f"greater than {self.low}" if self.low_open else f"at least {self.low}"
-        return f"in {'(' if self.low_open else '['}{self.low}, {self.high}{')' if self.high_open else ']'}"
-
-
-@dataclass(frozen=True)
-class FlagSpec:
-    """What --help says about a flag, and the values it accepts (for a list flag: each item)."""
-
-    meaning: str
-    choices: tuple = ()
-    range: Range | None = None
-    environment: str = ""  # an environment variable that, set and not empty, replaces the default
-    not_empty: bool = False  # a path: an empty value (an unset shell variable) is refused
-
-
-def _parse_scalar(text: str, like: Any):
-    """`text` as a value of `like`'s type; ValueError if it is not one (or is a nan / inf float)."""
-    if isinstance(like, bool):
+def _parse_scalar(text: str, kind: type):
+    """`text` as a value of type `kind`; ValueError if it is not one (or is a nan / inf float)."""
+    if kind is bool:
         if text.lower() not in _BOOLS:
             raise ValueError(text)
         return _BOOLS[text.lower()]
-    value = type(like)(text)
+    value = kind(text)
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(text)
     return value
 
 
-def _parse(text: str, default: Any, key: str):
+def _parse(text: str, spec: Setting, key: str):
     try:
-        if not isinstance(default, tuple):
-            return _parse_scalar(text, default)
-        if not default:
-            raise UserError(f"--{key} has an empty default and cannot be typed")
-        items = tuple(_parse_scalar(item.strip(), default[0]) for item in text.split(",") if item.strip())
+        if not spec.is_list:
+            return _parse_scalar(text, spec.type)
+        items = tuple(_parse_scalar(item.strip(), spec.type) for item in text.split(",") if item.strip())
         if not items:
             raise ValueError(text)
         return items
     except ValueError:
-        if isinstance(default, tuple):
-            raise UserError(f"--{key} takes {_NOUNS[type(default[0])][1]} separated by commas, got {text!r}") from None
-        raise UserError(f"--{key} takes {_NOUNS[type(default)][0]}, got {text!r}") from None
+        if spec.is_list:
+            raise UserError(f"--{key} takes {_NOUNS[spec.type][1]} separated by commas, got {text!r}") from None
+        raise UserError(f"--{key} takes {_NOUNS[spec.type][0]}, got {text!r}") from None
 
 
-def _check(key: str, value: Any, spec: FlagSpec | None) -> None:
-    if spec is None:
-        return
+def typed_like(default: Any, meaning: str = "") -> Setting:
+    """A setting declared nowhere (a bench's constant), typed by its default."""
+    if isinstance(default, tuple):
+        if not default:
+            raise UserError("a list setting with an empty default cannot be typed: declare it")
+        return Setting(type(default[0]), meaning, Role.OUTPUT, is_list=True)
+    return Setting(type(default), meaning, Role.OUTPUT)
+
+
+def _check(key: str, value: Any, spec: Setting) -> None:
+    if not spec.has_type_of(value):
+        noun = _NOUNS[spec.type][1 if spec.is_list else 0]
+        raise UserError(f"--{key} takes {noun}{' separated by commas' if spec.is_list else ''}, got {value!r}")
     if spec.not_empty and isinstance(value, str) and not value.strip():
         raise UserError(f"--{key} is empty (an unset shell variable?): give a path")
     each = "each value of " if isinstance(value, tuple) else ""
@@ -99,14 +75,14 @@ def _format(value: Any) -> str:
     return str(value)
 
 
-def describe(spec: FlagSpec) -> str:
+def describe(spec: Setting) -> str:
     """The flag's help line after its name: meaning, allowed values, environment variable."""
     parts = [spec.meaning, spec.choices and f"one of: {', '.join(str(c) for c in spec.choices)}",
              spec.range and str(spec.range), spec.environment and f"default from ${spec.environment}"]
     return "; ".join(p for p in parts if p)
 
 
-def usage(defaults: Mapping[str, Any], description: str, program: str, specs: Mapping[str, FlagSpec]) -> str:
+def usage(defaults: Mapping[str, Any], description: str, program: str, specs: Mapping[str, Setting]) -> str:
     lines = [f"usage: python {program} [--key=value ...]", "", description.strip(), "",
              "flags (--key=default: meaning):"]
     width = min(max(len(f"{key}={_format(value)}") for key, value in defaults.items()), 32) + 1
@@ -117,39 +93,33 @@ def usage(defaults: Mapping[str, Any], description: str, program: str, specs: Ma
 
 
 def parse_flags(defaults: Mapping[str, Any], argv: Sequence[str], description: str = "", program: str = "script.py",
-                specs: Mapping[str, FlagSpec] | None = None,
-                origins: Mapping[str, tuple[str, str]] | None = None) -> SimpleNamespace:
+                specs: Mapping[str, Setting] | None = None,
+                origins: Mapping[str, tuple[str, str]] | None = None) -> Any:
     """Return the defaults with `--key=value` overrides applied.
 
-    Values are parsed to the type of the default (bool accepts true/false; float rejects nan and inf; a tuple takes
-    a comma-separated list of its first element's type) and checked against the flag's choices and range in `specs`.
+    Values are parsed to the setting's declared type in `specs` (or, for a setting declared nowhere, its default's):
+    bool accepts true/false, float rejects nan and inf, a list takes comma-separated items; and checked against its
+    choices and range. The result is a frozen, typed configuration (`resilinet.base.settings.make_config`).
     Unknown keys and bad values raise UserError naming the flag. A default that no flag overrides is checked the
     same way when `origins` names the file and constant that set it, (file, NAME); the message then names them. A
     flag whose spec names an environment variable takes that variable's value, where set and not empty, over the
     default. `--help` prints the usage and exits 0.
     """
-    specs = specs or {}
+    specs = {key: (specs or {}).get(key) or typed_like(value) for key, value in defaults.items()}
     config, given = dict(defaults), set()
     for arg in argv:
         if arg in ("-h", "--help"):
             print(usage(defaults, description, program, specs), flush=True)
             raise SystemExit(0)
-        if not arg.startswith("--") or "=" not in arg:
-            raise UserError(f"bad argument {arg!r}: flags are written --key=value (see --help)")
-        key, value = arg[2:].split("=", 1)
-        key = key.replace("-", "_")
-        if key not in defaults:
-            close = difflib.get_close_matches(key, list(defaults), n=1)
-            hint = f"did you mean --{close[0]}? " if close else ""
-            raise UserError(f"unknown flag --{key}; {hint}known flags: {', '.join(sorted(defaults))}")
-        config[key] = _parse(value, defaults[key], key)
-        _check(key, config[key], specs.get(key))
+        key, value = _split_flag(arg, defaults)
+        config[key] = _parse(value, specs[key], key)
+        _check(key, config[key], specs[key])
         given.add(key)
     for key, spec in specs.items():
         text = os.environ.get(spec.environment, "") if spec.environment else ""
-        if key in defaults and key not in given and text:
+        if key not in given and text:
             try:
-                config[key] = _parse(text, defaults[key], key)
+                config[key] = _parse(text, spec, key)
                 _check(key, config[key], spec)
             except UserError as error:
                 raise UserError(f"${spec.environment}={text!r} (it sets --{key}): {error}") from None
@@ -157,10 +127,24 @@ def parse_flags(defaults: Mapping[str, Any], argv: Sequence[str], description: s
     for key, (file, name) in (origins or {}).items():
         if key in defaults and key not in given:
             try:
-                _check(key, defaults[key], specs.get(key))
+                _check(key, defaults[key], specs[key])
             except UserError as error:
                 raise UserError(f"{name} = {defaults[key]!r} ({file} or --{key}): {error}") from None
-    return SimpleNamespace(**{key: expand_home(value) for key, value in config.items()})
+    return make_config({key: expand_home(value) for key, value in config.items()}, specs)
+
+
+def _split_flag(arg: str, defaults: Mapping[str, Any]) -> tuple[str, str]:
+    """(key, value) of one `--key=value` argument (dashes in the key read as underscores); a UserError for an
+    argument of another form or an unknown key, with the closest known one."""
+    if not arg.startswith("--") or "=" not in arg:
+        raise UserError(f"bad argument {arg!r}: flags are written --key=value (see --help)")
+    key, value = arg[2:].split("=", 1)
+    key = key.replace("-", "_")
+    if key not in defaults:
+        close = difflib.get_close_matches(key, list(defaults), n=1)
+        hint = f"did you mean --{close[0]}? " if close else ""
+        raise UserError(f"unknown flag --{key}; {hint}known flags: {', '.join(sorted(defaults))}")
+    return key, value
 
 
 def expand_home(value: Any) -> Any:

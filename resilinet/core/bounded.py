@@ -8,16 +8,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-# How the experiments evaluate. Past `exact_max_nodes` failable nodes they bound the expected scores instead of
-# evaluating every combination (2^12 = 4,096 test-set predictions per model); `node_by_node` runs each node once per
-# state of the nodes it depends on (core.shared_outputs), not the whole model once per combination. Runs made before
-# these flags existed ran the whole model on every combination, as these defaults still do for every paper topology.
-EVALUATION_DEFAULTS = {"exact_max_nodes": 12, "mass_left": 0.001, "node_by_node": False}
-
-
-def combination_probability(alive: Sequence[bool], reliability: Sequence[float]) -> float:
-    """Probability of one alive/dead combination when each node lives with its own probability."""
-    return math.prod(r if up else 1.0 - r for up, r in zip(alive, reliability, strict=True))
+from resilinet.core.topology import combination_probability
 
 
 def most_probable_first(reliability: Sequence[float]) -> Iterator[tuple[tuple[bool, ...], float]]:

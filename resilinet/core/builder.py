@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import keras
@@ -25,6 +26,55 @@ class Architecture(Protocol):
         """Return (skip_tensor, below_tensor) reshaped so the two can be summed or multiplexed."""
 
 
+@dataclass(frozen=True)
+class Wiring:
+    """How the nodes of one model meet: the connections of its kind on the topology, with their weights."""
+
+    topology: Topology
+    architecture: Architecture
+    kind: ModelKind
+    skips: tuple[Connection, ...]  # the skip hyperconnections switched on
+    weights: Mapping[Connection, float]  # missing connections weigh 1
+
+    def weigh(self, tensor, connection: Connection):
+        scale = float(self.weights.get(connection, 1.0))
+        if scale == 1.0:
+            return tensor
+        source, target = connection
+        return keras.layers.Rescaling(scale, name=f"weight_{source}_to_{target}")(tensor)
+
+    def check_shapes(self, tensors, node: str) -> None:
+        shapes = [tuple(t.shape[1:]) for t in tensors]
+        if len(set(shapes)) > 1:
+            raise ValueError(f"{self.topology.name}: the tensors that meet at {node} have shapes "
+                             f"{', '.join(map(str, shapes))}; give them one shape (the nodes' layer stacks, or the "
+                             f"architecture's align_skip)")
+
+    def merge(self, tensors, layer_name: str, node: str):
+        self.check_shapes(tensors, node)
+        return tensors[0] if len(tensors) == 1 else keras.layers.Add(name=layer_name)(tensors)
+
+    def node_input(self, node: str, outputs: Mapping[str, object]):
+        """What `node` receives: per node below it, its output (weighted), and the skip hyperconnections over it
+        summed with it (DFG, ResiliNet+) or multiplexed with it (ResiliNet)."""
+        parts = []
+        for below_node in self.topology.chain_sources(node):
+            below = self.weigh(outputs[below_node], (below_node, node))
+            skip_parts = []
+            for skip in [s for s in self.skips if s[1] == node and self.topology.bypassed_node(s) == below_node]:
+                carried, below = self.architecture.align_skip(skip, outputs[skip[0]], below)
+                skip_parts.append(self.weigh(carried, skip))
+            if not skip_parts:
+                parts.append(below)
+            elif self.kind is ModelKind.RESILINET:
+                carried = self.merge(skip_parts, f"skips_over_{below_node}_to_{node}", node)
+                self.check_shapes([below, carried], node)
+                parts.append(InputMultiplexer(name=f"mux_{below_node}_to_{node}")([below, carried]))
+            else:
+                parts.extend([below, *skip_parts])
+        return self.merge(parts, f"{node}_input", node)
+
+
 def build_model(topology: Topology, architecture: Architecture, kind: ModelKind | str, *,
                 skip_mask: Sequence[bool] | None = None, weights: Mapping[Connection, float] | None = None,
                 survival_rates: Mapping[str, float] | float = 1.0, name: str | None = None) -> keras.Model:
@@ -38,51 +88,14 @@ def build_model(topology: Topology, architecture: Architecture, kind: ModelKind 
             ResiliNet and ResiliNet+ only.
     """
     kind = ModelKind(kind)
-    skips = topology.active_skips(skip_mask) if kind.has_skips else ()
-    weights = dict(weights or {}) if kind.has_skips else {}
+    wiring = Wiring(topology, architecture, kind, topology.active_skips(skip_mask) if kind.has_skips else (),
+                    dict(weights or {}) if kind.has_skips else {})
     if not isinstance(survival_rates, Mapping):
         survival_rates = {node: float(survival_rates) for node in topology.failable}
-
-    def weigh(tensor, connection: Connection):
-        scale = float(weights.get(connection, 1.0))
-        if scale == 1.0:
-            return tensor
-        source, target = connection
-        return keras.layers.Rescaling(scale, name=f"weight_{source}_to_{target}")(tensor)
-
-    def check_shapes(tensors, node):
-        shapes = [tuple(t.shape[1:]) for t in tensors]
-        if len(set(shapes)) > 1:
-            raise ValueError(f"{topology.name}: the tensors that meet at {node} have shapes "
-                             f"{', '.join(map(str, shapes))}; give them one shape (the nodes' layer stacks, or the "
-                             f"architecture's align_skip)")
-
-    def merge(tensors, layer_name, node):
-        check_shapes(tensors, node)
-        return tensors[0] if len(tensors) == 1 else keras.layers.Add(name=layer_name)(tensors)
-
     inputs = {node: keras.Input(shape=architecture.input_shapes[node], name=node) for node in topology.inputs}
     outputs = {}
     for node in topology.nodes:
-        if node in inputs:
-            x = inputs[node]
-        else:
-            parts = []
-            for below_node in topology.chain_sources(node):
-                below = weigh(outputs[below_node], (below_node, node))
-                skip_parts = []
-                for skip in [s for s in skips if s[1] == node and topology.bypassed_node(s) == below_node]:
-                    carried, below = architecture.align_skip(skip, outputs[skip[0]], below)
-                    skip_parts.append(weigh(carried, skip))
-                if not skip_parts:
-                    parts.append(below)
-                elif kind is ModelKind.RESILINET:
-                    carried = merge(skip_parts, f"skips_over_{below_node}_to_{node}", node)
-                    check_shapes([below, carried], node)
-                    parts.append(InputMultiplexer(name=f"mux_{below_node}_to_{node}")([below, carried]))
-                else:
-                    parts.extend([below, *skip_parts])
-            x = merge(parts, f"{node}_input", node)
+        x = inputs[node] if node in inputs else wiring.node_input(node, outputs)
         try:
             y = architecture.node(node, x)
         except ValueError as error:
@@ -93,7 +106,6 @@ def build_model(topology: Topology, architecture: Architecture, kind: ModelKind 
                 y = Failout(survival_rates[node], name=f"{node}_failout")(y)
             y = FailureGate(name=f"{node}_gate")(y)
         outputs[node] = y
-
     model_inputs = [inputs[node] for node in topology.inputs]
     model = keras.Model(inputs=model_inputs[0] if len(model_inputs) == 1 else model_inputs,
                         outputs=outputs[topology.output], name=name or f"{kind.file_name}_{topology.name}")

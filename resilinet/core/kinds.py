@@ -26,6 +26,11 @@ class ModelKind(enum.Enum):
     def file_name(self) -> str:
         return self.value.replace("+", "Plus")
 
+    @classmethod
+    def named(cls, name: str) -> ModelKind | None:
+        """The kind called `name` (its value, ResiliNet+, or its file name, ResiliNetPlus); None if none is."""
+        return next((kind for kind in cls if name in (kind.value, kind.file_name)), None)
+
 
 @dataclass(frozen=True)
 class ModelOptions:

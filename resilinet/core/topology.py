@@ -3,6 +3,7 @@ no-path test, the hyperconnection weights, the Keras model variants and the fail
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -89,6 +90,11 @@ class Topology:
                              f"({', '.join(f'{s}->{t}' for s, t in self.skips)}), got {len(skip_mask)}")
         return tuple(skip for skip, on in zip(self.skips, skip_mask) if on)
 
+    def skip_mask_of(self, has_skips: bool, skip_mask: Sequence[bool] | None) -> Sequence[bool] | None:
+        """The skip mask a model's graph has: `skip_mask` (None: every skip) for a kind with skip
+        hyperconnections, none switched on for Vanilla."""
+        return skip_mask if has_skips else (False,) * len(self.skips)
+
     def bypassed_node(self, skip: Connection) -> str:
         """The node a skip hyperconnection jumps over: source -> node -> target in the chain."""
         source, target = skip
@@ -161,9 +167,12 @@ class Topology:
         raise ValueError(f"unknown weight scheme {scheme}; known: {sorted(WEIGHT_SCHEMES)}")
 
 
+def combination_probability(alive: Sequence[bool], reliability: Sequence[float]) -> float:
+    """Probability of one alive/dead combination when each node lives with its own probability."""
+    return math.prod(r if up else 1.0 - r for up, r in zip(alive, reliability, strict=True))
+
+
 def combination_probabilities(combinations: Sequence[Sequence[bool]], reliability: Sequence[float]) -> np.ndarray:
     """Probability of each alive/dead combination under a reliability setting, normalised to 1."""
-    r = np.asarray(reliability, dtype=np.float64)
-    alive = np.asarray(combinations, dtype=bool)
-    probabilities = np.prod(np.where(alive, r, 1.0 - r), axis=1)
+    probabilities = np.array([combination_probability(alive, reliability) for alive in combinations])
     return probabilities / probabilities.sum()

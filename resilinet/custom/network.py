@@ -1,9 +1,9 @@
-"""Your own distributed network in one file (topology, reliability settings, layers, data: `OwnNetwork`), whose
-`main()` runs the four experiments and the deployment like the scripts in Experiment/ (see examples/sensor_field.py).
-A mistake in the declaration stops the program before any training, naming the file."""
+"""Your own distributed network in one file (topology, reliability settings, layers, data: `OwnNetwork`);
+`main(NETWORK)` (cli/own_network.py) runs the four experiments and the deployment on it like the scripts in
+Experiment/ (see examples/sensor_field.py). A mistake in the declaration stops the program before any training,
+naming the file."""
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -13,13 +13,11 @@ import numpy as np
 
 from resilinet.base.errors import UserError
 from resilinet.base.keras_import import import_keras
-from resilinet.cli.program import run_program
 from resilinet.core.kinds import ModelKind
 from resilinet.core.splits import Data, Split
 from resilinet.core.topology import Connection, Topology
 from resilinet.custom.data_checks import data_problem, failing_line
 from resilinet.data.definition import DatasetDefinition, shown_path
-from resilinet.runs.variants import VARIANTS
 
 # Where a network's `defaults` are silent: a short training (10 epochs of batch 128, one iteration), the papers'
 # failout survival rate 0.9, and node-by-node evaluation (a network of your own has no earlier results to match).
@@ -122,28 +120,6 @@ class OwnNetwork:
             raise UserError(f"{shown_path(self.file)}: {error}") from None
         finally:
             keras.backend.clear_session()
-
-    def main(self, argv: Sequence[str] | None = None):
-        """`python <file> <experiment type or deployment> [--key=value ...]`."""
-        argv = list(sys.argv[1:] if argv is None else argv)
-        programs = (*VARIANTS, "deployment")
-
-        def declared() -> DatasetDefinition:
-            if not argv or argv[0] not in programs:
-                raise UserError(f"the first argument names what to run: one of {', '.join(programs)} "
-                                f"(got {repr(argv[0]) if argv else 'none'})")
-            return self.dataset()
-
-        dataset = run_program(shown_path(self.file), declared)
-        experiment, flags = argv[0], argv[1:]
-        if experiment == "deployment":
-            from resilinet.deployment.run import main as deploy
-
-            return deploy(dataset, flags, description=self.description(experiment))
-        from resilinet.cli.experiment_script import main as run_experiment
-
-        return run_experiment(dataset, experiment, flags, script_defaults=self.script_defaults(experiment),
-                              description=self.description(experiment))
 
     def script_defaults(self, experiment: str) -> dict[str, Any]:
         """The lists an experiment type trains over; the skip sensitivity tries every skip alone,

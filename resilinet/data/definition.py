@@ -34,7 +34,7 @@ class DatasetDefinition:
         constants_file: The file that sets `defaults` (named when one of them is refused), and
             constant_files: where a default is set elsewhere (PARTITION_SETING in a model file).
         model_name: Models are named `<kind>_<model_name>` (empty: Keras' default name).
-        meanings: What --help says of this dataset's own flags (those `resilinet.cli.known_flags` lacks).
+        meanings: What --help says of this dataset's own flags (those `resilinet.runs.settings` does not declare).
         script: The script of an experiment type, from the repository's root, with `{experiment}` where the
             type goes (its words after the first are the script's first arguments).
     """

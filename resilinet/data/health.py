@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import os
 import shutil
 import urllib.error
 import urllib.request
@@ -16,6 +15,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from resilinet.base.errors import UserError
+from resilinet.base.files import write_with
 from resilinet.base.folders import (
     check_writable_directory,
     created_directory,
@@ -58,16 +58,16 @@ def _manual_instructions(url: str) -> str:
 
 def download(url: str, destination: Path, timeout: float = 60.0) -> Path:
     """Download `url` to `destination` (atomically; nothing is left behind when it fails)."""
-    partial = destination.with_name(destination.name + ".partial")
+    def fetch(partial: Path) -> None:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as out:
+                shutil.copyfileobj(response, out)
+        except OSError as error:  # urllib's errors among them
+            raise UserError(f"could not download the MHEALTH dataset from {url} ({error}); "
+                            f"{_manual_instructions(url)}") from None
+
     print(f"downloading {url} ...", flush=True)
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as out:
-            shutil.copyfileobj(response, out)
-    except (urllib.error.URLError, OSError) as error:
-        partial.unlink(missing_ok=True)
-        raise UserError(f"could not download the MHEALTH dataset from {url} ({error}); "
-                        f"{_manual_instructions(url)}") from None
-    os.replace(partial, destination)
+    write_with(destination, destination.with_name(destination.name + ".partial"), fetch)
     return destination
 
 

@@ -16,7 +16,7 @@ from resilinet.base.errors import UserError
 from resilinet.core.topology import Topology
 from resilinet.deployment.nodes import SENDER_DEAD, Node
 from resilinet.deployment.split import NodeSpec
-from resilinet.runs.ray_session import project_environment
+from resilinet.runs.ray_session import alive_node_resources, project_environment
 
 
 @dataclass
@@ -91,7 +91,7 @@ class DeployedNetwork:
     def restart(self, node: str) -> None:
         """Start a fresh actor for a dead node: it reloads its weights and rejoins once ready."""
         if node in self.actors or node in self.joining or (node in self.placement and not any(
-                n.get("Alive") and self.placement[node] in n["Resources"] for n in ray.nodes())):
+                self.placement[node] in resources for resources in alive_node_resources())):
             return  # running, rejoining, or its Ray node is down
         actor = self._new_actor(node, self.kills + self.restarts + 1)
         self.joining[node] = (actor, actor.ready.remote())

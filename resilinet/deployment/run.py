@@ -1,13 +1,14 @@
-"""Entry point of `Experiment/<dataset>_deployment.py`: deploy saved weights as Ray actors, fail
-nodes for real, stream the test set through them and compare with the in-process simulation."""
+"""What `Experiment/<dataset>_deployment.py` does: deploy saved weights as Ray actors, fail nodes for real, stream
+the test set through them and compare with the in-process simulation (`deploy`), and write its results
+(`write_results`). Its command line: cli/deployment_script.py."""
 from __future__ import annotations
 
 import json
 import shlex
-import sys
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,45 +16,25 @@ import numpy as np
 
 from resilinet.base.errors import UserError
 from resilinet.base.files import write_text_atomically
-from resilinet.base.folders import check_writable_directory
 from resilinet.base.keras_import import import_keras
-from resilinet.cli.known_flags import flag_specs
-from resilinet.cli.parser import parse_flags
-from resilinet.cli.program import run_program
+from resilinet.base.settings import Check, as_dict
 from resilinet.core.kinds import ModelKind
 from resilinet.core.splits import Split
 from resilinet.data.definition import DatasetDefinition
 from resilinet.runs.results import new_results_path
 
-DEPLOY_DEFAULTS = {
-    "model": "ResiliNet", "iteration": 1, "saved_run": "latest", "fail": ("",), "setting": "",
-    "requests": 0, "request_size": 1, "window": 25, "in_flight": 4, "timeout_ms": 1000.0,
-    "node_cpus": 0.1, "placement": ("",), "ray_address": "",
-    "no_path_guess": "expected", "seed": 0, "results_dir": "results",
-}
-# Dataset flags a deployment does not take: training ones, and resilinet_plus (--model says it).
-NOT_DEPLOYMENT_FLAGS = ("epochs", "iterations", "evaluate_saved", "resume", "distribute", "verbose", "resilinet_plus")
-KINDS = {kind.file_name: kind for kind in ModelKind}
 LATENCY_CLASSES = ("no failure", "node known dead", "node died mid-request")
-
-
-# Keys of a training run's configuration that do not shape its networks or data (the deployment's
-# own `seed` seeds its failure draws and no-path guesses).
-NOT_MODEL_KEYS = frozenset({"epochs", "iterations", "batch_size", "seed", "distribute", "verbose", "mixed_precision",
-                            "resilinet_plus", "no_path_guess", "exact_max_nodes", "mass_left", "node_by_node"})
 
 
 def weights_file(dataset: DatasetDefinition, config, kind: ModelKind) -> Path:
     """The weights the `<dataset>_average_accuracy` run `--saved_run` names saved for this model and
     iteration, checked to be made with the networks and data of this deployment; or a UserError."""
     from resilinet.runs.driver import checked_saved_run
-    from resilinet.runs.results import NON_RESULT_KEYS, run_files_of
+    from resilinet.runs.results import run_files_of
 
     experiment = f"{dataset.name}_average_accuracy"
-    here = {k: v for k, v in vars(config).items() if k in dataset.defaults}
-    run, document = checked_saved_run(config.saved_run, Path(config.results_dir), experiment, here,
-                                      NOT_MODEL_KEYS | NON_RESULT_KEYS, "--saved_run",
-                                      "deploy with its constants, or name another run", common_only=True)
+    run, document = checked_saved_run(config.saved_run, Path(config.results_dir), experiment, as_dict(config),
+                                      Check.DEPLOY)
     path = run_files_of(document, run, experiment).weights(config.iteration, kind.file_name)
     if not path.exists():
         found = sorted(p.name for p in path.parent.glob("*.weights.h5")) if path.parent.is_dir() else []
@@ -66,9 +47,11 @@ def weights_file(dataset: DatasetDefinition, config, kind: ModelKind) -> Path:
     return path
 
 
-def check_flags(dataset: DatasetDefinition, config) -> ModelKind:
+def checked_flags(dataset: DatasetDefinition, config) -> Any:
+    """The configuration with --fail and --placement without empty items, checked against the topology."""
     topology = dataset.topology
-    config.fail = tuple(node for node in config.fail if node)
+    config = replace(config, fail=tuple(node for node in config.fail if node),
+                     placement=tuple(pair for pair in config.placement if pair))
     unknown = [node for node in config.fail if node not in topology.failable]
     if unknown:
         raise UserError(f"--fail: {', '.join(unknown)} cannot fail; failable nodes: {', '.join(topology.failable)}")
@@ -76,18 +59,25 @@ def check_flags(dataset: DatasetDefinition, config) -> ModelKind:
         raise UserError(f"--setting must be one of {', '.join(dataset.reliability_settings)}, got {config.setting!r}")
     if config.setting and config.fail:
         raise UserError("--fail and --setting exclude each other: fixed failures, or failures drawn per window")
-    config.placement = tuple(pair for pair in config.placement if pair)
-    placed = [pair.partition(":") for pair in config.placement]
-    for pair, (node, colon, ray_node) in zip(config.placement, placed):
+    placement_of(config, topology)
+    return config
+
+
+def placement_of(config, topology) -> dict[str, str]:
+    """Node -> Ray node of --placement; a UserError for a pair that is not node:raynode."""
+    wanted: dict[str, str] = {}
+    for pair in config.placement:
+        node, colon, ray_node = pair.partition(":")
         if not colon or not ray_node or node not in topology.nodes:
             raise UserError(f"--placement: {pair!r} is not node:raynode with node one of {', '.join(topology.nodes)}")
         if ray_builtin_resource(ray_node):
             raise UserError(f"--placement: {pair!r} names Ray's own resource {ray_node}, not a Ray node; a placement "
                             f"takes node:raynode, where raynode is a custom resource the Ray node was started with "
                             f"(ray start --resources='{{\"{node}_host\": 1}}' and --placement={node}:{node}_host)")
-    if len({node for node, _, _ in placed}) < len(placed):
-        raise UserError("--placement names a node twice")
-    return KINDS[config.model]
+        if node in wanted:
+            raise UserError("--placement names a node twice")
+        wanted[node] = ray_node
+    return wanted
 
 
 def ray_builtin_resource(name: str) -> bool:
@@ -95,12 +85,12 @@ def ray_builtin_resource(name: str) -> bool:
     return name in ("CPU", "GPU", "memory", "object_store_memory") or name.startswith(("node:", "accelerator_type:"))
 
 
-def placement(config) -> dict[str, str]:
+def placement(config, topology) -> dict[str, str]:
     """Node -> Ray node of --placement, each Ray node checked to be in the cluster."""
-    import ray
+    from resilinet.runs.ray_session import alive_node_resources
 
-    wanted = {node: ray_node for node, _, ray_node in (pair.partition(":") for pair in config.placement)}
-    present = {r for n in ray.nodes() if n.get("Alive") for r in n["Resources"]}
+    wanted = placement_of(config, topology)
+    present = {name for resources in alive_node_resources() for name in resources}
     missing = sorted(set(wanted.values()) - present)
     if missing:
         named = sorted(r for r in present if not ray_builtin_resource(r))
@@ -202,42 +192,66 @@ def compare(model, topology, skip_mask, served, metric: str, no_path_score: floa
     return over_combinations(model, topology, skip_mask, seen, row)
 
 
-def deploy(dataset: DatasetDefinition, config) -> dict[str, Any]:
-    """Deploy, stream, compare; returns the results document."""
-    kind = check_flags(dataset, config)
+def deploy(dataset: DatasetDefinition, config, argv: Sequence[str] = ()) -> dict[str, Any]:
+    """Deploy, stream, compare; returns the results document (its command ends with the flags `argv`)."""
+    config = checked_flags(dataset, config)
     dataset.validate(config)
+    kind = ModelKind.named(config.model)
     path = weights_file(dataset, config, kind)
     import_keras()
 
+    from resilinet.core.evaluation import evaluate_combinations, expected_score, score
+    from resilinet.runs.jobs import Job, job_model
+    from resilinet.runs.variants import average_accuracy_variant
+
+    topology = dataset.topology
+    data = dataset.load_data(config)
+    built = job_model(dataset, config, data, Job(config.iteration, average_accuracy_variant(dataset, kind)),
+                      config.seed, path)
+    reliability = dataset.reliability_settings[config.setting] if config.setting else None
+    served, actors = serve(dataset, config, built, data, reliability)
+    combinations = compare(built.model, topology, built.skip_mask, served, dataset.metric, built.no_path_score)
+    y = np.concatenate([r["y"] for r in served])
+    document = {
+        "experiment": f"{dataset.name}_deployment", "metric": dataset.metric, "model": kind.value,
+        "weights": str(path), "failable_nodes": list(topology.failable), "config": as_dict(config),
+        "command": shlex.join(["python", *dataset.program("deployment"), *argv]), **actors,
+        "requests": len(served), "samples": int(len(y)), "partial_requests": sum(bool(r["partial"]) for r in served),
+        "measured": score(dataset.metric, y, np.concatenate([r["labels"] for r in served])),
+        "combinations": combinations,
+        "all_same_predictions": all(c["same_predictions"] for c in combinations),
+        "latency": {c: percentiles([r["seconds"] for r in served if r["latency_class"] == c]) for c in LATENCY_CLASSES},
+    }
+    if reliability is not None:
+        results = evaluate_combinations(built.model, topology, built.skip_mask, data.test, dataset.metric,
+                                        built.no_path_score, config.batch_size, node_by_node=config.node_by_node)
+        document["setting"] = {"name": config.setting, "reliability": list(reliability),
+                               "simulated_expected": expected_score(results, reliability)}
+    return document
+
+
+def serve(dataset: DatasetDefinition, config, built, data, reliability) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Start one actor per node, stream the requests through them (`stream`) and shut them down: the requests
+    served, and what happened to the actors (start time, kills, restarts, deaths, placement)."""
     import ray
 
-    from resilinet.core.evaluation import evaluate_combinations, expected_score, score
     from resilinet.deployment.network import DeployedNetwork
     from resilinet.deployment.nodes import NodeFailure
     from resilinet.deployment.split import split_model
-    from resilinet.runs.jobs import Job, job_model
     from resilinet.runs.ray_session import start_ray
-    from resilinet.runs.variants import average_accuracy_variants
 
-    topology = dataset.topology
-    config.resilinet_plus = kind is ModelKind.RESILINET_PLUS
-    variant = next(v for v in average_accuracy_variants(dataset, config) if v.kind is kind)
-    data = dataset.load_data(config)
-    built = job_model(dataset, config, data, Job(config.iteration, variant), config.seed, path)
-    model, skip_mask, no_path = built.model, built.skip_mask, built.no_path_score
+    topology, kind = dataset.topology, ModelKind.named(config.model)
     guess_labels, counts = np.unique(np.asarray(data.train.y).ravel(), return_counts=True)
-
     started = time.perf_counter()
     started_ray = start_ray(config.ray_address)
     network = None
     try:
-        network = DeployedNetwork(topology, split_model(model, topology, built.options.skip_mask, kind.has_skips),
+        network = DeployedNetwork(topology, split_model(built.model, topology, built.options.skip_mask, kind.has_skips),
                                   (guess_labels.tolist(), (counts / counts.sum()).tolist()),
-                                  node_cpus=config.node_cpus, seed=config.seed, placement=placement(config))
+                                  node_cpus=config.node_cpus, seed=config.seed, placement=placement(config, topology))
         network.start()
         start_seconds = time.perf_counter() - started
         print(f"{len(topology.nodes)} actors started in {start_seconds:.1f} s; streaming the requests", flush=True)
-        reliability = dataset.reliability_settings[config.setting] if config.setting else None
         try:
             served = stream(network, data.test, config, topology, reliability)
         except NodeFailure as failure:
@@ -248,28 +262,8 @@ def deploy(dataset: DatasetDefinition, config) -> dict[str, Any]:
             network.shutdown()
         if started_ray:
             ray.shutdown()
-
-    combinations = compare(model, topology, skip_mask, served, dataset.metric, no_path)
-    y = np.concatenate([r["y"] for r in served])
-    document = {
-        "experiment": f"{dataset.name}_deployment", "metric": dataset.metric, "model": kind.value,
-        "weights": str(path), "failable_nodes": list(topology.failable),
-        "config": {k: v for k, v in vars(config).items() if k != "argv"},
-        "command": shlex.join(["python", *dataset.program("deployment"), *config.argv]),
-        "actors": len(topology.nodes), "start_seconds": start_seconds, "kills": network.kills,
-        "restarts": network.restarts, "died": network.died, "placement": network.placement,
-        "requests": len(served), "samples": int(len(y)), "partial_requests": sum(bool(r["partial"]) for r in served),
-        "measured": score(dataset.metric, y, np.concatenate([r["labels"] for r in served])),
-        "combinations": combinations,
-        "all_same_predictions": all(c["same_predictions"] for c in combinations),
-        "latency": {c: percentiles([r["seconds"] for r in served if r["latency_class"] == c]) for c in LATENCY_CLASSES},
-    }
-    if config.setting:
-        results = evaluate_combinations(model, topology, skip_mask, data.test, dataset.metric, no_path,
-                                        config.batch_size, node_by_node=getattr(config, "node_by_node", False))
-        document["setting"] = {"name": config.setting, "reliability": list(reliability),
-                               "simulated_expected": expected_score(results, reliability)}
-    return document
+    return served, {"actors": len(topology.nodes), "start_seconds": start_seconds, "kills": network.kills,
+                    "restarts": network.restarts, "died": network.died, "placement": network.placement}
 
 
 def render(document: dict[str, Any]) -> str:
@@ -302,21 +296,9 @@ def render(document: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(dataset: DatasetDefinition, argv: Sequence[str] | None = None, description: str = "") -> dict[str, Any]:
-    program = " ".join(dataset.program("deployment"))
-    defaults = {**{k: v for k, v in dataset.defaults.items() if k not in NOT_DEPLOYMENT_FLAGS}, **DEPLOY_DEFAULTS}
-    argv = list(sys.argv[1:] if argv is None else argv)
-
-    def body() -> dict[str, Any]:
-        config = parse_flags(defaults, argv, description, program, flag_specs(dataset, defaults))
-        config.argv = argv
-        check_writable_directory(config.results_dir, "results_dir")
-        document = deploy(dataset, config)
-        json_path = new_results_path(Path(config.results_dir), f"{dataset.name}_deployment")
-        text = render(document)
-        write_text_atomically(json_path, json.dumps(document, indent=1, default=str) + "\n")
-        write_text_atomically(json_path.with_suffix(".txt"), text)
-        print(text + f"results: {json_path.with_suffix('.txt')} and {json_path}", flush=True)
-        return document
-
-    return run_program(program, body)
+def write_results(document: dict[str, Any], results_dir: Path) -> Path:
+    """Write a deployment's results document and its text (`render`) into `results_dir`; the .json's path."""
+    json_path = new_results_path(Path(results_dir), document["experiment"])
+    write_text_atomically(json_path, json.dumps(document, indent=1, default=str) + "\n")
+    write_text_atomically(json_path.with_suffix(".txt"), render(document))
+    return json_path

@@ -35,7 +35,7 @@ class NodeSpec:
 def split_model(model: keras.Model, topology: Topology, skip_mask: Sequence[bool] | None,
                 has_skips: bool) -> dict[str, NodeSpec]:
     """Cut a model made by `resilinet.core.builder.build_model` into one NodeSpec per node."""
-    mask = skip_mask if has_skips else (False,) * len(topology.skips)
+    mask = topology.skip_mask_of(has_skips, skip_mask)
     return {node: NodeSpec(name=node, senders=senders, input_shapes=tuple(tuple(t.shape[1:]) for t in sub.inputs),
                            input_dtypes=tuple(str(t.dtype) for t in sub.inputs), config=sub.to_json(),
                            weights=tuple(np.asarray(w) for w in sub.get_weights()))

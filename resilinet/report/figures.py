@@ -6,7 +6,6 @@ and for failout_rate `_survival.png`, for skiphyperconnection_sensitivity `_skip
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import matplotlib
@@ -15,14 +14,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from resilinet.base.files import write_with  # noqa: E402
 from resilinet.report.pooled import Run, learning_curves  # noqa: E402
 
 
 def save(figure, path: Path) -> Path:
-    partial = path.with_name(path.name + ".partial")
-    figure.savefig(partial, format="png", dpi=120, bbox_inches="tight")
-    plt.close(figure)
-    os.replace(partial, path)
+    """Write `figure` as the PNG `path`, whole or not at all, and close it."""
+    try:
+        write_with(path, path.with_name(path.name + ".partial"),
+                   lambda partial: figure.savefig(partial, format="png", dpi=120, bbox_inches="tight"))
+    finally:
+        plt.close(figure)
     return path
 
 

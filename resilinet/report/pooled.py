@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from resilinet.base.errors import UserError
+from resilinet.base.settings import Check
 from resilinet.core.kinds import ModelKind
 from resilinet.core.paper_topologies import CAMERA, CNN, HEALTH
 from resilinet.runs.results import (
@@ -18,9 +19,6 @@ from resilinet.runs.results import (
     read_results,
 )
 from resilinet.runs.variants import VARIANTS
-
-# Besides NON_RESULT_KEYS, pooled files may differ in these: a seed only names independent iterations.
-POOL_IGNORED_KEYS = ("seed", "argv")
 
 
 @dataclass
@@ -84,7 +82,7 @@ class Run:
     def add(self, path: Path, document: dict[str, Any]) -> None:
         if self.paths:
             first = self.paths[0]
-            keys = differing_keys(self.configs[0], document["config"], POOL_IGNORED_KEYS)
+            keys = differing_keys(self.configs[0], document["config"], self.experiment, Check.POOL)
             if keys:
                 raise UserError(f"{path} and {first} ran {self.experiment} with other constants "
                                 f"({', '.join(keys)}); their iterations cannot be pooled")

@@ -1,31 +1,18 @@
-"""The paper's tables from pooled results files, as markdown, and the report program.
-
-`python Experiment/report.py RESULTS.json ...` writes, per experiment, `<out>/<experiment>.md`
-(tables) and `<out>/<experiment>_*.png` (figures, `resilinet.report.figures`). Nothing here imports Keras.
+"""The paper's tables from pooled results files, as markdown (`render_report`, `readme_tables`), and the files of a
+report (`write_report`): per experiment, `<out>/<experiment>.md` (tables) and `<out>/<experiment>_*.png` (figures,
+`resilinet.report.figures`). Its command line: cli/report_script.py. Nothing here imports Keras.
 """
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from resilinet.base.errors import UserError
 from resilinet.base.files import write_text_atomically
-from resilinet.cli.parser import parse_flags
-from resilinet.cli.program import run_program
-from resilinet.report.pooled import Curves, Run, Stats, learning_curves, load_runs
+from resilinet.report.pooled import Curves, Run, Stats, learning_curves
 
 DIGITS = 4
-DEFAULTS = {"out": "results/report", "readme": False}
-DESCRIPTION = """Tables and figures of the paper from the results files of the experiment scripts.
-
-Files of one experiment pool their iterations (their configurations may differ only in the seed and
-in flags that do not change results); files of different experiments each get their own report:
-<out>/<experiment>.md and <out>/<experiment>_*.png. --readme=true prints only the summary tables
-as markdown for README's Results section and writes nothing."""
-
-
 def training_table(curves: dict[str, Curves]) -> list[str]:
     rows = []
     for group, c in curves.items():
@@ -85,6 +72,28 @@ def shared_config(run: Run) -> tuple[dict[str, Any], dict[str, list[Any]]]:
 
 def render_report(run: Run, figures: Sequence[str] = ()) -> str:
     """The markdown report of one (pooled) experiment."""
+    lines = [*introduction(run), *summary_table(run)]
+    if run.experiment_type == "average_accuracy":
+        lines += ["", "## Individual node failures", "",
+                  f"The {run.metric_name} with no node dead and with exactly one failable node dead, "
+                  "mean ± sample std over the n iterations. † no path to the cloud: the score is that of "
+                  "random guessing.", ""]
+        lines += single_failure_table(run)
+    curves = learning_curves(run)
+    if curves:
+        figure = next((name for name in figures if name.endswith("_learning_curves.png")), None)
+        lines += ["", "## Training", "",
+                  "From each model's per-epoch training log (mean over the models of a row); the kept epoch is the "
+                  "one whose weights were evaluated (best validation accuracy)."
+                  + (f" Learning curves: [{figure}]({figure})." if figure else ""), ""]
+        lines += training_table(curves)
+    lines += [*how_it_ran(run), *(["## Figures", ""] + [f"![{name}]({name})" for name in figures] + [""]
+                                  if figures else [])]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def introduction(run: Run) -> list[str]:
+    """The report's title and what its numbers are; notes on incomplete runs and bounded evaluations."""
     iterations = len({(seed, iteration) for seed, iteration, _ in run.origin})
     lines = [f"# {run.experiment}", "",
              f"Expected {run.metric_name} over all failure combinations of {', '.join(run.failable_nodes)}, "
@@ -101,22 +110,12 @@ def render_report(run: Run, figures: Sequence[str] = ()) -> str:
                   + ", ".join(f"{setting} {mass:.2g}" for setting, mass in left.items())
                   + ". Each such expected score is the middle of the interval it is known to lie in, so it is "
                   "within half of that of the exact value.\n"]
-    lines += summary_table(run)
-    if run.experiment_type == "average_accuracy":
-        lines += ["", "## Individual node failures", "",
-                  f"The {run.metric_name} with no node dead and with exactly one failable node dead, "
-                  "mean ± sample std over the n iterations. † no path to the cloud: the score is that of "
-                  "random guessing.", ""]
-        lines += single_failure_table(run)
-    curves = learning_curves(run)
-    if curves:
-        figure = next((name for name in figures if name.endswith("_learning_curves.png")), None)
-        lines += ["", "## Training", "",
-                  "From each model's per-epoch training log (mean over the models of a row); the kept epoch is the "
-                  "one whose weights were evaluated (best validation accuracy)."
-                  + (f" Learning curves: [{figure}]({figure})." if figure else ""), ""]
-        lines += training_table(curves)
-    lines += ["", "## Reliability settings", ""]
+    return lines
+
+
+def how_it_ran(run: Run) -> list[str]:
+    """The reliability settings, the configuration and the commands of the pooled files."""
+    lines = ["", "## Reliability settings", ""]
     lines += table(["setting", *run.failable_nodes], [[name, *map(str, rates)] for name, rates in run.settings.items()])
     shared, varying = shared_config(run)
     lines += ["", "## Configuration", ""]
@@ -129,9 +128,7 @@ def render_report(run: Run, figures: Sequence[str] = ()) -> str:
     for path, commands in zip(run.paths, run.commands):
         count = sum(1 for origin in run.origin.values() if origin == path)
         lines += [f"`{path}` ({count} records):", "", "```"] + (commands or ["(not recorded)"]) + ["```", ""]
-    if figures:
-        lines += ["## Figures", ""] + [f"![{name}]({name})" for name in figures] + [""]
-    return "\n".join(lines).rstrip("\n") + "\n"
+    return lines
 
 
 def readme_tables(runs: Sequence[Run]) -> str:
@@ -165,24 +162,3 @@ def write_report(runs: Sequence[Run], out: Path) -> list[Path]:
     except OSError as error:
         raise UserError(f"--out={out}: cannot write the report there ({error.strerror or error})") from None
     return written
-
-
-def main(argv: Sequence[str] | None = None, program: str = "Experiment/report.py") -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
-
-    def body() -> None:
-        flags = [a for a in argv if a.startswith("-")]
-        paths = [a for a in argv if not a.startswith("-")]
-        config = parse_flags(DEFAULTS, flags, DESCRIPTION, f"{program} RESULTS.json [RESULTS.json ...]")
-        if not paths:
-            raise UserError("give at least one results file (results/<script>_<time>.json); see --help")
-        runs = load_runs([Path(p) for p in paths])
-        for note in (note for run in runs for note in run.incomplete):
-            print(f"note: {note}", file=sys.stderr)
-        if config.readme:
-            print(readme_tables(runs), end="")
-            return
-        for path in write_report(runs, Path(config.out)):
-            print(path)
-
-    run_program(program, body)

@@ -3,7 +3,7 @@ resume, the run loop, and alone the results files."""
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +12,13 @@ from resilinet.base.folders import missing_folders, remove_empty
 from resilinet.base.keras_import import import_keras
 from resilinet.base.locks import holding_lock
 from resilinet.base.progress import Progress
+from resilinet.base.settings import Check, as_dict
 from resilinet.data.definition import DatasetDefinition
 from resilinet.runs.parallel import uses_ray
 from resilinet.runs.results import (
     ResultsLog,
+    RunDescription,
+    RunFiles,
     differing_keys,
     lock_path,
     moved_from,
@@ -24,9 +27,6 @@ from resilinet.runs.results import (
     run_files_of,
 )
 from resilinet.runs.variants import VARIANTS, Variant
-
-# Keys that change how saved weights are evaluated, not the weights: --evaluate_saved may set them anew.
-EVALUATION_KEYS = ("no_path_guess", "exact_max_nodes", "mass_left", "node_by_node")
 
 
 def resolve_run(value: str, flag: str, results_dir: Path, experiment: str, evaluated: bool | None = None) -> Path:
@@ -51,52 +51,58 @@ def resolve_run(value: str, flag: str, results_dir: Path, experiment: str, evalu
     return chosen
 
 
-def checked_saved_run(value: str, results_dir: Path, experiment: str, here: dict[str, Any], ignore: Iterable[str],
-                      flag: str, advice: str, common_only: bool = False) -> tuple[Path, dict[str, Any]]:
-    """The results file `--saved_run` names and its document, checked to be a run of `experiment`
-    made with the constants `here` (but those in `ignore`, and with `common_only` those that only
-    one side has); `flag` and `advice` word the error."""
+# How a refusal of another run's weights is worded, by the check that refuses them: the flag, and what to do.
+SAVED_RUN_ADVICE = {
+    Check.EVALUATE_SAVED: ("--evaluate_saved=true",
+                           "evaluate them with its constants, or name another run with --saved_run"),
+    Check.DEPLOY: ("--saved_run", "deploy with its constants, or name another run"),
+}
+
+
+def checked_saved_run(value: str, results_dir: Path, experiment: str, here: dict[str, Any], check: Check
+                      ) -> tuple[Path, dict[str, Any]]:
+    """The results file `--saved_run` names and its document, checked to be a run of `experiment` made with the
+    constants `here` that `check` compares (a deployment: only those both sides have)."""
+    flag, advice = SAVED_RUN_ADVICE[check]
     path = resolve_run(value, "saved_run", results_dir, experiment)
     document = read_results(path)
     if document["experiment"] != experiment:
         raise UserError(f"--saved_run: {path} is a results file of {document['experiment']}, not of {experiment}")
-    if common_only:
-        ignore = set(ignore) | (set(document["config"]) ^ set(here))
-    differing = differing_keys(document["config"], here, ignore=ignore)
+    ignore = set(document["config"]) ^ set(here) if check is Check.DEPLOY else set()
+    differing = differing_keys(document["config"], here, experiment, check, ignore)
     if differing:
         shown = "; ".join(f"{k}: {document['config'].get(k)!r} there, {here.get(k)!r} here" for k in differing)
         raise UserError(f"{flag}: the weights of {path} were made with other constants ({shown}); {advice}")
     return path, document
 
 
-def run_experiment(dataset: DatasetDefinition, experiment_type: str, config) -> ResultsLog:
+def run_experiment(dataset: DatasetDefinition, experiment_type: str, config, argv: Sequence[str] = ()) -> ResultsLog:
     """Run every (iteration, variant) job not yet logged, logging each record as it arrives into a new results log
     (with its own weights folder, or with `--evaluate_saved` the files of the `--saved_run`, checked to be a run of
     the same constants), or the one `--resume` names (checked against this configuration). With
-    `config.mixed_precision` the models are built under mixed_float16; the policy before is restored after."""
+    `config.mixed_precision` the models are built under mixed_float16; the policy before is restored after. `argv`,
+    the command line's flags, goes into the results' command."""
     experiment = f"{dataset.name}_{experiment_type}"
     variants = VARIANTS[experiment_type](dataset, config)
     created = missing_folders(Path(config.results_dir)) + missing_folders(Path(config.models_dir) / experiment)
-    command = shlex.join(["python", *dataset.program(experiment_type), *getattr(config, "argv", ())])
-    record_config = {k: v for k, v in vars(config).items() if k != "argv"}
-    shared = (experiment, record_config, dataset.topology, dataset.reliability_settings, dataset.metric,
-              [v.name for v in variants], command)
+    command = shlex.join(["python", *dataset.program(experiment_type), *argv])
+    record_config = as_dict(config)
+    run = RunDescription(experiment, experiment_type, record_config, dataset.topology, dataset.reliability_settings,
+                         dataset.metric, [v.name for v in variants])
     if config.resume:
         path = resolve_run(config.resume, "resume", Path(config.results_dir), experiment, bool(config.evaluate_saved))
         with holding_lock(lock_path(path), f"the run {path}"):
-            log = ResultsLog.resume(path, *shared, experiment_type)
+            log = ResultsLog.resume(path, run, command)
             run_missing_jobs(dataset, experiment, config, variants, log)
         return log
     saved = None
     if config.evaluate_saved:
         path, document = checked_saved_run(config.saved_run, Path(config.results_dir), experiment, record_config,
-                                           EVALUATION_KEYS, "--evaluate_saved=true",
-                                           "evaluate them with its constants, or name another run with --saved_run")
+                                           Check.EVALUATE_SAVED)
         saved = run_files_of(document, path, experiment)
         for line in moved_from(document, saved):
             print(f"--saved_run: {line}", flush=True)
-    log = ResultsLog.create(Path(config.results_dir), Path(config.models_dir), *shared, saved=saved,
-                            experiment_type=experiment_type)
+    log = ResultsLog.create(Path(config.results_dir), Path(config.models_dir), run, command, saved)
     try:
         with holding_lock(lock_path(log.json_path), f"the run {log.json_path}"):
             run_missing_jobs(dataset, experiment, config, variants, log)
@@ -116,7 +122,7 @@ def run_missing_jobs(dataset: DatasetDefinition, experiment: str, config, varian
     `log` as it exists."""
     keras = import_keras()  # imported only once flags are good
 
-    from resilinet.runs.jobs import Job, run_job
+    from resilinet.runs.jobs import Job
 
     done = log.done()
     jobs = [Job(i, v) for i in range(1, config.iterations + 1) for v in variants if (i, v.name) not in done]
@@ -125,27 +131,14 @@ def run_missing_jobs(dataset: DatasetDefinition, experiment: str, config, varian
               f"{config.iterations} x {len(variants)} records", flush=True)
         return
     if config.evaluate_saved:
-        missing = [p for p in (log.files.weights(j.iteration, j.variant.name) for j in jobs) if not p.exists()]
-        if missing:
-            raise UserError(f"--evaluate_saved=true: {len(missing)} weights file(s) missing in {missing[0].parent}: "
-                            f"{', '.join(p.name for p in missing)}; train them first "
-                            "(run without --evaluate_saved=true)")
+        check_saved_weights(log.files, jobs)
     resumed = f", resuming {log.json_path} ({len(done)} record(s) kept)" if config.resume else ""
     print(f"{experiment}: {len(jobs)} model(s) to run of {len(variants)} x {config.iterations} iteration(s)"
           f"{resumed}; logging to {log.text_path}", flush=True)
     previous_policy = keras.mixed_precision.global_policy()
     try:
         with watch_ctrl_c() as ctrl_c:
-            if uses_ray(config):
-                from resilinet.runs.parallel import run_jobs
-
-                run_jobs(dataset, experiment, config, jobs, log.files, on_record=log.add)
-            else:
-                data = dataset.load_data(config)
-                for k, job in enumerate(jobs, start=1):
-                    progress = Progress(f"model {k}/{len(jobs)} ({job.variant.name}, iteration {job.iteration})",
-                                        models_after=len(jobs) - k)
-                    log.add(run_job(dataset, experiment, config, data, job, log.files, on_epoch=progress))
+            run_jobs(dataset, experiment, config, jobs, log)
     except BaseException as error:
         if not (ctrl_c.pressed or isinstance(error, KeyboardInterrupt)):
             raise
@@ -156,3 +149,28 @@ def run_missing_jobs(dataset: DatasetDefinition, experiment: str, config, varian
     print(f"results: {log.text_path} and {log.json_path}", flush=True)
     print(f"training logs: {log.files.log_dir}/", flush=True)
     print(f"tables and figures: python Experiment/report.py {log.json_path}", flush=True)
+
+
+def check_saved_weights(files: RunFiles, jobs: Sequence) -> None:
+    """A UserError listing the jobs whose weights --evaluate_saved=true would score but the run never saved."""
+    missing = [p for p in (files.weights(j.iteration, j.variant.name) for j in jobs) if not p.exists()]
+    if missing:
+        raise UserError(f"--evaluate_saved=true: {len(missing)} weights file(s) missing in {missing[0].parent}: "
+                        f"{', '.join(p.name for p in missing)}; train them first (run without --evaluate_saved=true)")
+
+
+def run_jobs(dataset: DatasetDefinition, experiment: str, config, jobs: Sequence, log: ResultsLog) -> None:
+    """Run `jobs` as Ray tasks (`resilinet.runs.parallel`), or here one after another with a progress line per
+    epoch; each record goes into `log` as it arrives."""
+    if uses_ray(config):
+        from resilinet.runs.parallel import run_jobs as run_jobs_on_ray
+
+        run_jobs_on_ray(dataset, experiment, config, jobs, log.files, on_record=log.add)
+        return
+    from resilinet.runs.jobs import RunContext, run_job
+
+    run, data = RunContext(dataset, experiment, config, log.files), dataset.load_data(config)
+    for k, job in enumerate(jobs, start=1):
+        progress = Progress(f"model {k}/{len(jobs)} ({job.variant.name}, iteration {job.iteration})",
+                            models_after=len(jobs) - k)
+        log.add(run_job(run, data, job, progress))

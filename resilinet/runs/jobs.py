@@ -14,11 +14,7 @@ import keras
 
 from resilinet.base.errors import UserError
 from resilinet.base.files import check_room, unwritable_error
-from resilinet.core.bounded import (
-    EVALUATION_DEFAULTS,
-    enough_combinations,
-    expected_bounds,
-)
+from resilinet.core.bounded import enough_combinations, expected_bounds
 from resilinet.core.evaluation import (
     evaluate_combinations,
     expected_score,
@@ -30,6 +26,7 @@ from resilinet.data.definition import DatasetDefinition
 from resilinet.runs.distribute import distribution_scope
 from resilinet.runs.results import RunFiles
 from resilinet.runs.training import (
+    TrainingPlan,
     balanced_class_weight,
     derived_seed,
     save_weights_atomically,
@@ -63,22 +60,23 @@ class JobModel:
 
 
 def job_model(dataset: DatasetDefinition, config, data: Data, job: Job, seed: int, weights: Path,
-              train_model: Callable[[keras.Model], str] | None = None) -> JobModel:
+              train_model: Callable[[keras.Model], str] | None = None, distribute: str = "off") -> JobModel:
     """The one way to a trained model: build `job`'s network under `seed` and load its finished
-    `weights`; with `train_model`, weights that are missing or damaged are trained instead."""
+    `weights`; with `train_model`, weights that are missing or damaged are trained instead, over the devices
+    `distribute` says (`resilinet.runs.distribute`)."""
     keras.backend.clear_session()
-    keras.mixed_precision.set_global_policy("mixed_float16" if getattr(config, "mixed_precision", False) else "float32")
+    keras.mixed_precision.set_global_policy("mixed_float16" if config.mixed_precision else "float32")
     keras.utils.set_random_seed(seed)
     kind = job.variant.kind
     options = model_options(dataset, job.variant, config, job.iteration)
-    with distribution_scope(getattr(config, "distribute", "auto")):
+    with distribution_scope(distribute):
         model = dataset.build_model(kind, config, options)
         action = "loaded"
         if train_model is None:
             load_weights(model, weights)
         elif not (weights.exists() and load_finished(model, weights)):
             action = train_model(model)
-    skip_mask = options.skip_mask if kind.has_skips else (False,) * len(dataset.topology.skips)
+    skip_mask = dataset.topology.skip_mask_of(kind.has_skips, options.skip_mask)
     no_path = dataset.no_path_score  # the score when no input reaches the output (see DatasetDefinition)
     if callable(no_path):
         no_path = no_path(data)
@@ -87,55 +85,81 @@ def job_model(dataset: DatasetDefinition, config, data: Data, job: Job, seed: in
     return JobModel(model, options, skip_mask, no_path, action)
 
 
-def run_job(dataset: DatasetDefinition, experiment: str, config, data: Data, job: Job, files: RunFiles,
+@dataclass(frozen=True)
+class RunContext:
+    """What every job of one run shares: the dataset, the experiment's name, the configuration and the run's files."""
+
+    dataset: DatasetDefinition
+    experiment: str
+    config: Any
+    files: RunFiles
+
+
+def run_job(run: RunContext, data: Data, job: Job,
             on_epoch: Callable[[int, int, float], None] | None = None) -> dict[str, Any]:
     """Train one model (continuing its saved training state, if any) or load its finished weights (with
     `config.evaluate_saved`, or when this run finished it before), evaluate every failure combination: its record."""
     started = time.perf_counter()
-    variant, iteration = job.variant, job.iteration
-    seed = job_seed(config.seed, iteration, variant.name)
-    log_path, weights = files.log(iteration, variant.name), files.weights(iteration, variant.name)
+    dataset, config, variant = run.dataset, run.config, job.variant
+    seed = job_seed(config.seed, job.iteration, variant.name)
+    weights = run.files.weights(job.iteration, variant.name)
 
     def train_model(model: keras.Model) -> str:
-        """Train `model` and save its finished weights; returns how (for the console line)."""
-        state = files.state(iteration, variant.name)
-        files.weights_dir.mkdir(parents=True, exist_ok=True)
-        files.log_dir.mkdir(parents=True, exist_ok=True)
-        # The run's constants are checked when it is resumed; a state names its job and training.
-        identity = {"experiment": experiment, "variant": variant.name, "iteration": iteration, "seed": seed,
-                    "epochs": config.epochs, "batch_size": config.batch_size}
-        class_weight = balanced_class_weight(data.train.y) if dataset.balanced_class_weight else None
-        result = train(model, data, epochs=config.epochs, batch_size=config.batch_size, seed=seed, state_path=state,
-                       log_path=log_path, identity=identity, class_weight=class_weight, verbose=config.verbose,
-                       checkpoint_seconds=getattr(config, "checkpoint_seconds", 60.0), on_epoch=on_epoch,
-                       warn=lambda message: print(f"warning: {message}", flush=True))
-        check_room(weights, sum(w.nbytes for w in model.get_weights()))
-        save_weights_atomically(model, weights)
-        try:
-            state.unlink(missing_ok=True)
-        except OSError as error:
-            raise unwritable_error(state, error) from None
-        return f"trained, resumed after epoch {result.resumed_from}" if result.resumed_from else "trained"
+        return train_job(run, data, job, seed, model, on_epoch)
 
-    built = job_model(dataset, config, data, job, seed, weights, None if config.evaluate_saved else train_model)
-    topology, settings = dataset.topology, {s: dataset.reliability_settings[s] for s in variant.settings}
-    evaluation = {key: getattr(config, key, default) for key, default in EVALUATION_DEFAULTS.items()}
-    bounded = len(topology.failable) > evaluation["exact_max_nodes"]
-    needed = enough_combinations(settings.values(), evaluation["mass_left"]) if bounded else None
-    results = evaluate_combinations(built.model, topology, built.skip_mask, data.test, dataset.metric,
-                                    built.no_path_score, config.batch_size, needed, evaluation["node_by_node"])
-    scores = {result.alive: result.score for result in results}
-    bounds = {s: expected_bounds(scores, reliability) for s, reliability in settings.items()} if bounded else {}
-    averages = {s: bounds[s].middle if bounded else expected_score(results, r) for s, r in settings.items()}
+    built = job_model(dataset, config, data, job, seed, weights, None if config.evaluate_saved else train_model,
+                      config.distribute)
+    results, averages, bounds = evaluate_job(run, data, built, variant)
     shown = ", ".join(f"{s} {v:.4f}" for s, v in averages.items())
-    print(f"iteration {iteration}/{config.iterations} {variant.name} ({built.action}, "
+    print(f"iteration {job.iteration}/{config.iterations} {variant.name} ({built.action}, "
           f"{time.perf_counter() - started:.0f} s): {shown}", flush=True)
-    combinations = [{"alive": dict(zip(topology.failable, r.alive)), "no_path": r.no_path, dataset.metric: r.score}
-                    for r in results]
-    return {"iteration": iteration, "variant": variant.name, "group": variant.group,
+    log_path = run.files.log(job.iteration, variant.name)
+    combinations = [{"alive": dict(zip(dataset.topology.failable, r.alive)), "no_path": r.no_path,
+                     dataset.metric: r.score} for r in results]
+    return {"iteration": job.iteration, "variant": variant.name, "group": variant.group,
             "model": describe(variant, built.options, config), "training_log": str(log_path),
             "kept_epoch": kept_epoch(read_log(log_path)), "combinations": combinations, "average": averages,
-            **({"bounds": {s: vars(b) for s, b in bounds.items()}} if bounded else {})}  # average: their middle
+            **({"bounds": {s: vars(b) for s, b in bounds.items()}} if bounds else {})}  # average: their middle
+
+
+def train_job(run: RunContext, data: Data, job: Job, seed: int, model: keras.Model,
+              on_epoch: Callable[[int, int, float], None] | None) -> str:
+    """Train `job`'s `model` and save its finished weights; returns how (for the console line)."""
+    files, config, name = run.files, run.config, job.variant.name
+    state, weights = files.state(job.iteration, name), files.weights(job.iteration, name)
+    files.weights_dir.mkdir(parents=True, exist_ok=True)
+    files.log_dir.mkdir(parents=True, exist_ok=True)
+    # The run's constants are checked when it is resumed; a state names its job and training.
+    identity = {"experiment": run.experiment, "variant": name, "iteration": job.iteration, "seed": seed,
+                "epochs": config.epochs, "batch_size": config.batch_size}
+    class_weight = balanced_class_weight(data.train.y) if run.dataset.balanced_class_weight else None
+    plan = TrainingPlan(config.epochs, config.batch_size, seed, state, files.log(job.iteration, name), identity,
+                        class_weight, config.verbose, config.checkpoint_seconds)
+    result = train(model, data, plan, on_epoch, warn=lambda message: print(f"warning: {message}", flush=True))
+    check_room(weights, sum(w.nbytes for w in model.get_weights()))
+    save_weights_atomically(model, weights)
+    try:
+        state.unlink(missing_ok=True)
+    except OSError as error:
+        raise unwritable_error(state, error) from None
+    return f"trained, resumed after epoch {result.resumed_from}" if result.resumed_from else "trained"
+
+
+def evaluate_job(run: RunContext, data: Data, built: JobModel, variant: Variant) -> tuple[list, dict, dict]:
+    """Score `built` under every failure combination (or, past --exact_max_nodes, the most probable ones): the
+    combinations' results, the expected score per setting, and per setting the bounds of a bounded evaluation
+    (empty when exact; the expected score is then their middle)."""
+    dataset, config = run.dataset, run.config
+    topology, settings = dataset.topology, {s: dataset.reliability_settings[s] for s in variant.settings}
+    bounded = len(topology.failable) > config.exact_max_nodes
+    needed = enough_combinations(settings.values(), config.mass_left) if bounded else None
+    results = evaluate_combinations(built.model, topology, built.skip_mask, data.test, dataset.metric,
+                                    built.no_path_score, config.batch_size, needed, config.node_by_node)
+    if not bounded:
+        return results, {s: expected_score(results, r) for s, r in settings.items()}, {}
+    scores = {result.alive: result.score for result in results}
+    bounds = {s: expected_bounds(scores, reliability) for s, reliability in settings.items()}
+    return results, {s: b.middle for s, b in bounds.items()}, bounds
 
 
 def foreign_weights(path: Path, error: Exception) -> UserError:

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from resilinet.base.errors import UserError
 from resilinet.base.progress import line
-from resilinet.runs.ray_session import project_environment, start_ray
+from resilinet.base.settings import as_dict
+from resilinet.runs.ray_session import alive_node_resources, project_environment, start_ray
 from resilinet.runs.results import RunFiles
 from resilinet.runs.training_log import read_log
 
@@ -65,7 +66,7 @@ def run_job_task(dataset: DatasetDefinition, experiment: str, config, job: Job, 
     """The Ray task: one job in a worker process, run in the driver's working directory (so relative
     data, cache and model paths mean what they mean to the driver). Returns the record and the job's
     console output, which the driver prints."""
-    from resilinet.runs.jobs import run_job
+    from resilinet.runs.jobs import RunContext, run_job
 
     where = socket.gethostname()
     if not Path(directory).is_dir():
@@ -75,11 +76,11 @@ def run_job_task(dataset: DatasetDefinition, experiment: str, config, job: Job, 
     output = io.StringIO()
     try:
         with contextlib.redirect_stdout(output):
-            key = (dataset.name, repr(sorted(vars(config).items())))
+            key = (dataset.name, repr(sorted(as_dict(config).items())))
             if key not in _worker_data:
                 _worker_data.clear()
                 _worker_data[key] = dataset.load_data(config)
-            record = run_job(dataset, experiment, config, _worker_data[key], job, files)
+            record = run_job(RunContext(dataset, experiment, config, files), _worker_data[key], job)
     except UserError as error:
         raise UserError(f"worker on {where}: {error}") from None
     return record, output.getvalue()
@@ -87,10 +88,8 @@ def run_job_task(dataset: DatasetDefinition, experiment: str, config, job: Job, 
 
 def check_resources(config) -> None:
     """Stop early when no node can ever run a job (Ray would wait forever)."""
-    import ray
-
     wanted = {"CPU": config.cpus_per_model, "GPU": config.gpus_per_model}
-    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+    nodes = alive_node_resources()
     if not any(all(resources.get(k, 0) >= v for k, v in wanted.items() if v) for resources in nodes):
         largest = ", ".join(f"{r.get('CPU', 0):g} CPU / {r.get('GPU', 0):g} GPU" for r in nodes)
         raise UserError(f"no Ray node has --cpus_per_model={config.cpus_per_model:g} CPU and --gpus_per_model="

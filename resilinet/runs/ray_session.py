@@ -47,6 +47,13 @@ def start_ray(address: str = "", num_cpus: int | None = None) -> bool:
     return True
 
 
+def alive_node_resources() -> list[dict[str, float]]:
+    """The resources (CPU, GPU, memory, custom names) of each node of the Ray cluster that is alive."""
+    import ray
+
+    return [node["Resources"] for node in ray.nodes() if node.get("Alive")]
+
+
 def project_environment(paths: Sequence[str] = (), **variables: str) -> dict[str, str]:
     """The environment variables of a Ray worker of this project: this checkout (and `paths`) on its
     PYTHONPATH before the driver's own, the driver's Keras backend, and `variables`."""

@@ -18,14 +18,9 @@ from typing import Any
 
 from resilinet.base.errors import UserError
 from resilinet.base.files import create_new, write_text_atomically
-from resilinet.core.bounded import EVALUATION_DEFAULTS
+from resilinet.base.settings import Check
 from resilinet.core.topology import Topology
-
-# Flags that cannot change a run's numbers: a resumed run may set them differently, and the report
-# pools files that differ only in them (plus `seed`, which only names independent iterations).
-NON_RESULT_KEYS = frozenset({"verbose", "resume", "results_dir", "models_dir", "evaluate_saved", "iterations",
-                             "workers", "ray_address", "cpus_per_model", "gpus_per_model", "read_workers",
-                             "checkpoint_seconds", "saved_run"})
+from resilinet.runs.settings import absent_values, compared
 
 
 def mean_and_std(values: Sequence[float]) -> tuple[float, float | None]:
@@ -92,12 +87,15 @@ def record_problem(record: Mapping[str, Any], document: Mapping[str, Any]) -> st
     return ""
 
 
-def differing_keys(logged: Mapping[str, Any], current: Mapping[str, Any], ignore: Iterable[str] = ()) -> list[str]:
-    """Keys whose values differ between two configurations (JSON-normalised: tuples are lists), except
-    `ignore`. A key the scripts gained after runs were logged (EVALUATION_DEFAULTS) is compared as if a
-    configuration without it held the value that reproduces what those runs did."""
-    logged, current = {**EVALUATION_DEFAULTS, **logged}, {**EVALUATION_DEFAULTS, **current}
-    keys = sorted((set(logged) | set(current)) - NON_RESULT_KEYS - set(ignore))
+def differing_keys(logged: Mapping[str, Any], current: Mapping[str, Any], experiment: str, check: Check,
+                   ignore: Iterable[str] = ()) -> list[str]:
+    """The settings `check` compares whose values differ between two configurations of `experiment`
+    (JSON-normalised: tuples are lists), except `ignore`. A setting the scripts gained after runs were logged is
+    compared as if a configuration without it held the value that reproduces what those runs did
+    (`Setting.absent_means`)."""
+    absent = absent_values()
+    logged, current = {**absent, **logged}, {**absent, **current}
+    keys = sorted(k for k in (set(logged) | set(current)) - set(ignore) if compared(k, check, experiment))
     normal = json.loads(json.dumps([[logged.get(k), current.get(k)] for k in keys], default=str))
     return [k for k, (then, now) in zip(keys, normal) if then != now]
 
@@ -194,6 +192,20 @@ def moved_from(document: Mapping[str, Any], files: RunFiles) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class RunDescription:
+    """What a results file says of its run besides the records and the commands: the experiment and its type, the
+    configuration, the topology, the reliability settings, the metric, and the variants in the order they run."""
+
+    experiment: str
+    experiment_type: str
+    config: Mapping[str, Any]
+    topology: Topology
+    reliability_settings: Mapping[str, Sequence[float]]
+    metric: str
+    variant_order: Sequence[str] = ()
+
+
 class ResultsLog:
     """Collects one record per trained model and rewrites both files after each record.
 
@@ -203,32 +215,28 @@ class ResultsLog:
     record yet), and names the run's weights folder and training logs (`run`).
     """
 
-    def __init__(self, json_path: Path, experiment: str, config: Mapping[str, Any], topology: Topology,
-                 reliability_settings: Mapping[str, Sequence[float]], metric: str, files: RunFiles,
-                 variant_order: Sequence[str] = (), commands: Sequence[str] = (), experiment_type: str = ""):
+    def __init__(self, json_path: Path, run: RunDescription, files: RunFiles, commands: Sequence[str] = ()):
         self.json_path = Path(json_path)
-        self.experiment_type = experiment_type
+        self.experiment_type = run.experiment_type
         self.text_path = self.json_path.with_suffix(".txt")
-        self.experiment = experiment
-        self.config = dict(config)
-        self.topology = topology
-        self.settings = {name: list(r) for name, r in reliability_settings.items()}
-        self.metric = metric
+        self.experiment = run.experiment
+        self.config = dict(run.config)
+        self.topology = run.topology
+        self.settings = {name: list(r) for name, r in run.reliability_settings.items()}
+        self.metric = run.metric
         self.files = files
-        self.variant_order = list(variant_order)
+        self.variant_order = list(run.variant_order)
         self.commands = list(commands)
         self.records: list[dict[str, Any]] = []
         self.owns_weights = True  # False: it evaluates the weights of another run
 
     @classmethod
-    def create(cls, results_dir: Path, models_dir: Path | None, experiment: str, config: Mapping[str, Any],
-               topology: Topology, reliability_settings: Mapping[str, Sequence[float]], metric: str,
-               variant_order: Sequence[str] = (), command: str = "",
-               saved: RunFiles | None = None, experiment_type: str = "") -> ResultsLog:
+    def create(cls, results_dir: Path, models_dir: Path | None, run: RunDescription, command: str = "",
+               saved: RunFiles | None = None) -> ResultsLog:
         """A new run: its results file under a name no other run has (created exclusively) and its own
         weights folder <models_dir>/<experiment>/<run id>/ (or the files of the run whose `saved`
         weights it evaluates), written at once with no record yet."""
-        taken = []  # names whose weights folder a run writing its results elsewhere holds
+        taken, experiment = [], run.experiment  # names whose weights folder a run writing its results elsewhere holds
         while True:
             json_path = new_results_path(Path(results_dir), experiment)
             if saved is not None:
@@ -241,9 +249,7 @@ class ResultsLog:
                 taken.append(json_path)
         for path in taken:
             path.unlink()
-        log = cls(json_path, experiment, config, topology, reliability_settings, metric,
-                  saved or RunFiles(own, json_path.with_suffix("")), variant_order, [command] if command else [],
-                  experiment_type)
+        log = cls(json_path, run, saved or RunFiles(own, json_path.with_suffix("")), [command] if command else [])
         log.owns_weights = saved is None
         try:
             log.write()
@@ -253,10 +259,9 @@ class ResultsLog:
         return log
 
     @classmethod
-    def resume(cls, json_path: Path, experiment: str, config: Mapping[str, Any], topology: Topology,
-               reliability_settings: Mapping[str, Sequence[float]], metric: str,
-               variant_order: Sequence[str] = (), command: str = "", experiment_type: str = "") -> ResultsLog:
+    def resume(cls, json_path: Path, run: RunDescription, command: str = "") -> ResultsLog:
         """Reopen the results file of an earlier run of the same script and configuration."""
+        experiment, config = run.experiment, run.config
         document = read_results(json_path)
         if document["experiment"] != experiment:
             raise UserError(f"--resume: {json_path} is a results file of {document['experiment']}, not of {experiment}")
@@ -265,7 +270,7 @@ class ResultsLog:
         if evaluated != bool(config.get("evaluate_saved")):
             raise UserError(f"--resume: {json_path} " + ("evaluated saved weights: resume it with --evaluate_saved=true"
                             if evaluated else "trained its models: resume it without --evaluate_saved=true"))
-        differing = differing_keys(document["config"], config)
+        differing = differing_keys(document["config"], config, experiment, Check.RESUME)
         if differing:
             shown = "; ".join(f"{k}: logged {document['config'].get(k)!r}, now {config.get(k)!r}" for k in differing)
             raise UserError(f"--resume: {json_path} was run with other constants ({shown}); resume with the "
@@ -273,8 +278,7 @@ class ResultsLog:
         files = run_files_of(document, json_path, experiment, None if evaluated else config.get("models_dir"))
         for line in moved_from(document, files):
             print(f"--resume: {line}", flush=True)
-        log = cls(json_path, experiment, config, topology, reliability_settings, metric, files, variant_order,
-                  list(document.get("commands", [])) + ([command] if command else []), experiment_type)
+        log = cls(json_path, run, files, list(document.get("commands", [])) + ([command] if command else []))
         log.owns_weights = not evaluated
         for record in document["records"]:
             log._insert(record)

@@ -139,49 +139,88 @@ def _epoch_inputs(data: Data, seed: int, epoch: int):
     return dict(x=x, y=np.asarray(train.y)[order], validation_data=(data.val.x, data.val.y))
 
 
-def train(model: keras.Model, data: Data, *, epochs: int, batch_size: int, seed: int, state_path: Path, log_path: Path,
-          identity: Mapping[str, Any], class_weight: dict[int, float] | None = None, verbose: int = 1,
-          checkpoint_seconds: float = 60.0, on_epoch: Callable[[int, int, float], None] | None = None,
-          warn: Callable[[str], None] = print) -> TrainingResult:
-    """Fit `model` for `epochs` (continuing a saved state of the same job), then set its weights to those of its
-    best validation epoch; `on_epoch(epoch, epochs, seconds)` is called after each epoch (progress reports)."""
-    if not model.compiled:
-        compile_model(model)
-    model.optimizer.build(model.trainable_variables)
-    fingerprint = fingerprint_of(model, identity)
-    state = load_state(state_path, fingerprint, warn)
-    best_value, best_epoch, best_weights, start = -math.inf, 0, None, 0
+@dataclass(frozen=True)
+class TrainingPlan:
+    """How one model is trained: `epochs` of `batch_size` under `seed`, its state saved to `state_path` (at most
+    every `checkpoint_seconds`) and its per-epoch log to `log_path`; `identity` names the job and training (a
+    saved state of another identity is never resumed)."""
+
+    epochs: int
+    batch_size: int
+    seed: int
+    state_path: Path
+    log_path: Path
+    identity: Mapping[str, Any]
+    class_weight: dict[int, float] | None = None
+    verbose: int = 1
+    checkpoint_seconds: float = 60.0
+
+
+@dataclass
+class BestEpoch:
+    """The best validation epoch so far, and where the training stands."""
+
+    value: float = -math.inf
+    epoch: int = 0
+    weights: list[np.ndarray] | None = None
+    start: int = 0  # epochs done before this training (restored from a saved state)
+
+
+def restore(model: keras.Model, plan: TrainingPlan, fingerprint: str, warn: Callable[[str], None]
+            ) -> tuple[BestEpoch, list[dict[str, float]]]:
+    """Set `model` and its optimizer to the saved state of this training, if one fits; the log's rows up to it
+    are kept (none when there is no state) and returned."""
+    state = load_state(plan.state_path, fingerprint, warn)
+    best = BestEpoch()
     if state is not None:
         model.set_weights(state.weights)
         for variable, value in zip(model.optimizer.variables, state.optimizer):
             variable.assign(value)
-        best_value, best_epoch, best_weights = state.best_value, state.best_epoch, state.best_weights
-        start = state.epoch
-    rows = [row for row in read_log(log_path) if row["epoch"] <= start] if start else []
-    write_log(log_path, rows)
+        best = BestEpoch(state.best_value, state.best_epoch, state.best_weights, state.epoch)
+    rows = [row for row in read_log(plan.log_path) if row["epoch"] <= best.start] if best.start else []
+    write_log(plan.log_path, rows)
+    return best, rows
+
+
+def fit_one_epoch(model: keras.Model, data: Data, plan: TrainingPlan, epoch: int) -> dict[str, float]:
+    """Train epoch `epoch` (from 0) in its seeded order; its logged row."""
+    started = time.monotonic()
+    reseed(model, plan.seed, epoch)
+    history = model.fit(**_epoch_inputs(data, plan.seed, epoch), epochs=plan.epochs, initial_epoch=epoch,
+                        shuffle=False, batch_size=None if data.train.is_streamed else plan.batch_size,
+                        class_weight=plan.class_weight, verbose=plan.verbose, callbacks=[OneEpoch()])
+    logs = {key: values[-1] for key, values in history.history.items()}
+    if MONITOR not in logs:
+        raise ValueError(f"{MONITOR} is not logged: train with validation data")
+    return {**{k: float(logs.get(k, math.nan)) for k in LOG_COLUMNS}, "epoch": epoch + 1,
+            "seconds": time.monotonic() - started,
+            "learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))}
+
+
+def train(model: keras.Model, data: Data, plan: TrainingPlan,
+          on_epoch: Callable[[int, int, float], None] | None = None, warn: Callable[[str], None] = print
+          ) -> TrainingResult:
+    """Fit `model` as `plan` says (continuing a saved state of the same job), then set its weights to those of its
+    best validation epoch; `on_epoch(epoch, epochs, seconds)` is called after each epoch (progress reports)."""
+    if not model.compiled:
+        compile_model(model)
+    model.optimizer.build(model.trainable_variables)
+    fingerprint = fingerprint_of(model, plan.identity)
+    best, rows = restore(model, plan, fingerprint, warn)
     last_save = time.monotonic()
-    for epoch in range(start, epochs):
-        started = time.monotonic()
-        reseed(model, seed, epoch)
-        history = model.fit(**_epoch_inputs(data, seed, epoch), epochs=epochs, initial_epoch=epoch, shuffle=False,
-                            batch_size=None if data.train.is_streamed else batch_size, class_weight=class_weight,
-                            verbose=verbose, callbacks=[OneEpoch()])
-        logs = {key: values[-1] for key, values in history.history.items()}
-        if MONITOR not in logs:
-            raise ValueError(f"{MONITOR} is not logged: train with validation data")
-        if logs[MONITOR] > best_value:
-            best_value, best_epoch, best_weights = float(logs[MONITOR]), epoch + 1, model.get_weights()
-        seconds = time.monotonic() - started
-        rows.append({**{k: float(logs.get(k, math.nan)) for k in LOG_COLUMNS}, "epoch": epoch + 1, "seconds": seconds,
-                     "learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))})
-        write_log(log_path, rows)
-        if epoch + 1 < epochs and time.monotonic() - last_save + seconds >= checkpoint_seconds:
-            save_state(state_path, TrainingState(
-                epoch + 1, best_value, best_epoch, best_weights, model.get_weights(),
+    for epoch in range(best.start, plan.epochs):
+        row = fit_one_epoch(model, data, plan, epoch)
+        if row[MONITOR] > best.value:
+            best.value, best.epoch, best.weights = row[MONITOR], epoch + 1, model.get_weights()
+        rows.append(row)
+        write_log(plan.log_path, rows)
+        if epoch + 1 < plan.epochs and time.monotonic() - last_save + row["seconds"] >= plan.checkpoint_seconds:
+            save_state(plan.state_path, TrainingState(
+                epoch + 1, best.value, best.epoch, best.weights, model.get_weights(),
                 [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables], fingerprint))
             last_save = time.monotonic()
         if on_epoch is not None:
-            on_epoch(epoch + 1, epochs, seconds)
-    if best_weights is not None:
-        model.set_weights(best_weights)
-    return TrainingResult(best_value, best_epoch, start)
+            on_epoch(epoch + 1, plan.epochs, row["seconds"])
+    if best.weights is not None:
+        model.set_weights(best.weights)
+    return TrainingResult(best.value, best.epoch, best.start)

@@ -34,20 +34,24 @@ def _resilinet_kind(config) -> ModelKind:
     return ModelKind.RESILINET_PLUS if config.resilinet_plus else ModelKind.RESILINET
 
 
+def average_accuracy_variant(dataset: DatasetDefinition, kind: ModelKind) -> Variant:
+    """The network of `kind` the average accuracy experiment trains (and a deployment deploys)."""
+    return Variant(kind.file_name, kind.value, kind, tuple(dataset.reliability_settings))
+
+
 def average_accuracy_variants(dataset: DatasetDefinition, config) -> list[Variant]:
     kinds = (ModelKind.VANILLA, ModelKind.DFG, _resilinet_kind(config))
-    return [Variant(kind.file_name, kind.value, kind, tuple(dataset.reliability_settings)) for kind in kinds]
+    return [average_accuracy_variant(dataset, kind) for kind in kinds]
 
 
 def hyperconnection_weight_variants(dataset: DatasetDefinition, config) -> list[Variant]:
     """DFG and ResiliNet (ResiliNet+ when `resilinet_plus` is set) under each weight scheme."""
     settings = tuple(dataset.reliability_settings)
-    known = {kind.value: kind for kind in ModelKind}
     variants = []
     for name in config.model_kinds:
-        if name not in known:
-            raise UserError(f"--model_kinds: unknown kind {name!r}; known: {', '.join(known)}")
-        kind = known[name]
+        kind = ModelKind.named(name)
+        if kind is None:
+            raise UserError(f"--model_kinds: unknown kind {name!r}; known: {', '.join(k.value for k in ModelKind)}")
         if not kind.has_skips:
             raise UserError("--model_kinds: Vanilla has no hyperconnections to weigh")
         if kind is ModelKind.RESILINET:
@@ -116,7 +120,7 @@ def describe(variant: Variant, options: ModelOptions, config) -> dict[str, Any]:
     failout survival rate(s) it trained with (None without failout), whether they are the
     reliabilities of a setting (variable failout), its skip bits (None: every skip), its weight
     scheme, and the setting a model trained for one setting belongs to (None: all settings)."""
-    rates = (options.survival_rates_or(getattr(config, "failout_survival_rate", None)) if variant.kind.has_failout
+    rates = (options.survival_rates_or(config.failout_survival_rate) if variant.kind.has_failout
              else None)
     variable = isinstance(variant.survival_rates, str)
     return {"kind": variant.kind.value, "survival_rates": dict(rates) if isinstance(rates, Mapping) else rates,
