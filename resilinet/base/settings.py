@@ -142,6 +142,4 @@ def make_config(values: Mapping[str, Any], settings: Mapping[str, Setting]) -> A
 
 def as_dict(config: Any) -> dict[str, Any]:
     """A configuration's settings by name (a dataclass's fields, or any namespace's attributes)."""
-    if dataclasses.is_dataclass(config):
-        return {field.name: getattr(config, field.name) for field in dataclasses.fields(config)}
     return dict(vars(config))
