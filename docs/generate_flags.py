@@ -9,6 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from resilinet.base.settings import REQUIRED, Check, Role, Setting  # noqa: E402
+from resilinet.cli.report_script import REPORT_SETTINGS  # noqa: E402
 from resilinet.runs.settings import DATASET_SETTINGS, SETTINGS  # noqa: E402
 
 PAGE = Path(__file__).with_name("flags.md")
@@ -21,6 +22,8 @@ def shown_default(setting: Setting) -> str:
     value = setting.default
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
+    if value == "":
+        return "(empty)"
     return f"`{','.join(map(str, value)) if isinstance(value, tuple) else value}`"
 
 
@@ -60,6 +63,8 @@ def page() -> str:
     for dataset, settings in DATASET_SETTINGS.items():
         lines += ["", f"## Flags of the {dataset} scripts", "", *HEADER]
         lines += [row(key, setting) for key, setting in settings.items()]
+    lines += ["", "## Flags of Experiment/report.py", "", *HEADER]
+    lines += [row(key, setting) for key, setting in REPORT_SETTINGS.items()]
     return "\n".join(lines) + "\n"
 
 

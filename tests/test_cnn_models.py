@@ -188,6 +188,16 @@ def test_augmentation_is_random_in_training_and_the_identity_at_inference():
     assert not any("augment" in name for name in layer_names(plain))
 
 
+def test_the_augmented_model_compiles_whole_on_jax_and_as_keras_decides_elsewhere():
+    """Keras marks the rotation and shift layers unfit for XLA on every backend, which on JAX ran each training
+    step op by op; there they are marked fit. TensorFlow (no XLA on CPU, none with these layers) and PyTorch
+    (eager by default) keep Keras's choice."""
+    model = cnn_Vanilla_MobileNet.build_mobilenet_model(ModelKind.VANILLA, 1, alpha=0.25)
+    assert model.jit_compile == (keras.backend.backend() == "jax")
+    rotation = model.get_layer("iot_augment_rotation")
+    assert rotation.supports_jit == (keras.backend.backend() == "jax")
+
+
 def test_mixed_precision_keeps_the_prediction_in_float32():
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("mixed_float16")

@@ -17,6 +17,7 @@ import mlp_Vanilla_camera  # noqa: E402
 import mlp_Vanilla_health  # noqa: E402
 from conftest import run_script, write_mhealth_logs  # noqa: E402
 
+from resilinet.cli.report_script import main as report_main  # noqa: E402
 from resilinet.core.builder import ModelKind, set_alive  # noqa: E402
 from resilinet.core.paper_topologies import CAMERA, HEALTH  # noqa: E402
 from resilinet.deployment.network import DeployedNetwork  # noqa: E402
@@ -273,3 +274,60 @@ def test_a_node_that_cannot_fail_going_down_stops_the_deployment_naming_it(ray_i
     with pytest.raises(UserError, match="node cloud on Ray node machineA went down at request 7, but cloud cannot "
                                         "fail in health's topology"):
         network._lost("cloud", 7)
+
+
+def test_a_node_slowed_past_the_deadline_answers_as_if_it_were_dead(health_resilinet):
+    """fog2 (two hops from the input) is due 3 x 0.5 s after a request is sent and takes 2.5 s: in every failure
+    combination the answer is the simulation's with fog2 dead too; under a deadline it meets, nothing changes."""
+    model, network = health_resilinet
+    inputs = [np.random.default_rng(5).normal(0.0, 3.0, size=(16, 23)).astype("float32")]
+    whole = network.collect(network.submit(0, inputs, TIMEOUT_S, deadline_s=0.5))
+    assert all(whole.alive.values())
+    np.testing.assert_array_equal(whole.labels, simulate(model, HEALTH, (True,) * 3, inputs))
+    network.slow_down("fog2", 2.5)
+    try:
+        for alive in HEALTH.failure_combinations():
+            excluded = frozenset(n for n, up in zip(HEALTH.failable, alive) if not up)
+            answer = network.collect(network.submit(1, inputs, TIMEOUT_S, excluded, deadline_s=0.5))
+            as_if_dead = tuple(up and node != "fog2" for node, up in zip(HEALTH.failable, alive))
+            assert tuple(answer.alive[n] for n in HEALTH.failable) == as_if_dead, HEALTH.describe(alive)
+            if HEALTH.has_path(as_if_dead):
+                assert not answer.no_path
+                np.testing.assert_array_equal(answer.labels, simulate(model, HEALTH, as_if_dead, inputs),
+                                              err_msg=HEALTH.describe(alive))
+            else:
+                assert answer.no_path and set(answer.labels) == {7}
+    finally:
+        network.slow_down("fog2", 0.0)  # returns once fog2 has worked off the slow requests it holds
+
+
+def test_script_deadlines_record_each_one_and_the_report_draws_them(ray_instance, tmp_path, capsys):
+    data = write_mhealth_logs(tmp_path / "mhealth", rows_per_subject=40)
+    keras.utils.set_random_seed(6)
+    weights = fake_run(tmp_path, {}) / "ResiliNet_iter1.weights.h5"
+    mlp_Vanilla_health.build_health_model(ModelKind.RESILINET).save_weights(weights)
+    document = run_script("health_deployment.py", "--slow=fog2:2500", "--deadline_ms=500,3000", "--in_flight=1",
+                          "--request_size=20", f"--data_dir={data}", "--verify_checksums=false", cwd=tmp_path)
+    tight, loose = document["deadlines"]
+    shown = json.dumps(document["deadlines"], default=str)[:3000]
+    assert (tight["deadline_ms"], loose["deadline_ms"]) == (500.0, 3000.0)
+    assert [c["alive"] for c in tight["combinations"]] == [{"fog1": True, "fog2": False, "edge": True}], shown
+    assert [c["alive"] for c in loose["combinations"]] == [{"fog1": True, "fog2": True, "edge": True}], shown
+    for entry in (tight, loose):
+        assert entry["requests"] == 2 and entry["all_same_predictions"], shown  # the test rows in requests of 20
+        assert entry["latency"]["all requests"]["requests"] == 2 and entry["latency"]["all requests"]["p99_ms"] > 0
+    assert tight["latency"]["node late"]["requests"] == 2 and loose["latency"]["no failure"]["requests"] == 2
+    assert loose["latency"]["no failure"]["p50_ms"] > 2500, "fog2's answer, 2.5 s late, was waited for"
+    capsys.readouterr()
+    path = next((tmp_path / "results").glob("health_deployment_*.json"))
+    report_main([str(path), f"--out={tmp_path / 'report'}"])
+    table = (tmp_path / "report" / "health_deployment_deadlines.md").read_text()
+    assert f"| ResiliNet | 500 | 2 | {tight['measured']:.4f} | yes |" in table
+    assert (tmp_path / "report" / "health_deployment_deadlines.png").stat().st_size > 0
+
+
+def test_script_bad_slow_flag_is_a_user_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_script("health_deployment.py", "--slow=cloud:500", cwd=tmp_path)
+    assert exit_info.value.code == 2
+    assert "--slow: 'cloud:500' is not node:ms with node one of fog1, fog2, edge" in capsys.readouterr().err

@@ -38,6 +38,20 @@ def camera_flags(slice_dir):  # noqa: F811
             "--iterations=1", "--checkpoint_seconds=0"]
 
 
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The uninterrupted run of a script with given flags, made once per module: (its folder, its results)."""
+    runs = {}
+
+    def run(script, *flags):
+        key = (script, *flags)
+        if key not in runs:
+            folder = tmp_path_factory.mktemp("uninterrupted")
+            runs[key] = folder, run_script(script, *flags, cwd=folder)
+        return runs[key]
+    return run
+
+
 def environment():
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(EXPERIMENT_DIR)])}
 
@@ -85,10 +99,10 @@ def scores(document):
 
 @pytest.mark.parametrize("which", ["health", "camera"])
 def test_a_run_killed_mid_model_resumes_at_its_saved_epoch_and_matches_an_uninterrupted_run(
-        tmp_path, request, which):
+        tmp_path, request, uninterrupted, which):
     script, *flags = request.getfixturevalue(f"{which}_flags")
-    (tmp_path / "plain").mkdir(), (tmp_path / "killed").mkdir()
-    plain = run_script(script, *flags, cwd=tmp_path / "plain")
+    (tmp_path / "killed").mkdir()
+    plain_folder, plain = uninterrupted(script, *flags)
     model, _, code = kill_mid_model(tmp_path / "killed", script, *flags)
     assert code == -signal.SIGKILL
     experiment = script.removesuffix(".py")
@@ -104,17 +118,18 @@ def test_a_run_killed_mid_model_resumes_at_its_saved_epoch_and_matches_an_uninte
     assert f"iteration {iteration}/1 {variant} (trained, resumed after epoch " in process.stdout
     resumed = json.loads(results.read_text())
     assert scores(resumed) == scores(plain)
-    assert_same_weights(tmp_path / "plain", tmp_path / "killed", experiment)
+    assert_same_weights(plain_folder, tmp_path / "killed", experiment)
     every_epoch = {r["variant"]: list(range(1, epochs + 1)) for r in resumed["records"]}
     assert log_epochs(resumed, tmp_path / "killed") == every_epoch
     assert [r["kept_epoch"] for r in resumed["records"]] == [r["kept_epoch"] for r in plain["records"]]
     assert not list((tmp_path / "killed" / "models").glob("*/*/*.training.npz"))
 
 
-def test_a_damaged_epoch_checkpoint_is_named_and_that_model_trains_from_its_start(tmp_path, health_flags):
+def test_a_damaged_epoch_checkpoint_is_named_and_that_model_trains_from_its_start(tmp_path, health_flags,
+                                                                                  uninterrupted):
     script, *flags = health_flags
-    (tmp_path / "plain").mkdir(), (tmp_path / "killed").mkdir()
-    plain = run_script(script, *flags, cwd=tmp_path / "plain")
+    (tmp_path / "killed").mkdir()
+    _, plain = uninterrupted(script, *flags)
     model, _, _ = kill_mid_model(tmp_path / "killed", script, *flags)
     (state,) = (tmp_path / "killed" / "models").glob("*/*/*.training.npz")
     state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])
@@ -127,12 +142,12 @@ def test_a_damaged_epoch_checkpoint_is_named_and_that_model_trains_from_its_star
     assert scores(json.loads(results.read_text())) == scores(plain), "a clean retrain, nothing of the damaged file"
 
 
-def test_a_killed_worker_resumes_its_model_at_the_saved_epoch_and_matches_one_worker(tmp_path, health_flags):
+def test_a_killed_worker_resumes_its_model_at_the_saved_epoch_and_matches_one_worker(tmp_path, health_flags,
+                                                                                    uninterrupted):
     pytest.importorskip("ray")
     script, *flags = health_flags
-    flags = [f for f in flags if not f.startswith("--epochs=")] + ["--epochs=8"]
-    (tmp_path / "plain").mkdir(), (tmp_path / "two").mkdir()
-    plain = run_script(script, *flags, cwd=tmp_path / "plain")
+    (tmp_path / "two").mkdir()
+    plain_folder, plain = uninterrupted(script, *flags)
     model, output, code = kill_mid_model(tmp_path / "two", script, *flags, "--workers=2", workers_only=True)
     assert code == 0, output[-3000:]
     variant, iteration = model.rsplit("_iter", 1)
@@ -140,8 +155,9 @@ def test_a_killed_worker_resumes_its_model_at_the_saved_epoch_and_matches_one_wo
     (results,) = (tmp_path / "two" / "results").glob("*.json")
     document = json.loads(results.read_text())
     assert scores(document) == scores(plain)
-    assert_same_weights(tmp_path / "plain", tmp_path / "two", "health_average_accuracy")
-    assert log_epochs(document, tmp_path / "two") == {r["variant"]: list(range(1, 9)) for r in document["records"]}
+    assert_same_weights(plain_folder, tmp_path / "two", "health_average_accuracy")
+    assert log_epochs(document, tmp_path / "two") == {r["variant"]: list(range(1, epochs_of(flags) + 1))
+                                                      for r in document["records"]}
 
 
 def test_a_run_killed_in_its_first_model_has_a_results_file_to_resume(tmp_path, health_flags):

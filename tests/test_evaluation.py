@@ -63,3 +63,31 @@ def test_evaluate_combinations_is_pure_and_uses_no_path_score():
     for before, after in zip(weights_before, model.get_weights()):
         np.testing.assert_array_equal(before, after)
     assert all(float(model.get_layer(f"{n}_gate").alive.numpy()) == 1.0 for n in HEALTH.failable)
+
+
+def test_a_dead_sensing_device_sends_zeros_whole_model_and_node_by_node():
+    """An input listed as failable is gated like any node: with sensor s1 dead the model answers exactly as
+    with all alive and s1's data replaced by zeros (its node has no layers of its own, so its output is its data)."""
+    import keras
+
+    from resilinet.core.builder import build_model, set_alive
+    from resilinet.core.topology import Topology
+    from resilinet.networks.stacks import LayerStacks
+
+    topology = Topology("sensors", ("s1", "s2"), (("s1", "edge"), ("s2", "edge"), ("edge", "cloud")), (),
+                        ("s1", "s2", "edge"))
+    keras.utils.set_random_seed(3)
+    stacks = LayerStacks({"s1": (5,), "s2": (5,)},
+                         {"edge": lambda: [keras.layers.Dense(8, activation="relu")],
+                          "cloud": lambda: [keras.layers.Dense(4, activation="softmax")]})
+    model = build_model(topology, stacks, ModelKind.VANILLA)
+    x1, x2 = (np.random.default_rng(seed).normal(size=(64, 5)).astype("float32") for seed in (1, 2))
+    zeros_for_s1 = np.asarray(model.predict_on_batch([np.zeros_like(x1), x2]))
+    set_alive(model, topology, (False, True, True))
+    np.testing.assert_array_equal(np.asarray(model.predict_on_batch([x1, x2])), zeros_for_s1)
+    set_alive(model, topology, (True, True, True))
+    test = Split([x1, x2], np.random.default_rng(0).integers(0, 4, size=64))
+    whole, by_node = (evaluate_combinations(model, topology, None, test, "accuracy", 0.25, 16, node_by_node=flag)
+                      for flag in (False, True))
+    assert whole == by_node
+    assert [r.no_path for r in whole] == [not ((s1 or s2) and edge) for s1, s2, edge in topology.failure_combinations()]

@@ -145,10 +145,23 @@ def test_unknown_scheme_and_wrong_setting_length_raise():
     ((("a", "b"), ("b", "cloud"), ("a", "c"), ("c", "cloud")), (("c", "b"),), ("b",),
      "the chain has no path from c to b"),
     ((("a", "b"), ("b", "cloud")), (("a", "z"),), ("b",), "skip a->z names a node"),
-    ((("a", "b"), ("b", "cloud")), (), ("a",), "a is an input or the output"),
+    ((("a", "b"), ("b", "cloud")), (), ("b", "cloud"), "cloud is the output and cannot fail"),
     ((("b", "a"), ("a", "cloud")), (), ("b",), "input a receives a chain connection"),
     ((("a", "b"), ("b", "c")), (), ("b",), r"cloud \(output\) is in no chain connection"),
 ])
 def test_topology_mistakes_are_named(chain, skips, failable, message):
     with pytest.raises(ValueError, match=message):
         Topology("mine", ("a",), chain, skips, failable)
+
+
+def test_a_network_may_let_its_sensing_devices_fail():
+    """Inputs fail only where `failable` names them (the paper's networks name none): a dead input is removed
+    like any dead node, and the network keeps a path while another input reaches the output."""
+    sensors = Topology("sensors", ("s1", "s2"), (("s1", "edge"), ("s2", "edge"), ("edge", "cloud")), (),
+                       ("s1", "s2", "edge"))
+    assert sensors.has_path((False, True, True)) and sensors.has_path((True, False, True))
+    assert not sensors.has_path((False, False, True)) and not sensors.has_path((True, True, False))
+    assert [sensors.has_path(alive) for alive in sensors.failure_combinations()] == [
+        s1 or s2 if edge else False for s1, s2, edge in itertools.product((False, True), repeat=3)]
+    for paper in (HEALTH, CNN, CAMERA):
+        assert not set(paper.failable) & set(paper.inputs)

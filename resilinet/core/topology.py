@@ -28,10 +28,11 @@ class Topology:
 
     Attributes:
         name: Short name used in logs.
-        inputs: Nodes that receive raw input; they never fail (IoT, cameras).
+        inputs: Nodes that receive raw input (IoT, cameras, sensors); they fail only if `failable` names them.
         chain: Directed connections of the Vanilla network, (source, target).
         skips: Skip hyperconnections in sensitivity bit order; each jumps over exactly one node.
-        failable: Failable nodes in the order of every reliability setting.
+        failable: Failable nodes in the order of every reliability setting: any node but the output. The paper's
+            networks name no input: their sensing devices never fail.
         output: The node that produces the prediction (never fails).
     """
 
@@ -66,8 +67,7 @@ class Topology:
         unknown = [node for node in self.failable if node not in nodes]
         require(not unknown, f"the failable order names unknown node(s) {', '.join(unknown)}")
         require(len(set(self.failable)) == len(self.failable), "the failable order names a node twice")
-        for node in self.failable:
-            require(node not in (*self.inputs, self.output), f"{node} is an input or the output and cannot fail")
+        require(self.output not in self.failable, f"{self.output} is the output and cannot fail")
         for skip in self.skips:
             self.bypassed_node(skip)  # raises if the skip does not jump over exactly one node
         require(len(set(self.skips)) == len(self.skips) and not set(self.skips) & set(self.chain),
@@ -133,7 +133,7 @@ class Topology:
         """Whether some input still reaches the output when the nodes flagged dead are removed."""
         graph = self.graph(skip_mask)
         graph.remove_nodes_from(node for node, up in zip(self.failable, alive, strict=True) if not up)
-        return any(nx.has_path(graph, source, self.output) for source in self.inputs)
+        return any(source in graph and nx.has_path(graph, source, self.output) for source in self.inputs)
 
     def failure_combinations(self) -> list[tuple[bool, ...]]:
         """All 2^n alive flags of the failable nodes, from all dead to all alive."""

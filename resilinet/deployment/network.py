@@ -28,6 +28,7 @@ class Request:
     reports: dict[str, ray.ObjectRef]
     known_dead: frozenset[str]
     sent: float  # wall clock (time.time), as the output node stamps its answer
+    due: dict[str, float]  # under a deadline: when each node's output is due (wall clock); else empty
 
 
 @dataclass
@@ -58,6 +59,7 @@ class DeployedNetwork:
         self._spec_refs = {node: ray.put(spec) for node, spec in specs.items()}
         self._actor_class = ray.remote(Node)
         self._receivers = {node: [r for r, spec in specs.items() if node in spec.senders] for node in specs}
+        self.hops = hops(topology, specs)
         # Every node's worker: one thread per pool (a node holds a small share of a core), quiet TensorFlow.
         self._env = project_environment(TF_CPP_MIN_LOG_LEVEL="3", TF_NUM_INTRAOP_THREADS="1",
                                         TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS="1")
@@ -118,21 +120,30 @@ class DeployedNetwork:
             ray.kill(actor, no_restart=True)
             self.died.setdefault(node, request)
 
+    def slow_down(self, node: str, delay_s: float) -> None:
+        """Make `node` take `delay_s` longer over every request from now on (0: back to normal); returns once the
+        requests it already holds are done."""
+        ray.get(self.actors[node].slow_down.remote(delay_s))
+
     def submit(self, index: int, inputs: Sequence[np.ndarray], timeout_s: float,
-               excluded: frozenset[str] = frozenset()) -> Request:
+               excluded: frozenset[str] = frozenset(), deadline_s: float | None = None) -> Request:
         """Send one request: each input node gets its raw input, every other node the refs of its
         senders' outputs. Nodes known dead (or `excluded`: treated as dead without a kill) are not
-        called and their receivers take zeros at once."""
+        called and their receivers take zeros at once. Under a deadline per hop, a node `hops` away from
+        the inputs is due `deadline_s` x (hops + 1) after the request is sent; its receivers go on with
+        zeros for it after that, as if it were dead. Without one, a receiver waits `timeout_s`."""
         batch = len(inputs[0])
         raw = dict(zip(self.topology.inputs, inputs))
         known_dead = frozenset(n for n in self.topology.nodes if n not in self.actors) | excluded
         refs, reports = {}, {}
+        sent = time.time()
+        due = {} if deadline_s is None else {n: sent + deadline_s * (hops + 1) for n, hops in self.hops.items()}
         for node in (n for n in self.topology.nodes if n not in known_dead):
             senders = self.specs[node].senders
             arriving = [refs.get(s) for s in senders] if senders else [raw[node]]
             refs[node], reports[node] = self.actors[node].process.options(num_returns=2).remote(
-                index, batch, arriving, timeout_s)
-        return Request(index, refs, reports, known_dead, time.time())
+                index, batch, arriving, timeout_s, [due[s] for s in senders] if due else None, due.get(node))
+        return Request(index, refs, reports, known_dead, sent, due)
 
     def collect(self, request: Request) -> Answer:
         """Wait for the output node's answer and work out which nodes' outputs were used."""
@@ -141,12 +152,20 @@ class DeployedNetwork:
         except SENDER_DEAD:
             self._lost(self.topology.output, request.index)
         received: dict[str, dict[str, bool]] = {}
-        for node, ref in request.reports.items():
+        reports = request.reports
+        if request.due:  # a node still busy when the last node was due, or done after its own due, was late
+            done, _ = ray.wait(list(reports.values()), num_returns=len(reports),
+                               timeout=max(0.0, max(request.due.values()) - time.time()))
+            reports = {node: ref for node, ref in reports.items() if ref in set(done)}
+        for node, ref in reports.items():
             try:
-                received[node] = ray.get(ref)["received"]
+                report = ray.get(ref)
             except SENDER_DEAD:
                 if node in self.actors:
                     self._lost(node, request.index)
+                continue
+            if not report["late"]:
+                received[node] = report["received"]
         failable = self.topology.failable
         got = {n: [received[r][n] for r in self._receivers[n] if r in received] for n in failable}
         alive = {n: n in received and all(got[n]) for n in failable}
@@ -160,3 +179,13 @@ class DeployedNetwork:
         for actor in list(self.actors.values()) + [a for a, _ in self.joining.values()]:
             ray.kill(actor, no_restart=True)
         self.actors, self.joining = {}, {}
+
+
+def hops(topology: Topology, specs: Mapping[str, NodeSpec]) -> dict[str, int]:
+    """Each node's distance from the inputs in the deployed graph: 0 for an input, else one more than its farthest
+    sender (skip hyperconnections included)."""
+    distance: dict[str, int] = {}
+    for node in topology.nodes:
+        senders = specs[node].senders
+        distance[node] = 1 + max(distance[s] for s in senders) if senders else 0
+    return distance

@@ -1,7 +1,8 @@
 """The Ray actor of one physical node: it holds only its own layers and weights.
 
-A sender that Ray reports dead, or that has sent nothing within the timeout, counts as all zeros,
-as a dead node's gated output does in training and in the simulation.
+A sender that Ray reports dead, or that has sent nothing by the time it was due (the timeout, or the
+deadline of its hop), counts as all zeros, as a dead node's gated output does in training and in the
+simulation.
 """
 from __future__ import annotations
 
@@ -46,26 +47,38 @@ class Node:
         self.guess_labels = None if guess_labels is None else np.asarray(guess_labels)
         self.guess_probabilities = guess_probabilities
         self.rng = np.random.default_rng(seed)
+        self.delay_s = 0.0
 
     def ready(self) -> str:
         return self.spec.name
 
-    def process(self, request: int, batch: int, arriving: Sequence, timeout_s: float):
+    def slow_down(self, delay_s: float) -> None:
+        """Take `delay_s` longer over every request from now on (a node made slow on purpose; 0: back to normal)."""
+        self.delay_s = delay_s
+
+    def process(self, request: int, batch: int, arriving: Sequence, timeout_s: float,
+                due: Sequence[float] | None = None, own_due: float | None = None):
         """Run the node on one request. `arriving` holds the raw input arrays (input nodes) or the
-        senders' output ObjectRefs (None where the sender is known dead). Returns (output, report)."""
+        senders' output ObjectRefs (None where the sender is known dead); a sender counts as dead once
+        its `due` wall-clock time (time.time) has passed, or without `due` `timeout_s` after this call
+        starts. The report says whether this node finished after its own due time (`late`: its receivers
+        had gone on without it). Returns (output, report)."""
         started = time.perf_counter()
         if not self.spec.senders:
             tensors, received, reached = list(arriving), {}, True
         else:
-            tensors, received = self._receive(batch, arriving, timeout_s)  # a sender's NodeFailure passes on
+            due = [time.time() + timeout_s] * len(arriving) if due is None else due
+            tensors, received = self._receive(batch, arriving, due)  # a sender's NodeFailure passes on
             reached = any(received.values())
             received = {s: r is not None for s, r in received.items()}
         try:
             output = np.asarray(self.model(tensors, training=False))
         except Exception as error:
             raise NodeFailure(self.spec.name, " ".join(f"{type(error).__name__}: {error}".split())) from None
+        if self.delay_s:
+            time.sleep(self.delay_s)
         report = {"node": self.spec.name, "request": request, "received": received, "reached": reached,
-                  "seconds": time.perf_counter() - started}
+                  "seconds": time.perf_counter() - started, "late": own_due is not None and time.time() > own_due}
         if self.guess_labels is None:
             return (output, reached), report
         if reached:
@@ -75,14 +88,17 @@ class Node:
             answer = {"labels": guesses, "probabilities": None, "no_path": True}
         return {**answer, "answered_at": time.time()}, report
 
-    def _receive(self, batch: int, arriving: Sequence, timeout_s: float):
+    def _receive(self, batch: int, arriving: Sequence, due: Sequence[float]):
         """The senders' tensors (zeros for the missing ones), and per sender its `reached` flag or
-        None where nothing arrived."""
+        None where nothing arrived by its `due` time."""
         pending = {ref: i for i, ref in enumerate(arriving) if ref is not None}
         got: dict[int, tuple] = {}
-        deadline = time.perf_counter() + timeout_s
-        while pending and (left := deadline - time.perf_counter()) > 0:
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=left)
+        while pending:
+            now = time.time()
+            pending = {ref: i for ref, i in pending.items() if due[i] > now}  # the overdue count as dead
+            if not pending:
+                break
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=min(due[i] for i in pending.values()) - now)
             for ref in ready:
                 i = pending.pop(ref)
                 with contextlib.suppress(*SENDER_DEAD):

@@ -23,7 +23,7 @@ from resilinet.core.splits import Split
 from resilinet.data.definition import DatasetDefinition
 from resilinet.runs.results import new_results_path
 
-LATENCY_CLASSES = ("no failure", "node known dead", "node died mid-request")
+LATENCY_CLASSES = ("no failure", "node known dead", "node died mid-request", "node late")
 
 
 def weights_file(dataset: DatasetDefinition, config, kind: ModelKind) -> Path:
@@ -51,7 +51,8 @@ def checked_flags(dataset: DatasetDefinition, config) -> Any:
     """The configuration with --fail and --placement without empty items, checked against the topology."""
     topology = dataset.topology
     config = replace(config, fail=tuple(node for node in config.fail if node),
-                     placement=tuple(pair for pair in config.placement if pair))
+                     placement=tuple(pair for pair in config.placement if pair),
+                     slow=tuple(pair for pair in config.slow if pair))
     unknown = [node for node in config.fail if node not in topology.failable]
     if unknown:
         raise UserError(f"--fail: {', '.join(unknown)} cannot fail; failable nodes: {', '.join(topology.failable)}")
@@ -60,7 +61,26 @@ def checked_flags(dataset: DatasetDefinition, config) -> Any:
     if config.setting and config.fail:
         raise UserError("--fail and --setting exclude each other: fixed failures, or failures drawn per window")
     placement_of(config, topology)
+    slowed(config, topology)
     return config
+
+
+def slowed(config, topology) -> dict[str, float]:
+    """Failable node -> the seconds --slow adds to its every request; a UserError for a pair that is not node:ms."""
+    delays: dict[str, float] = {}
+    for pair in config.slow:
+        node, _, ms = pair.partition(":")
+        try:
+            delay = float(ms)
+        except ValueError:
+            delay = -1.0
+        if node not in topology.failable or not 0.0 <= delay < float("inf"):
+            raise UserError(f"--slow: {pair!r} is not node:ms with node one of {', '.join(topology.failable)} (a late "
+                            "node is a dead one: only a failable node can be late) and ms a number of at least 0")
+        if node in delays:
+            raise UserError("--slow names a node twice")
+        delays[node] = delay / 1000.0
+    return delays
 
 
 def placement_of(config, topology) -> dict[str, str]:
@@ -125,9 +145,10 @@ def percentiles(seconds: Sequence[float]) -> dict[str, float | int | None]:
     return {"requests": len(seconds), **dict(zip(("p50_ms", "p95_ms", "p99_ms"), ms))}
 
 
-def stream(network, test: Split, config, topology, reliability) -> list[dict[str, Any]]:
-    """Send the requests, `in_flight` at a time. Under a setting, every `window` requests draw
-    which nodes are down: those are killed while earlier requests are still in flight, and once
+def stream(network, test: Split, config, topology, reliability,
+           deadline_s: float | None = None) -> list[dict[str, Any]]:
+    """Send the requests, `in_flight` at a time (under a deadline per hop, if given). Under a setting, every `window`
+    requests draw which nodes are down: those are killed while earlier requests are still in flight, and once
     those are answered the others are restarted if dead; the window's requests go out when the
     restarted nodes have rejoined (restart time is no request's latency)."""
     rng = np.random.default_rng(config.seed)
@@ -141,12 +162,10 @@ def stream(network, test: Split, config, topology, reliability) -> list[dict[str
         while len(in_flight) > keep:
             request, inputs, labels = in_flight.popleft()
             answer = network.collect(request)
-            latency_class = ("node died mid-request" if answer.died_during
-                             else "node known dead" if not all(answer.alive.values()) else "no failure")
             served.append({"index": answer.index, "inputs": inputs, "y": labels, "labels": answer.labels,
                            "probabilities": answer.probabilities, "no_path": answer.no_path,
-                           "alive": tuple(answer.alive[n] for n in topology.failable),
-                           "partial": answer.partial, "latency_class": latency_class, "seconds": answer.seconds})
+                           "alive": tuple(answer.alive[n] for n in topology.failable), "partial": answer.partial,
+                           "latency_class": latency_class(answer, network, request), "seconds": answer.seconds})
 
     for index, (inputs, labels) in enumerate(request_batches(test, config.request_size, config.requests)):
         if reliability is not None and index % config.window == 0:
@@ -158,10 +177,19 @@ def stream(network, test: Split, config, topology, reliability) -> list[dict[str
                 network.restart(node)
             network.admit_ready(wait=True)
         network.admit_ready()
-        in_flight.append((network.submit(index, inputs, config.timeout_ms / 1000.0), inputs, labels))
+        in_flight.append((network.submit(index, inputs, config.timeout_ms / 1000.0, deadline_s=deadline_s), inputs,
+                          labels))
         finish(config.in_flight - 1)
     finish()
     return served
+
+
+def latency_class(answer, network, request) -> str:
+    """Which of LATENCY_CLASSES an answered request is in: a node missing that is still running was late."""
+    if answer.died_during:
+        late = request.due and all(node in network.actors for node in answer.died_during)
+        return "node late" if late else "node died mid-request"
+    return "node known dead" if not all(answer.alive.values()) else "no failure"
 
 
 def compare(model, topology, skip_mask, served, metric: str, no_path_score: float) -> list[dict[str, Any]]:
@@ -200,7 +228,7 @@ def deploy(dataset: DatasetDefinition, config, argv: Sequence[str] = ()) -> dict
     path = weights_file(dataset, config, kind)
     import_keras()
 
-    from resilinet.core.evaluation import evaluate_combinations, expected_score, score
+    from resilinet.core.evaluation import evaluate_combinations, expected_score
     from resilinet.runs.jobs import Job, job_model
     from resilinet.runs.variants import average_accuracy_variant
 
@@ -209,19 +237,17 @@ def deploy(dataset: DatasetDefinition, config, argv: Sequence[str] = ()) -> dict
     built = job_model(dataset, config, data, Job(config.iteration, average_accuracy_variant(dataset, kind)),
                       config.seed, path)
     reliability = dataset.reliability_settings[config.setting] if config.setting else None
-    served, actors = serve(dataset, config, built, data, reliability)
-    combinations = compare(built.model, topology, built.skip_mask, served, dataset.metric, built.no_path_score)
-    y = np.concatenate([r["y"] for r in served])
+    streams, actors = serve(dataset, config, built, data, reliability)
     document = {
         "experiment": f"{dataset.name}_deployment", "metric": dataset.metric, "model": kind.value,
         "weights": str(path), "failable_nodes": list(topology.failable), "config": as_dict(config),
         "command": shlex.join(["python", *dataset.program("deployment"), *argv]), **actors,
-        "requests": len(served), "samples": int(len(y)), "partial_requests": sum(bool(r["partial"]) for r in served),
-        "measured": score(dataset.metric, y, np.concatenate([r["labels"] for r in served])),
-        "combinations": combinations,
-        "all_same_predictions": all(c["same_predictions"] for c in combinations),
-        "latency": {c: percentiles([r["seconds"] for r in served if r["latency_class"] == c]) for c in LATENCY_CLASSES},
     }
+    measured = [measure(built, topology, served, dataset.metric) for served in streams]
+    if config.deadline_ms:
+        document["deadlines"] = [{"deadline_ms": deadline, **m} for deadline, m in zip(config.deadline_ms, measured)]
+    else:
+        document.update(measured[0])
     if reliability is not None:
         results = evaluate_combinations(built.model, topology, built.skip_mask, data.test, dataset.metric,
                                         built.no_path_score, config.batch_size, node_by_node=config.node_by_node)
@@ -230,9 +256,28 @@ def deploy(dataset: DatasetDefinition, config, argv: Sequence[str] = ()) -> dict
     return document
 
 
-def serve(dataset: DatasetDefinition, config, built, data, reliability) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Start one actor per node, stream the requests through them (`stream`) and shut them down: the requests
-    served, and what happened to the actors (start time, kills, restarts, deaths, placement)."""
+def measure(built, topology, served: list[dict[str, Any]], metric: str) -> dict[str, Any]:
+    """What one stream of requests measured: the score through the actors, each failure combination against the
+    simulation (`compare`), and the latency percentiles per class of request."""
+    from resilinet.core.evaluation import score
+
+    combinations = compare(built.model, topology, built.skip_mask, served, metric, built.no_path_score)
+    y = np.concatenate([r["y"] for r in served])
+    return {
+        "requests": len(served), "samples": int(len(y)), "partial_requests": sum(bool(r["partial"]) for r in served),
+        "measured": score(metric, y, np.concatenate([r["labels"] for r in served])),
+        "combinations": combinations,
+        "all_same_predictions": all(c["same_predictions"] for c in combinations),
+        "latency": {c: percentiles([r["seconds"] for r in served if r["latency_class"] == c]) for c in LATENCY_CLASSES}
+                   | {"all requests": percentiles([r["seconds"] for r in served])},
+    }
+
+
+def serve(dataset: DatasetDefinition, config, built, data,
+          reliability) -> tuple[list[list[dict[str, Any]]], dict[str, Any]]:
+    """Start one actor per node, slow down the nodes --slow names, stream the requests through them (`stream`: once,
+    or once per deadline) and shut them down: the requests served per stream, and what happened to the actors
+    (start time, kills, restarts, deaths, placement)."""
     import ray
 
     from resilinet.deployment.network import DeployedNetwork
@@ -250,10 +295,14 @@ def serve(dataset: DatasetDefinition, config, built, data, reliability) -> tuple
                                   (guess_labels.tolist(), (counts / counts.sum()).tolist()),
                                   node_cpus=config.node_cpus, seed=config.seed, placement=placement(config, topology))
         network.start()
+        for node, delay_s in slowed(config, topology).items():
+            network.slow_down(node, delay_s)
         start_seconds = time.perf_counter() - started
         print(f"{len(topology.nodes)} actors started in {start_seconds:.1f} s; streaming the requests", flush=True)
         try:
-            served = stream(network, data.test, config, topology, reliability)
+            served = [stream(network, data.test, config, topology, reliability, deadline_ms / 1000.0)
+                      for deadline_ms in config.deadline_ms] or [stream(network, data.test, config, topology,
+                                                                        reliability)]
         except NodeFailure as failure:
             raise UserError(f"node {failure.node}: {failure.message} (an error of the node's own code, not a node "
                             "failure: the deployment stops)") from None
@@ -267,33 +316,43 @@ def serve(dataset: DatasetDefinition, config, built, data, reliability) -> tuple
 
 
 def render(document: dict[str, Any]) -> str:
+    """The text of a deployment's results: what happened to the actors, then per stream of requests (one, or one per
+    deadline) each failure combination against the simulation and the latency percentiles."""
     metric = document["metric"].replace("_", "-")
     lines = [f"experiment: {document['experiment']}", f"command: {document['command']}",
              f"model: {document['model']} ({document['weights']})",
              f"{document['actors']} actors started in {document['start_seconds']:.1f} s; "
              f"{document['kills']} kill(s), {document['restarts']} restart(s)",
              *[f"{node} went down at request {request}: Ray reported its actor dead (not a kill of the deployment)"
-               for node, request in document["died"].items()],
-             f"requests: {document['requests']} ({document['samples']} samples), "
-             f"{document['partial_requests']} with a node's output reaching only some receivers", ""]
-    names = [" ".join(f"{n}={'up' if up else 'DOWN'}" for n, up in c["alive"].items())
-             + (" (no path)" if c["no_path"] else "") for c in document["combinations"]]
-    width = max([len("failure combination"), *map(len, names)])
-    lines.append(f"{'failure combination':<{width}} {'requests':>8} {'measured':>9} {'simulated':>9}  same  "
-                 "max |p - p_sim|")
-    for name, c in zip(names, document["combinations"]):
-        lines.append(f"{name:<{width}} {c['requests']:>8} {c['measured']:>9.4f} {c['simulated']:>9.4f}  "
-                     f"{'yes' if c['same_predictions'] else 'NO ':<4}  {c['max_probability_difference']:.1e}")
-    lines += ["", f"overall {metric} through the actors: {document['measured']:.4f}"]
+               for node, request in document["died"].items()]]
+    for entry in document.get("deadlines", [document]):
+        if "deadline_ms" in entry:
+            lines += ["", f"== deadline {entry['deadline_ms']:g} ms per hop =="]
+        lines += stream_lines(entry, metric)
     if "setting" in document:
         s = document["setting"]
         lines.append(f"simulated expected {metric} under {s['name']} {s['reliability']}: {s['simulated_expected']:.4f}")
-    lines.append(f"every combination predicts as the simulation: {'yes' if document['all_same_predictions'] else 'NO'}")
-    lines += ["", f"{'latency per request':<24} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"]
-    for name, p in document["latency"].items():
-        shown = [("n/a" if p[k] is None else f"{p[k]:.1f}") for k in ("p50_ms", "p95_ms", "p99_ms")]
-        lines.append(f"{name:<24} {p['requests']:>8} {shown[0]:>8} {shown[1]:>8} {shown[2]:>8}")
     return "\n".join(lines) + "\n"
+
+
+def stream_lines(entry: dict[str, Any], metric: str) -> list[str]:
+    lines = [f"requests: {entry['requests']} ({entry['samples']} samples), "
+             f"{entry['partial_requests']} with a node's output reaching only some receivers", ""]
+    names = [" ".join(f"{n}={'up' if up else 'DOWN'}" for n, up in c["alive"].items())
+             + (" (no path)" if c["no_path"] else "") for c in entry["combinations"]]
+    width = max([len("failure combination"), *map(len, names)])
+    lines.append(f"{'failure combination':<{width}} {'requests':>8} {'measured':>9} {'simulated':>9}  same  "
+                 "max |p - p_sim|")
+    for name, c in zip(names, entry["combinations"]):
+        lines.append(f"{name:<{width}} {c['requests']:>8} {c['measured']:>9.4f} {c['simulated']:>9.4f}  "
+                     f"{'yes' if c['same_predictions'] else 'NO ':<4}  {c['max_probability_difference']:.1e}")
+    lines += ["", f"overall {metric} through the actors: {entry['measured']:.4f}",
+              f"every combination predicts as the simulation: {'yes' if entry['all_same_predictions'] else 'NO'}",
+              "", f"{'latency per request':<29} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"]
+    for name, p in entry["latency"].items():
+        shown = [("n/a" if p[k] is None else f"{p[k]:.1f}") for k in ("p50_ms", "p95_ms", "p99_ms")]
+        lines.append(f"{name:<29} {p['requests']:>8} {shown[0]:>8} {shown[1]:>8} {shown[2]:>8}")
+    return lines
 
 
 def write_results(document: dict[str, Any], results_dir: Path) -> Path:

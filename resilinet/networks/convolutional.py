@@ -15,10 +15,21 @@ def augmentation(x, prefix: str):
     """The original's training augmentation as layers, identity at inference: rotation up to 30 degrees, width and
     height shift up to 20 %, horizontal flip; pixels moved in from outside take the nearest edge pixel
     (ImageDataGenerator's fill_mode "nearest")."""
-    x = keras.layers.RandomRotation(ROTATION_DEGREES / 360.0, fill_mode="nearest", name=f"{prefix}_augment_rotation")(x)
-    x = keras.layers.RandomTranslation(SHIFT_FRACTION, SHIFT_FRACTION, fill_mode="nearest",
-                                       name=f"{prefix}_augment_shift")(x)
+    rotation = keras.layers.RandomRotation(ROTATION_DEGREES / 360.0, fill_mode="nearest",
+                                           name=f"{prefix}_augment_rotation")
+    shift = keras.layers.RandomTranslation(SHIFT_FRACTION, SHIFT_FRACTION, fill_mode="nearest",
+                                           name=f"{prefix}_augment_shift")
+    x = compiled_whole_on_jax(shift)(compiled_whole_on_jax(rotation)(x))
     return keras.layers.RandomFlip("horizontal", name=f"{prefix}_augment_flip")(x)
+
+
+def compiled_whole_on_jax(layer: keras.layers.Layer) -> keras.layers.Layer:
+    """`layer`, marked fit for XLA on the JAX backend. Keras marks RandomRotation and RandomTranslation unfit for
+    every backend (TensorFlow's image transform has no XLA kernel), and one such layer makes the JAX backend run the
+    whole model op by op, many times slower; their JAX code compiles, so there they are marked fit."""
+    if keras.backend.backend() == "jax":
+        layer.supports_jit = True
+    return layer
 
 
 def batch_norm_relu(x, name: str, max_value: float | None = None):

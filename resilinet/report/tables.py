@@ -4,15 +4,18 @@ report (`write_report`): per experiment, `<out>/<experiment>.md` (tables) and `<
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from resilinet.base.errors import UserError
 from resilinet.base.files import write_text_atomically
-from resilinet.report.pooled import Curves, Run, Stats, learning_curves
+from resilinet.report.failures import UnderModel, describe, write_under_model
+from resilinet.report.pooled import Curves, Run, Stats, learning_curves, statistics
 
 DIGITS = 4
+
+
 def training_table(curves: dict[str, Curves]) -> list[str]:
     rows = []
     for group, c in curves.items():
@@ -62,6 +65,34 @@ def single_failure_table(run: Run) -> list[str]:
     return table(["model", "n", "none dead", *(f"{node} dead" for node in run.failable_nodes)], rows)
 
 
+def failure_model_section(run: Run, under: UnderModel) -> list[str]:
+    """The markdown section of a run under a failure model: a row per model, the paper's settings, then the model
+    (and its sampled estimate)."""
+    name = under.path.name
+    estimates = [e for group in run.groups for e in under.sampled[group]]
+    header = ["model", *run.settings, f"`{name}`"] + ([f"`{name}`, sampled"] if estimates else [])
+    rows = []
+    for group in run.groups:
+        row = [group, *(mean_std(run.group_stats(group, s)) for s in run.settings),
+               f"**{mean_std(under.stats(group))}**"]
+        if estimates:
+            mine = under.sampled[group]
+            half = sum(e.high - e.low for e in mine) / (2 * len(mine))
+            row.append(f"{mean_std(statistics([e.mean for e in mine]))} (95% interval of one iteration: "
+                       f"± {number(half)})")
+        rows.append(row)
+    lines = ["", f"## Under the failure model `{name}`", "",
+             f"{describe(under.model, run.failable_nodes)}. Expected {run.metric_name} per model, mean ± sample std "
+             "over its iterations, from the stored score of every failure combination; the paper's settings beside it."]
+    if estimates:
+        evaluated = [e.evaluated for e in estimates]
+        lines[-1] += (f" Sampled: each iteration's estimate from {estimates[0].draws} combinations drawn from the "
+                      f"model ({min(evaluated)}-{max(evaluated)} distinct ones scored of "
+                      f"{2 ** len(run.failable_nodes)}), "
+                      "with its 95% interval (mean ± 1.96 standard errors; each one in the JSON beside this report).")
+    return [*lines, "", *table(header, rows)]
+
+
 def shared_config(run: Run) -> tuple[dict[str, Any], dict[str, list[Any]]]:
     """Configuration values all files share, and the values per file of those that differ."""
     keys = dict.fromkeys(k for config in run.configs for k in config)
@@ -70,9 +101,9 @@ def shared_config(run: Run) -> tuple[dict[str, Any], dict[str, list[Any]]]:
     return shared, {key: v for key, v in values.items() if key not in shared}
 
 
-def render_report(run: Run, figures: Sequence[str] = ()) -> str:
-    """The markdown report of one (pooled) experiment."""
-    lines = [*introduction(run), *summary_table(run)]
+def render_report(run: Run, figures: Sequence[str] = (), under: Sequence[str] = ()) -> str:
+    """The markdown report of one (pooled) experiment; `under`: the lines of its section under a failure model."""
+    lines = [*introduction(run), *summary_table(run), *under]
     if run.experiment_type == "average_accuracy":
         lines += ["", "## Individual node failures", "",
                   f"The {run.metric_name} with no node dead and with exactly one failable node dead, "
@@ -145,20 +176,25 @@ def readme_tables(runs: Sequence[Run]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def write_report(runs: Sequence[Run], out: Path) -> list[Path]:
-    """Write each run's figures and markdown report into `out`; return the paths written (imports matplotlib)."""
+def write_report(runs: Sequence[Run], out: Path, under: Mapping[str, UnderModel] | None = None) -> list[Path]:
+    """Write each run's figures and markdown report into `out`, and for a run in `under` (by experiment) its numbers
+    under that failure model; return the paths written (imports matplotlib)."""
     from resilinet.base.folders import check_writable_directory
     from resilinet.report.figures import draw_figures
 
     check_writable_directory(out, "out")
+    under = under or {}
     written = []
     try:
         out.mkdir(parents=True, exist_ok=True)
         for run in runs:
             figures = draw_figures(run, out)
+            extra = write_under_model(run, under[run.experiment], out) if run.experiment in under else []
+            figures += [path for path in extra if path.suffix == ".png"]
+            lines = failure_model_section(run, under[run.experiment]) if run.experiment in under else []
             report = out / f"{run.experiment}.md"
-            write_text_atomically(report, render_report(run, [p.name for p in figures]))
-            written += [report, *figures]
+            write_text_atomically(report, render_report(run, [p.name for p in figures], lines))
+            written += [report, *figures, *(path for path in extra if path.suffix != ".png")]
     except OSError as error:
         raise UserError(f"--out={out}: cannot write the report there ({error.strerror or error})") from None
     return written

@@ -6,6 +6,7 @@ they arrive in, so a resumed or parallel run writes the same files as a plain on
 """
 from __future__ import annotations
 
+import gzip
 import itertools
 import json
 import os
@@ -32,15 +33,21 @@ def mean_and_std(values: Sequence[float]) -> tuple[float, float | None]:
     return float(mean), float((sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5)
 
 
-def read_results(path: Path) -> dict[str, Any]:
-    """The JSON document of a results file, or a UserError naming the file."""
+def read_document(path: Path) -> Any:
+    """The JSON of a results file (gzipped if its name ends in .gz, as committed), or a UserError naming the file."""
     path = Path(path)
     try:
-        document = json.loads(path.read_text())
+        data = path.read_bytes()
+        return json.loads(gzip.decompress(data) if path.suffix == ".gz" else data)
     except FileNotFoundError:
         raise UserError(f"{path}: no such results file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, EOFError, gzip.BadGzipFile) as error:
         raise UserError(f"{path} is not a readable results file (truncated or not JSON: {error})") from None
+
+
+def read_results(path: Path) -> dict[str, Any]:
+    """The document of an experiment's results file, or a UserError naming the file."""
+    document = read_document(path)
     required = ("experiment", "metric", "config", "failable_nodes", "reliability_settings", "records")
     if not isinstance(document, dict) or any(key not in document for key in required):
         raise UserError(f"{path} is not a results file of these scripts (it lacks {', '.join(required)})")

@@ -117,6 +117,12 @@ SETTINGS: dict[str, Setting] = {
                          range=AT_LEAST_1),
     "timeout_ms": Setting(float, "a node takes a sender's missing output as zeros after this wait (ms)", DEPLOYMENT,
                           default=1000.0, range=POSITIVE),
+    "deadline_ms": Setting(float, "deadlines per hop (ms), the requests streamed once under each: a node at k hops "
+                                  "from the inputs is due (k + 1) x deadline after a request is sent, and its "
+                                  "receivers go on with zeros for it after that, as if it were dead; empty: no "
+                                  "deadline (--timeout_ms)", DEPLOYMENT, default=(), is_list=True, range=POSITIVE),
+    "slow": Setting(str, "node:ms pairs: the node takes that much longer over every request (a slow node, on purpose)",
+                    DEPLOYMENT, default=("",), is_list=True),
     "node_cpus": Setting(float, "Ray CPUs reserved for each node actor", DEPLOYMENT, default=0.1, range=POSITIVE),
     "placement": Setting(str, "node:raynode pairs: the node's actor runs on the Ray node that has a custom resource "
                               "named raynode (`ray start --resources='{\"raynode\": 1}'`); unnamed nodes: anywhere",
