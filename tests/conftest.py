@@ -158,3 +158,19 @@ def glob_while_running(folder: Path, pattern: str) -> list[Path]:
         return list(Path(folder).glob(pattern))
     except FileNotFoundError:
         return []
+
+
+@pytest.fixture
+def report_cli(capsys):
+    """Experiment/report.py's main with these arguments: (exit code, stdout, stderr)."""
+    from resilinet.cli.report_script import main
+
+    def run(*args):
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as stop:
+            code = stop.code
+        out, err = capsys.readouterr()
+        return code, out, err
+    return run

@@ -186,13 +186,19 @@ def test_script_bad_fail_flag_is_a_user_error(tmp_path, capsys):
     assert "--fail: fog9 cannot fail; failable nodes: fog1, fog2, edge" in capsys.readouterr().err
 
 
+def untrained_health_run(folder, kind, seed):
+    """Generated MHEALTH logs of 40 rows a subject and a fake run holding untrained `kind` weights: the data flag."""
+    data = write_mhealth_logs(folder / "mhealth", rows_per_subject=40)
+    keras.utils.set_random_seed(seed)
+    weights = fake_run(folder, {}) / f"{kind.file_name}_iter1.weights.h5"
+    mlp_Vanilla_health.build_health_model(kind).save_weights(weights)
+    return f"--data_dir={data}"
+
+
 def test_script_vanilla_with_a_dead_middle_node_answers_only_by_the_no_path_rule(ray_instance, tmp_path):
-    data = write_mhealth_logs(tmp_path / "mhealth", rows_per_subject=40)
-    keras.utils.set_random_seed(4)
-    weights = fake_run(tmp_path, {}) / "Vanilla_iter1.weights.h5"
-    mlp_Vanilla_health.build_health_model(ModelKind.VANILLA).save_weights(weights)
+    data = untrained_health_run(tmp_path, ModelKind.VANILLA, 4)
     document = run_script("health_deployment.py", "--model=Vanilla", "--fail=fog2", "--request_size=4",
-                          "--timeout_ms=60000", f"--data_dir={data}", "--verify_checksums=false", cwd=tmp_path)
+                          "--timeout_ms=60000", data, "--verify_checksums=false", cwd=tmp_path)
     assert document["requests"] == 10  # 40 test rows (10 % of 400) in requests of 4
     assert document["kills"] == 1
     [combination] = document["combinations"]
@@ -302,12 +308,9 @@ def test_a_node_slowed_past_the_deadline_answers_as_if_it_were_dead(health_resil
 
 
 def test_script_deadlines_record_each_one_and_the_report_draws_them(ray_instance, tmp_path, capsys):
-    data = write_mhealth_logs(tmp_path / "mhealth", rows_per_subject=40)
-    keras.utils.set_random_seed(6)
-    weights = fake_run(tmp_path, {}) / "ResiliNet_iter1.weights.h5"
-    mlp_Vanilla_health.build_health_model(ModelKind.RESILINET).save_weights(weights)
+    data = untrained_health_run(tmp_path, ModelKind.RESILINET, 6)
     document = run_script("health_deployment.py", "--slow=fog2:2500", "--deadline_ms=500,3000", "--in_flight=1",
-                          "--request_size=20", f"--data_dir={data}", "--verify_checksums=false", cwd=tmp_path)
+                          "--request_size=20", data, "--verify_checksums=false", cwd=tmp_path)
     tight, loose = document["deadlines"]
     shown = json.dumps(document["deadlines"], default=str)[:3000]
     assert (tight["deadline_ms"], loose["deadline_ms"]) == (500.0, 3000.0)

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from resilinet.cli.report_script import main as report_main
 from resilinet.core.failure_files import read_failure_model
 from resilinet.core.failure_models import (
     Domain,
@@ -163,20 +162,10 @@ def test_the_sampled_interval_holds_the_exact_value_and_scores_only_drawn_combin
 # Experiment/report.py --failure_model
 
 
-def report(capsys, *args):
-    try:
-        report_main([str(a) for a in args])
-        code = 0
-    except SystemExit as stop:
-        code = stop.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_the_report_under_a_trace_writes_its_numbers_and_the_score_over_time(tmp_path, capsys):
+def test_the_report_under_a_trace_writes_its_numbers_and_the_score_over_time(tmp_path, report_cli):
     out = tmp_path / "report"
     trace = MODELS / "camera_trace_24h.csv"
-    code, stdout, err = report(capsys, CAMERA_RUN, f"--failure_model={trace}", f"--out={out}")
+    code, stdout, err = report_cli(CAMERA_RUN, f"--failure_model={trace}", f"--out={out}")
     assert code == 0, err
     written = json.loads((out / "camera_average_accuracy_under_camera_trace_24h.json").read_text())
     (run,) = load_runs([CAMERA_RUN])
@@ -230,16 +219,17 @@ NODES_JSON = '{"kind": "independent", "survival": {"fog1": 0.9}}'
     ("mixed.csv", "node,down_from,down_until\nwindow,0,100\nfog1,2026-01-01T00:00:00,10\n",
      "line 3: mixes seconds and ISO-8601 times"),
 ])
-def test_a_bad_failure_model_file_is_one_line_naming_it_and_nothing_is_written(tmp_path, capsys, name, text, message):
+def test_a_bad_failure_model_file_is_one_line_naming_it_and_nothing_is_written(tmp_path, report_cli, name, text,
+                                                                                 message):
     path = tmp_path / name
     path.write_text(text)
     out = tmp_path / "report"
-    code, stdout, err = report(capsys, CAMERA_RUN, f"--failure_model={path}", f"--out={out}")
+    code, stdout, err = report_cli(CAMERA_RUN, f"--failure_model={path}", f"--out={out}")
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert err.strip().startswith(f"Experiment/report.py: error: {path}: ") and message in err, err
     assert not out.exists() and not stdout
 
 
-def test_samples_need_a_failure_model(capsys, tmp_path):
-    code, _, err = report(capsys, CAMERA_RUN, "--samples=100", f"--out={tmp_path / 'report'}")
+def test_samples_need_a_failure_model(report_cli, tmp_path):
+    code, _, err = report_cli(CAMERA_RUN, "--samples=100", f"--out={tmp_path / 'report'}")
     assert code == 2 and "--samples needs --failure_model" in err

@@ -66,20 +66,6 @@ def report(tmp_path, *paths, flags=()):
     return out
 
 
-@pytest.fixture
-def cli(capsys):
-    """Experiment/report.py's main with these arguments: (exit code, stdout, stderr)."""
-    def run(*args):
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as stop:
-            code = stop.code
-        out, err = capsys.readouterr()
-        return code, out, err
-    return run
-
-
 def test_average_accuracy_tables_and_figures(tmp_path, runs):
     document = json.loads(runs["average"].read_text())
     out = report(tmp_path, runs["average"])
@@ -131,7 +117,7 @@ def test_failout_and_skip_reports_keep_the_run_order(tmp_path, runs):
         assert (out / name).stat().st_size > 5000
 
 
-def test_two_files_of_one_experiment_pool_their_iterations(tmp_path, runs, cli):
+def test_two_files_of_one_experiment_pool_their_iterations(tmp_path, runs, report_cli):
     whole = json.loads(runs["average"].read_text())
     parts = []
     for iteration in (1, 2):  # as if each iteration had run on its own machine
@@ -156,7 +142,7 @@ def test_two_files_of_one_experiment_pool_their_iterations(tmp_path, runs, cli):
     assert "- `seed`: `0`, `7`" in text and "- `verbose`: `0`, `2`" in text
 
     printed = tmp_path / "printed"
-    code, stdout, stderr = cli(*parts, "--readme=true", f"--out={printed}")
+    code, stdout, stderr = report_cli(*parts, "--readme=true", f"--out={printed}")
     assert code == 0, stderr
     assert not printed.exists(), "--readme=true writes nothing"
     (header, rows), = tables(stdout)
@@ -171,21 +157,21 @@ def test_files_of_different_experiments_get_their_own_report(tmp_path, runs):
                                                        "health_skiphyperconnection_sensitivity.md"]
 
 
-def test_mismatched_configurations_are_refused(tmp_path, runs, cli):
+def test_mismatched_configurations_are_refused(tmp_path, runs, report_cli):
     document = json.loads(runs["average"].read_text())
     document["config"].update(epochs=5, batch_size=64, verbose=2)  # verbose does not change results
     other = tmp_path / "other.json"
     other.write_text(json.dumps(document))
-    code, stdout, stderr = cli(runs["average"], other, f"--out={tmp_path / 'out'}")
+    code, stdout, stderr = report_cli(runs["average"], other, f"--out={tmp_path / 'out'}")
     assert code == 2 and not (tmp_path / "out").exists()
     assert stderr.startswith("Experiment/report.py: error: ") and len(stderr.splitlines()) == 1
     assert "batch_size, epochs)" in stderr and str(other) in stderr and "verbose" not in stderr
 
 
-def test_the_same_run_twice_is_refused(tmp_path, runs, cli):
+def test_the_same_run_twice_is_refused(tmp_path, runs, report_cli):
     copy = tmp_path / "copy.json"
     copy.write_text(runs["average"].read_text())
-    code, _, stderr = cli(runs["average"], copy, f"--out={tmp_path / 'out'}")
+    code, _, stderr = report_cli(runs["average"], copy, f"--out={tmp_path / 'out'}")
     assert code == 2 and str(copy) in stderr and str(runs["average"]) in stderr and "iteration 1" in stderr
     assert not (tmp_path / "out").exists()
 
@@ -195,26 +181,26 @@ def test_the_same_run_twice_is_refused(tmp_path, runs, cli):
     (lambda text: '{"experiment": "x"}', "is not a results file of these scripts"),
     (lambda text: text.replace('"no_path"', '"blocked"'), "record 1 is malformed"),
 ])
-def test_a_broken_file_ends_with_one_line_naming_it(tmp_path, runs, cli, content, message):
+def test_a_broken_file_ends_with_one_line_naming_it(tmp_path, runs, report_cli, content, message):
     broken = tmp_path / "broken.json"
     broken.write_text(content(runs["failout"].read_text()))
-    code, stdout, stderr = cli(runs["failout"], broken, f"--out={tmp_path / 'out'}")
+    code, stdout, stderr = report_cli(runs["failout"], broken, f"--out={tmp_path / 'out'}")
     assert code == 2 and stdout == "" and not (tmp_path / "out").exists()
     assert stderr.startswith(f"Experiment/report.py: error: {broken}") and message in stderr
     assert len(stderr.splitlines()) == 1
 
 
-def test_an_unwritable_out_dir_is_a_user_error(tmp_path, runs, cli):
+def test_an_unwritable_out_dir_is_a_user_error(tmp_path, runs, report_cli):
     blocker = tmp_path / "a_file"
     blocker.write_text("")
-    code, _, stderr = cli(runs["skips"], f"--out={blocker}")
+    code, _, stderr = report_cli(runs["skips"], f"--out={blocker}")
     assert code == 2 and stderr.strip() == f"Experiment/report.py: error: --out {blocker} is a file, not a folder"
 
 
-def test_help_and_no_files(tmp_path, cli):
-    code, stdout, _ = cli("--help")
+def test_help_and_no_files(tmp_path, report_cli):
+    code, stdout, _ = report_cli("--help")
     assert code == 0 and "--out" in stdout and "--readme" in stdout
-    code, _, stderr = cli()
+    code, _, stderr = report_cli()
     assert code == 2 and "give at least one results file" in stderr
 
 

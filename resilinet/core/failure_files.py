@@ -113,8 +113,8 @@ def check_node(path: Path, where: str, node: str, nodes: Sequence[str]) -> None:
 def read_trace(path: Path, text: str, nodes: Sequence[str]) -> OutageTrace:
     rows = [(number, row) for number, row in enumerate(csv.reader(text.splitlines()), start=1)
             if row and any(cell.strip() for cell in row)]
-    if [cell.strip() for cell in rows[0][1]] != TRACE_HEADER:
-        raise UserError(f"{path}: line {rows[0][0]}: the header must be {','.join(TRACE_HEADER)}")
+    if not rows or [cell.strip() for cell in rows[0][1]] != TRACE_HEADER:
+        raise UserError(f"{path}: line {rows[0][0] if rows else 1}: the header must be {','.join(TRACE_HEADER)}")
     window, outages, kinds = None, [], set()
     for number, row in rows[1:]:
         if len(row) != 3:

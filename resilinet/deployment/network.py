@@ -154,9 +154,10 @@ class DeployedNetwork:
         received: dict[str, dict[str, bool]] = {}
         reports = request.reports
         if request.due:  # a node still busy when the last node was due, or done after its own due, was late
-            done, _ = ray.wait(list(reports.values()), num_returns=len(reports),
-                               timeout=max(0.0, max(request.due.values()) - time.time()))
-            reports = {node: ref for node, ref in reports.items() if ref in set(done)}
+            ready, _ = ray.wait(list(reports.values()), num_returns=len(reports),
+                                timeout=max(0.0, max(request.due.values()) - time.time()))
+            done = set(ready)
+            reports = {node: ref for node, ref in reports.items() if ref in done}
         for node, ref in reports.items():
             try:
                 report = ray.get(ref)

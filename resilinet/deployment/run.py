@@ -300,9 +300,8 @@ def serve(dataset: DatasetDefinition, config, built, data,
         start_seconds = time.perf_counter() - started
         print(f"{len(topology.nodes)} actors started in {start_seconds:.1f} s; streaming the requests", flush=True)
         try:
-            served = [stream(network, data.test, config, topology, reliability, deadline_ms / 1000.0)
-                      for deadline_ms in config.deadline_ms] or [stream(network, data.test, config, topology,
-                                                                        reliability)]
+            deadlines = [deadline_ms / 1000.0 for deadline_ms in config.deadline_ms] or [None]
+            served = [stream(network, data.test, config, topology, reliability, deadline) for deadline in deadlines]
         except NodeFailure as failure:
             raise UserError(f"node {failure.node}: {failure.message} (an error of the node's own code, not a node "
                             "failure: the deployment stops)") from None
