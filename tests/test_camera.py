@@ -19,6 +19,7 @@ from resilinet.core.paper_topologies import CAMERA
 from resilinet.data import camera
 from resilinet.report.pooled import load_runs
 from resilinet.report.tables import write_report
+from resilinet.runs.training import derived_seed
 
 ARCHIVE = "multiview-dataset.tar.gz"
 NAME = re.compile(r"multiview-dataset/(\w+)/(\w+)_images/c(\d)_(\d+)_(\d+)\.jpg$")
@@ -207,6 +208,33 @@ def test_average_accuracy_end_to_end(slice_dir, tmp_path, capsys):
     worst = {s: max(r["bounds"][s]["mass_left"] for r in bounded["records"]) for s in bounded["reliability_settings"]}
     assert ("The most probability left unevaluated: " + ", ".join(f"{s} {m:.2g}" for s, m in worst.items())
             in (tmp_path / "report" / "camera_average_accuracy.md").read_text())
+
+    # The same weights, sampled: 300 combinations drawn per setting, each model of the iteration on the same draws.
+    capsys.readouterr()
+    sampled = run_script("camera_average_accuracy.py", f"--data_dir={slice_dir}", *FAST, "--evaluate_saved=true",
+                         "--exact_max_nodes=7", "--draws=300", "--draw_seed=3", cwd=tmp_path)
+    nodes = sampled["failable_nodes"]
+    drawn = {setting: [tuple(row) for row in np.random.default_rng(derived_seed(3, 1, setting)).random((300, 8))
+                       < np.array(reliability)]
+             for setting, reliability in sampled["reliability_settings"].items()}
+    distinct = {alive for rows in drawn.values() for alive in rows}
+    for exact, record in zip(document["records"], sampled["records"], strict=True):
+        scores = {tuple(c["alive"].values()): c["micro_f1"] for c in exact["combinations"]}
+        evaluated = {tuple(c["alive"][node] for node in nodes): c["micro_f1"] for c in record["combinations"]}
+        assert set(evaluated) == distinct and all(evaluated[alive] == scores[alive] for alive in evaluated)
+        for setting, rows in drawn.items():
+            values = np.array([scores[alive] for alive in rows])
+            half = 1.96 * values.std(ddof=1) / np.sqrt(300)
+            estimate = record["estimates"][setting]
+            assert (estimate["draws"], estimate["evaluated"]) == (300, len(set(rows)))
+            assert record["average"][setting] == estimate["mean"] == pytest.approx(values.mean(), abs=1e-12)
+            assert (estimate["low"], estimate["high"]) == pytest.approx((values.mean() - half, values.mean() + half))
+            assert abs(estimate["mean"] - exact["average"][setting]) <= 3 * max(half, 1e-3)
+    assert f"({len(distinct)} of 256 combinations evaluated, 300 drawn per setting)" in capsys.readouterr().out
+    sampled_file = sorted((tmp_path / "results").glob("camera_average_accuracy_*.json"))[-1]
+    assert "95% interval [" in sampled_file.with_suffix(".txt").read_text()
+    write_report(load_runs([sampled_file]), tmp_path / "sampled_report")
+    assert "**Sampled:**" in (tmp_path / "sampled_report" / "camera_average_accuracy.md").read_text()
 
 
 def test_hyperconnection_weight_end_to_end(slice_dir, tmp_path):

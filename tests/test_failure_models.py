@@ -230,6 +230,8 @@ def test_a_bad_failure_model_file_is_one_line_naming_it_and_nothing_is_written(t
     assert not out.exists() and not stdout
 
 
-def test_samples_need_a_failure_model(report_cli, tmp_path):
-    code, _, err = report_cli(CAMERA_RUN, "--samples=100", f"--out={tmp_path / 'report'}")
-    assert code == 2 and "--samples needs --failure_model" in err
+def test_draws_need_a_failure_model(report_cli, tmp_path):
+    code, _, err = report_cli(CAMERA_RUN, "--draws=100", f"--out={tmp_path / 'report'}")
+    assert code == 2 and "--draws needs --failure_model" in err
+    code, _, err = report_cli(CAMERA_RUN, f"--failure_model={tmp_path / 'model.json'}", "--draws=1")
+    assert code == 2 and "--draws must be 0 (off) or at least 2, got 1" in err

@@ -329,6 +329,8 @@ OWN_NETWORK_MISTAKES = {
     "a bad value of its own flag": ({}, None, ["--samples=-5"], "load_data failed at "),
     "a skip over two nodes": ({"skips": lambda n: (("edge1", "cloud"), *n.skips)}, None, [],
                               "it jumps over several nodes: edge1 -> fog2a -> fog1a -> cloud"),
+    "a flag of its own named as every script's": ({"meanings": lambda n: {**n.meanings, "draws": "rows drawn"}},
+                                                   None, [], "meanings names draws: every script has that flag"),
     "NaN in its data (case 11)": ({}, mistaken_split(with_nan), [],
                                   "the array of input node sensor4 holds NaN or infinite values"),
 }
@@ -394,6 +396,14 @@ def test_14_a_mass_left_of_1_that_would_evaluate_nothing_is_refused(tmp_path, ca
         run_script(SCRIPT, "--mass_left=1", cwd=tmp_path)
     assert stop.value.code == 2
     one_line(capsys.readouterr().err, PROGRAM, "--mass_left must be in (0, 1), got 1.0")
+    assert not list(tmp_path.iterdir())
+
+
+def test_14_a_single_drawn_combination_that_gives_no_interval_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        run_script(SCRIPT, "--draws=1", cwd=tmp_path)
+    assert stop.value.code == 2
+    one_line(capsys.readouterr().err, PROGRAM, "--draws must be 0 (off) or at least 2, got 1")
     assert not list(tmp_path.iterdir())
 
 

@@ -30,6 +30,19 @@ class Range:
         return f"in {'(' if self.low_open else '['}{self.low}, {self.high}{')' if self.high_open else ']'}"
 
 
+@dataclass(frozen=True)
+class OffOrAtLeast:
+    """0 (off), or a number from `low` up."""
+
+    low: float
+
+    def __contains__(self, value) -> bool:
+        return value == 0 or value >= self.low
+
+    def __str__(self) -> str:
+        return f"0 (off) or at least {self.low}"
+
+
 class Check(enum.Enum):
     """A comparison of two runs' settings: each refuses runs whose compared settings differ."""
 
@@ -98,7 +111,7 @@ class Setting:
     default: Any = REQUIRED
     is_list: bool = False
     choices: tuple = ()
-    range: Range | None = None
+    range: Range | OffOrAtLeast | None = None
     environment: str = ""
     not_empty: bool = False
     deployment: bool | None = None

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from resilinet.base.errors import UserError
-from resilinet.base.settings import Range, Role, Setting
+from resilinet.base.settings import OffOrAtLeast, Role, Setting
 from resilinet.cli.parser import parse_flags
 from resilinet.cli.program import run_program
 from resilinet.core.failure_files import read_failure_model
@@ -24,10 +24,10 @@ REPORT_SETTINGS = {
     "failure_model": Setting(str, "a failure model file (JSON: independent or shared_domains; CSV: an outage trace; "
                                   "docs/failure-models.md): each model's expected score under it, beside the paper's "
                                   "settings", Role.EVALUATION, default=""),
-    "samples": Setting(int, "with --failure_model: also estimate each expected score from this many combinations "
+    "draws": Setting(int, "with --failure_model: also estimate each expected score from this many combinations "
                             "drawn from the model, with a 95% interval (0: no estimate)", Role.EVALUATION, default=0,
-                       range=Range(0)),
-    "sample_seed": Setting(int, "the seed of the drawn combinations", Role.SEED, default=0),
+                       range=OffOrAtLeast(2)),
+    "draw_seed": Setting(int, "the seed of the drawn combinations", Role.SEED, default=0),
 }
 DESCRIPTION = """Tables and figures of the paper from the results files of the experiment scripts.
 
@@ -72,12 +72,10 @@ def main(argv: Sequence[str] | None = None, program: str = "Experiment/report.py
 def failure_models(runs: Sequence[Run], config) -> dict[str, UnderModel]:
     """Each run's scores under --failure_model (read once per run: its failable nodes check the file), by
     experiment; empty without one."""
-    if config.samples and not config.failure_model:
-        raise UserError("--samples needs --failure_model (the model the combinations are drawn from)")
-    if config.samples == 1:
-        raise UserError("--samples must be 0 or at least 2 (an interval needs two draws), got 1")
+    if config.draws and not config.failure_model:
+        raise UserError("--draws needs --failure_model (the model the combinations are drawn from)")
     if not config.failure_model:
         return {}
     path = Path(config.failure_model).expanduser()
-    return {run.experiment: under_model(run, path, read_failure_model(path, run.failable_nodes), config.samples,
-                                        config.sample_seed) for run in runs}
+    return {run.experiment: under_model(run, path, read_failure_model(path, run.failable_nodes), config.draws,
+                                        config.draw_seed) for run in runs}

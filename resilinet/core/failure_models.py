@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,14 +142,25 @@ class Estimate:
     evaluated: int
 
 
+def draw_combinations(model: FailureModel, nodes: Sequence[str], draws: int,
+                      rng: np.random.Generator) -> list[Combination]:
+    """`draws` combinations drawn from `model`, for a sampled estimate (`estimate_from`)."""
+    if draws < 2:
+        raise ValueError(f"a sampled estimate needs at least 2 draws, got {draws}")
+    return [tuple(bool(up) for up in row) for row in model.draw(nodes, draws, rng)]
+
+
+def estimate_from(drawn: Sequence[Combination], scores: Mapping[Combination, float]) -> Estimate:
+    """The expected score estimated as the mean score of the `drawn` combinations (each scored in `scores`), with
+    its 95% interval: the mean ± 1.96 standard errors."""
+    values = np.array([scores[combination] for combination in drawn], dtype=float)
+    mean, half = float(values.mean()), 1.96 * float(values.std(ddof=1)) / math.sqrt(len(drawn))
+    return Estimate(mean, mean - half, mean + half, len(drawn), len(set(drawn)))
+
+
 def sampled_estimate(model: FailureModel, nodes: Sequence[str], score_of: Callable[[Combination], float],
                      draws: int, rng: np.random.Generator) -> Estimate:
     """Estimate the expected score under `model` from `draws` drawn combinations, calling `score_of` once per
-    distinct combination drawn; the interval is the mean ± 1.96 standard errors."""
-    if draws < 2:
-        raise ValueError(f"a sampled estimate needs at least 2 draws, got {draws}")
-    drawn = [tuple(bool(up) for up in row) for row in model.draw(nodes, draws, rng)]
-    scores = {combination: float(score_of(combination)) for combination in dict.fromkeys(drawn)}
-    values = np.array([scores[combination] for combination in drawn])
-    mean, half = float(values.mean()), 1.96 * float(values.std(ddof=1)) / math.sqrt(draws)
-    return Estimate(mean, mean - half, mean + half, draws, len(scores))
+    distinct combination drawn."""
+    drawn = draw_combinations(model, nodes, draws, rng)
+    return estimate_from(drawn, {combination: float(score_of(combination)) for combination in dict.fromkeys(drawn)})

@@ -18,6 +18,7 @@ from resilinet.core.splits import Data, Split
 from resilinet.core.topology import Connection, Topology
 from resilinet.custom.data_checks import data_problem, failing_line
 from resilinet.data.definition import DatasetDefinition, shown_path
+from resilinet.runs.settings import SETTINGS
 
 # Where a network's `defaults` are silent: a short training (10 epochs of batch 128, one iteration), the papers'
 # failout survival rate 0.9, and node-by-node evaluation (a network of your own has no earlier results to match).
@@ -75,6 +76,10 @@ class OwnNetwork:
             unknown = sorted(set(names) - set(topology.nodes))
             if unknown:
                 raise UserError(f"{where}: {what} names unknown node(s) {', '.join(unknown)}")
+        taken = sorted(key for key in self.meanings if key in SETTINGS)
+        if taken:
+            raise UserError(f"{where}: meanings names {', '.join(taken)}: every script has that flag already "
+                            f"(docs/flags.md); give a flag of your own another name")
         missing = [node for node in topology.inputs if node not in self.input_shapes]
         if missing:
             raise UserError(f"{where}: input_shapes lacks the input node(s) {', '.join(missing)}")

@@ -62,8 +62,8 @@ def record_combinations(run: Run, record: dict[str, Any], source: Path) -> tuple
     combinations = [tuple(bool(c["alive"][node]) for node in nodes) for c in record["combinations"]]
     if len(set(combinations)) != 2 ** len(nodes):
         raise UserError(f"{source}: iteration {record['iteration']} {record['variant']} holds "
-                        f"{len(set(combinations))} of the {2 ** len(nodes)} failure combinations (a bounded "
-                        "evaluation); a failure model needs the score of every combination")
+                        f"{len(set(combinations))} of the {2 ** len(nodes)} failure combinations (a bounded or "
+                        "sampled evaluation); a failure model needs the score of every combination")
     return combinations, [float(c[run.metric]) for c in record["combinations"]]
 
 

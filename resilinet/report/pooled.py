@@ -120,6 +120,14 @@ class Run:
                 left[setting] = max(left.get(setting, 0.0), bounds["mass_left"])
         return left
 
+    def sampled_within(self) -> dict[str, float]:
+        """Per setting, the widest half-width of a sampled record's 95% interval (empty: none sampled)."""
+        within: dict[str, float] = {}
+        for record in self.records:
+            for setting, estimate in record.get("estimates", {}).items():
+                within[setting] = max(within.get(setting, 0.0), (estimate["high"] - estimate["low"]) / 2)
+        return within
+
     def single_failures(self, group: str) -> dict[str, tuple[Stats, bool]]:
         """Score with no node dead ("none") and with exactly one node dead, with its no-path flag."""
         cells = {}

@@ -141,6 +141,12 @@ def introduction(run: Run) -> list[str]:
                   + ", ".join(f"{setting} {mass:.2g}" for setting, mass in left.items())
                   + ". Each such expected score is the middle of the interval it is known to lie in, so it is "
                   "within half of that of the exact value.\n"]
+    within = run.sampled_within()
+    if within:
+        lines += ["**Sampled:** some models were evaluated only under failure combinations drawn from each reliability "
+                  "setting (`--exact_max_nodes`, `--draws`); each such expected score is the mean score of the "
+                  "draws, and its 95% confidence interval is at most this wide either side: "
+                  + ", ".join(f"{setting} ±{half:.2g}" for setting, half in within.items()) + ".\n"]
     return lines
 
 

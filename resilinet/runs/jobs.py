@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 
 from resilinet.base.errors import UserError
 from resilinet.base.files import check_room, unwritable_error
@@ -20,6 +21,7 @@ from resilinet.core.evaluation import (
     expected_score,
     no_path_guess_score,
 )
+from resilinet.core.failure_models import Independent, draw_combinations, estimate_from
 from resilinet.core.kinds import ModelOptions
 from resilinet.core.splits import Data
 from resilinet.data.definition import DatasetDefinition
@@ -109,8 +111,11 @@ def run_job(run: RunContext, data: Data, job: Job,
 
     built = job_model(dataset, config, data, job, seed, weights, None if config.evaluate_saved else train_model,
                       config.distribute)
-    results, averages, bounds = evaluate_job(run, data, built, variant)
+    results, averages, past_exact = evaluate_job(run, data, built, job)
     shown = ", ".join(f"{s} {v:.4f}" for s, v in averages.items())
+    if past_exact:
+        drawn = f", {config.draws} drawn per setting" if "estimates" in past_exact else ""
+        shown += f" ({len(results)} of {2 ** len(dataset.topology.failable)} combinations evaluated{drawn})"
     print(f"iteration {job.iteration}/{config.iterations} {variant.name} ({built.action}, "
           f"{time.perf_counter() - started:.0f} s): {shown}", flush=True)
     log_path = run.files.log(job.iteration, variant.name)
@@ -119,7 +124,7 @@ def run_job(run: RunContext, data: Data, job: Job,
     return {"iteration": job.iteration, "variant": variant.name, "group": variant.group,
             "model": describe(variant, built.options, config), "training_log": str(log_path),
             "kept_epoch": kept_epoch(read_log(log_path)), "combinations": combinations, "average": averages,
-            **({"bounds": {s: vars(b) for s, b in bounds.items()}} if bounds else {})}  # average: their middle
+            **past_exact}
 
 
 def train_job(run: RunContext, data: Data, job: Job, seed: int, model: keras.Model,
@@ -145,21 +150,40 @@ def train_job(run: RunContext, data: Data, job: Job, seed: int, model: keras.Mod
     return f"trained, resumed after epoch {result.resumed_from}" if result.resumed_from else "trained"
 
 
-def evaluate_job(run: RunContext, data: Data, built: JobModel, variant: Variant) -> tuple[list, dict, dict]:
-    """Score `built` under every failure combination (or, past --exact_max_nodes, the most probable ones): the
-    combinations' results, the expected score per setting, and per setting the bounds of a bounded evaluation
-    (empty when exact; the expected score is then their middle)."""
+def evaluate_job(run: RunContext, data: Data, built: JobModel, job: Job) -> tuple[list, dict, dict]:
+    """Score `built` under every failure combination or, past --exact_max_nodes, under the most probable ones (bounded)
+    or under combinations drawn per setting (with --draws): the combinations' results, the expected score per
+    setting, and what the record adds past --exact_max_nodes ({"bounds": ...}, whose middles the expected scores are,
+    or {"estimates": ...}, whose means they are; empty when exact)."""
     dataset, config = run.dataset, run.config
-    topology, settings = dataset.topology, {s: dataset.reliability_settings[s] for s in variant.settings}
-    bounded = len(topology.failable) > config.exact_max_nodes
-    needed = enough_combinations(settings.values(), config.mass_left) if bounded else None
-    results = evaluate_combinations(built.model, topology, built.skip_mask, data.test, dataset.metric,
-                                    built.no_path_score, config.batch_size, needed, config.node_by_node)
-    if not bounded:
+    topology, settings = dataset.topology, {s: dataset.reliability_settings[s] for s in job.variant.settings}
+
+    def evaluate(combinations: list[tuple[bool, ...]] | None) -> list:
+        return evaluate_combinations(built.model, topology, built.skip_mask, data.test, dataset.metric,
+                                     built.no_path_score, config.batch_size, combinations, config.node_by_node)
+
+    if len(topology.failable) <= config.exact_max_nodes:
+        results = evaluate(None)
         return results, {s: expected_score(results, r) for s, r in settings.items()}, {}
+    if config.draws:
+        drawn = {s: draw_combinations(Independent(dict(zip(topology.failable, r))), topology.failable,
+                                      config.draws, draw_stream(config.draw_seed, job.iteration, s))
+                 for s, r in settings.items()}
+        results = evaluate(sorted({alive for combinations in drawn.values() for alive in combinations}))
+        scores = {result.alive: result.score for result in results}
+        estimates = {s: estimate_from(combinations, scores) for s, combinations in drawn.items()}
+        return results, {s: e.mean for s, e in estimates.items()}, {"estimates": {s: vars(e) for s, e in
+                                                                                  estimates.items()}}
+    results = evaluate(enough_combinations(settings.values(), config.mass_left))
     scores = {result.alive: result.score for result in results}
     bounds = {s: expected_bounds(scores, reliability) for s, reliability in settings.items()}
-    return results, {s: b.middle for s, b in bounds.items()}, bounds
+    return results, {s: b.middle for s, b in bounds.items()}, {"bounds": {s: vars(b) for s, b in bounds.items()}}
+
+
+def draw_stream(draw_seed: int, iteration: int, setting: str) -> np.random.Generator:
+    """The random stream the combinations of one (iteration, reliability setting) are drawn from: the same for every
+    model of the iteration, so their estimates differ by the models, not by the draws."""
+    return np.random.default_rng(derived_seed(draw_seed, iteration, setting))
 
 
 def foreign_weights(path: Path, error: Exception) -> UserError:

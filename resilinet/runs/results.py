@@ -336,6 +336,9 @@ class ResultsLog:
                 bounds = [r["bounds"][setting] for r in records if setting in r.get("bounds", {})]
                 if bounds:  # each average is the middle of its bounds: the mean is within half of this
                     rows[-1]["mass_left"] = max(b["mass_left"] for b in bounds)
+                estimates = [r["estimates"][setting] for r in records if setting in r.get("estimates", {})]
+                if estimates:  # each average is a sampled estimate: the widest half-interval of its 95% interval
+                    rows[-1]["sampled_within"] = max((e["high"] - e["low"]) / 2 for e in estimates)
         return rows
 
     def write(self) -> None:
@@ -366,16 +369,34 @@ class ResultsLog:
                 note = "  (no path: random guess)" if combination["no_path"] else ""
                 lines.append(f"  {self.topology.describe(alive)}  {metric} {combination[self.metric]:.4f}{note}")
             for setting, value in record["average"].items():
-                bounds = record.get("bounds", {}).get(setting)
-                shown = f"{value:.4f}" if bounds is None else (
-                    f"{value:.4f}, within [{bounds['low']:.4f}, {bounds['high']:.4f}] (combinations holding "
-                    f"{bounds['mass_left']:.2g} of the probability not evaluated)")
-                lines.append(f"  average {metric} under {setting} {self.settings[setting]}: {shown}")
+                lines.append(f"  average {metric} under {setting} {self.settings[setting]}: {value:.4f}"
+                             f"{how_known(record, setting)}")
         iterations = len({record["iteration"] for record in self.records})
         lines += ["", f"== summary: mean and sample std over {iterations} iteration(s) ==",
                   f"{'model':<40} {'setting':<12} {'mean':>8} {'std':>8}  n"]
         for row in self.summary():
             mean, std = ("n/a" if row[key] is None else f"{row[key]:.4f}" for key in ("mean", "std"))
-            bounded = f"  (bounded: within {row['mass_left'] / 2:.2g} of the exact mean)" if "mass_left" in row else ""
-            lines.append(f"{row['model']:<40} {row['setting']:<12} {mean:>8} {std:>8}  {row['iterations']}{bounded}")
+            lines.append(f"{row['model']:<40} {row['setting']:<12} {mean:>8} {std:>8}  {row['iterations']}"
+                         f"{how_known_summary(row)}")
         return "\n".join(lines) + "\n"
+
+
+def how_known(record: dict[str, Any], setting: str) -> str:
+    """What a record's expected score under `setting` is, past --exact_max_nodes (empty: exact)."""
+    bounds, estimate = record.get("bounds", {}).get(setting), record.get("estimates", {}).get(setting)
+    if bounds is not None:
+        return (f", within [{bounds['low']:.4f}, {bounds['high']:.4f}] (combinations holding "
+                f"{bounds['mass_left']:.2g} of the probability not evaluated)")
+    if estimate is not None:
+        return (f", 95% interval [{estimate['low']:.4f}, {estimate['high']:.4f}] (sampled: {estimate['draws']} "
+                f"combinations drawn, {estimate['evaluated']} distinct evaluated)")
+    return ""
+
+
+def how_known_summary(row: dict[str, Any]) -> str:
+    """What a summary row's mean is, past --exact_max_nodes (empty: exact)."""
+    if "mass_left" in row:
+        return f"  (bounded: within {row['mass_left'] / 2:.2g} of the exact mean)"
+    if "sampled_within" in row:
+        return f"  (sampled: each iteration's 95% interval within ±{row['sampled_within']:.2g})"
+    return ""
