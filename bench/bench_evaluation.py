@@ -92,13 +92,14 @@ def whole_model_seconds(model, topology, split, combinations, batch_size, sample
     """Seconds the whole model takes on `combinations`, its failure gates set (the original's way),
     and whether they were all run: past `sample` combinations with a path, it runs `sample` of
     them, evenly spaced, and extrapolates (a combination without a path costs nothing)."""
-    from resilinet.core.evaluation import evaluate_combinations
+    from resilinet.core.evaluation import Scoring, evaluate_combinations
 
     with_path = [alive for alive in combinations if topology.has_path(alive)]
     run = with_path if len(with_path) <= sample else with_path[::len(with_path) // sample][:sample]
-    evaluate_combinations(model, topology, None, split, "accuracy", 0.0, batch_size, run[:1])  # traces
+    scoring = Scoring(split, "accuracy", 0.0, batch_size)
+    evaluate_combinations(model, topology, None, scoring, run[:1])  # traces
     started = time.perf_counter()
-    evaluate_combinations(model, topology, None, split, "accuracy", 0.0, batch_size, run)
+    evaluate_combinations(model, topology, None, scoring, run)
     return (time.perf_counter() - started) / len(run) * len(with_path), len(run) == len(with_path)
 
 

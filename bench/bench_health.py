@@ -19,7 +19,7 @@ from mlp_Vanilla_health import build_health_model  # noqa: E402
 
 from resilinet.cli.parser import parse_flags  # noqa: E402
 from resilinet.core.builder import ModelKind, set_alive  # noqa: E402
-from resilinet.core.evaluation import evaluate_combinations  # noqa: E402
+from resilinet.core.evaluation import Scoring, evaluate_combinations  # noqa: E402
 from resilinet.core.paper_topologies import HEALTH  # noqa: E402
 from resilinet.core.splits import Split  # noqa: E402
 from resilinet.runs.training import compile_model  # noqa: E402
@@ -86,7 +86,8 @@ def main(argv):
             gated_calls[i] = min(gated_calls[i], predict())
     set_alive(model, HEALTH, [True] * len(HEALTH.failable))
     evaluator_time = min(
-        timed(lambda: evaluate_combinations(model, HEALTH, (True,) * 3, test, "accuracy", 0.0, config.batch_size))
+        timed(lambda: evaluate_combinations(model, HEALTH, (True,) * 3, Scoring(test, "accuracy", 0.0,
+                                                                                   config.batch_size)))
         for _ in range(config.repeats))
     plain_time, gated_time = plain_calls.sum(), gated_calls.sum()
     print(f"(b) 8 combinations on {config.test_samples} test samples: 8 plain predicts {plain_time:.2f} s, "

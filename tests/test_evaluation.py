@@ -6,6 +6,7 @@ import pytest
 from resilinet.core.builder import ModelKind
 from resilinet.core.evaluation import (
     CombinationResult,
+    Scoring,
     evaluate_combinations,
     expected_score,
     random_guess_score,
@@ -55,7 +56,8 @@ def test_evaluate_combinations_is_pure_and_uses_no_path_score():
     y = np.random.default_rng(1).integers(1, 13, size=50)
     test = Split(x.copy(), y.copy())
     weights_before = [w.copy() for w in model.get_weights()]
-    results = evaluate_combinations(model, HEALTH, (False,) * 3, test, "accuracy", no_path_score=-1.0, batch_size=16)
+    results = evaluate_combinations(model, HEALTH, (False,) * 3, Scoring(test, "accuracy", no_path_score=-1.0,
+                                                                         batch_size=16))
     assert [r.no_path for r in results] == [True] * 7 + [False]
     assert [r.score for r in results[:7]] == [-1.0] * 7
     np.testing.assert_array_equal(test.x, x)
@@ -87,7 +89,8 @@ def test_a_dead_sensing_device_sends_zeros_whole_model_and_node_by_node():
     np.testing.assert_array_equal(np.asarray(model.predict_on_batch([x1, x2])), zeros_for_s1)
     set_alive(model, topology, (True, True, True))
     test = Split([x1, x2], np.random.default_rng(0).integers(0, 4, size=64))
-    whole, by_node = (evaluate_combinations(model, topology, None, test, "accuracy", 0.25, 16, node_by_node=flag)
+    whole, by_node = (evaluate_combinations(model, topology, None, Scoring(test, "accuracy", 0.25, 16),
+                                            node_by_node=flag)
                       for flag in (False, True))
     assert whole == by_node
     assert [r.no_path for r in whole] == [not ((s1 or s2) and edge) for s1, s2, edge in topology.failure_combinations()]

@@ -9,13 +9,11 @@ import numpy as np
 import pytest
 
 from resilinet.core.builder import ModelKind, set_alive
-from resilinet.core.evaluation import evaluate_combinations, predict
+from resilinet.core.evaluation import Scoring, evaluate_combinations, predict
 from resilinet.core.kinds import ModelOptions
 from resilinet.core.paper_topologies import CAMERA, HEALTH
 from resilinet.core.shared_outputs import NodeByNode
 from resilinet.core.splits import Split
-
-pytestmark = pytest.mark.backend
 
 
 def health(kind, skip_mask):
@@ -41,10 +39,14 @@ CASES = [
     (camera, CAMERA, ModelKind.RESILINET, None),
     (camera, CAMERA, ModelKind.RESILINET, (True, False, False, False, True, False, True)),
 ]
+# Rerun under the other backends: every health case and one camera case (its convolutions and switched-off skips);
+# the other camera cases check the same code on the same layers at 10-20 s each.
+ON_EVERY_BACKEND = {0, 1, 2, 3, 7}
 
 
-@pytest.mark.parametrize("make, topology, kind, skip_mask", CASES,
-                         ids=[f"{t.name}-{k.value}-{m}" for _, t, k, m in CASES])
+@pytest.mark.parametrize("make, topology, kind, skip_mask",
+                         [pytest.param(*case, marks=[pytest.mark.backend] if i in ON_EVERY_BACKEND else [],
+                                       id=f"{case[1].name}-{case[2].value}-{case[3]}") for i, case in enumerate(CASES)])
 def test_node_by_node_equals_the_whole_model_on_every_combination(make, topology, kind, skip_mask):
     model, test = make(kind, skip_mask)
     nodes = NodeByNode(model, topology, skip_mask, test, batch_size=16)
@@ -68,11 +70,12 @@ def test_node_by_node_equals_the_whole_model_on_every_combination(make, topology
         expected = len([a for a in with_path if own is None or a[own]]) if node == topology.output else len(states)
         assert nodes.evaluations[node] == expected, node
 
-    plain = evaluate_combinations(model, topology, skip_mask, test, "accuracy", 0.5, 16)
-    shared = evaluate_combinations(model, topology, skip_mask, test, "accuracy", 0.5, 16, node_by_node=True)
+    plain = evaluate_combinations(model, topology, skip_mask, Scoring(test, "accuracy", 0.5, 16))
+    shared = evaluate_combinations(model, topology, skip_mask, Scoring(test, "accuracy", 0.5, 16), node_by_node=True)
     assert shared == plain
 
 
+@pytest.mark.backend
 def test_a_small_cache_recomputes_but_predicts_the_same():
     model, test = camera(ModelKind.RESILINET, None)
     roomy = NodeByNode(model, CAMERA, None, test, batch_size=16)

@@ -104,31 +104,44 @@ def over_combinations(model: keras.Model, topology: Topology, skip_mask: Sequenc
     return results
 
 
-def evaluate_combinations(model: keras.Model, topology: Topology, skip_mask: Sequence[bool], test: Split, metric: str,
-                          no_path_score: float, batch_size: int, combinations: Iterable[tuple[bool, ...]] | None = None,
+@dataclass(frozen=True)
+class Scoring:
+    """How a model is scored under one failure combination: its predictions on `test` (`batch_size` rows at a time)
+    by `metric`, or `no_path_score` for a combination where no input reaches the output."""
+
+    test: Split
+    metric: str
+    no_path_score: float
+    batch_size: int
+
+
+def evaluate_combinations(model: keras.Model, topology: Topology, skip_mask: Sequence[bool] | None, scoring: Scoring,
+                          combinations: Iterable[tuple[bool, ...]] | None = None,
                           node_by_node: bool = False) -> list[CombinationResult]:
-    """Score of `model` on `test` for every combination of the failable nodes (or for `combinations`); a combination
-    with no input-to-output path scores `no_path_score` without running the model. Nothing of `test` is modified.
+    """Score of `model` for every combination of the failable nodes (or for `combinations`), as `scoring` says; a
+    combination with no input-to-output path scores `scoring.no_path_score` without running the model. Nothing of
+    the test split is modified.
 
     With `node_by_node` (and the test set in memory, on one device), each node runs once per alive state of the nodes
     it depends on (`resilinet.core.shared_outputs`); otherwise the whole model runs once per combination, its failure
     gates set (the original's way). The class probabilities agree to the last bits of float32.
     """
     combinations = topology.failure_combinations() if combinations is None else list(combinations)
+    test = scoring.test
     y_true = np.asarray(test.y).ravel()
 
     def evaluate(alive: tuple[bool, ...], no_path: bool, predicted: Callable[[], np.ndarray]) -> CombinationResult:
-        return CombinationResult(alive, no_path, float(no_path_score) if no_path
-                                 else score(metric, y_true, np.argmax(predicted(), axis=-1)))
+        return CombinationResult(alive, no_path, float(scoring.no_path_score) if no_path
+                                 else score(scoring.metric, y_true, np.argmax(predicted(), axis=-1)))
 
     if node_by_node and not test.is_streamed and replicas(model) == 1:
-        nodes = NodeByNode(model, topology, skip_mask, test, batch_size)
+        nodes = NodeByNode(model, topology, skip_mask, test, scoring.batch_size)
         results = {alive: evaluate(alive, not topology.has_path(alive, skip_mask),
                                    lambda alive=alive: nodes.predict(alive))
                    for alive in sorted(combinations, key=nodes.upstream_first)}
         return [results[alive] for alive in combinations]
-    return over_combinations(model, topology, skip_mask, combinations,
-                             lambda alive, no_path: evaluate(alive, no_path, lambda: predict(model, test, batch_size)))
+    return over_combinations(model, topology, skip_mask, combinations, lambda alive, no_path: evaluate(
+        alive, no_path, lambda: predict(model, test, scoring.batch_size)))
 
 
 def expected_score(results: Sequence[CombinationResult], reliability: Sequence[float]) -> float:

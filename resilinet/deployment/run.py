@@ -229,13 +229,13 @@ def deploy(dataset: DatasetDefinition, config, argv: Sequence[str] = ()) -> dict
     import_keras()
 
     from resilinet.core.evaluation import evaluate_combinations, expected_score
-    from resilinet.runs.jobs import Job, job_model
+    from resilinet.runs.jobs import Job, WeightSource, job_model
     from resilinet.runs.variants import average_accuracy_variant
 
     topology = dataset.topology
     data = dataset.load_data(config)
     built = job_model(dataset, config, data, Job(config.iteration, average_accuracy_variant(dataset, kind)),
-                      config.seed, path)
+                      config.seed, WeightSource(path))
     reliability = dataset.reliability_settings[config.setting] if config.setting else None
     streams, actors = serve(dataset, config, built, data, reliability)
     document = {
@@ -249,8 +249,9 @@ def deploy(dataset: DatasetDefinition, config, argv: Sequence[str] = ()) -> dict
     else:
         document.update(measured[0])
     if reliability is not None:
-        results = evaluate_combinations(built.model, topology, built.skip_mask, data.test, dataset.metric,
-                                        built.no_path_score, config.batch_size, node_by_node=config.node_by_node)
+        results = evaluate_combinations(built.model, topology, built.skip_mask,
+                                        built.scoring(data.test, dataset.metric, config.batch_size),
+                                        node_by_node=config.node_by_node)
         document["setting"] = {"name": config.setting, "reliability": list(reliability),
                                "simulated_expected": expected_score(results, reliability)}
     return document

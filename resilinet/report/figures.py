@@ -36,19 +36,19 @@ def stats_of(run: Run, groups: list[str]):
     return means, stds
 
 
-def finish(figure, axes, run: Run, xlabel: str, title: str, path: Path, grid: str = "both", **legend) -> Path:
-    """Label, grid and legend one figure of expected scores and save it."""
+def finish(axes, run: Run, xlabel: str, title: str, path: Path, grid: str = "both", **legend) -> Path:
+    """Label, grid and legend the figure of expected scores `axes` is drawn on, and save it."""
     axes.set_xlabel(xlabel)
     axes.set_ylabel(f"expected {run.metric_name}")
     axes.grid(axis=grid, alpha=0.3)
     axes.set_title(f"{run.experiment}: {title}")
     axes.legend(fontsize="small", **legend)
-    return save(figure, path)
+    return save(axes.figure, path)
 
 
 def expected_figure(run: Run, path: Path) -> Path:
     groups = run.groups
-    figure, axes = plt.subplots(figsize=(max(6.0, 1.6 * len(run.settings)), 4.5))
+    _, axes = plt.subplots(figsize=(max(6.0, 1.6 * len(run.settings)), 4.5))
     x = np.arange(len(run.settings))
     width = 0.6 / max(len(groups), 1)
     means, stds = stats_of(run, groups)
@@ -56,7 +56,7 @@ def expected_figure(run: Run, path: Path) -> Path:
         axes.errorbar(x + (i - (len(groups) - 1) / 2) * width, means[i], yerr=np.nan_to_num(stds[i]), marker="o",
                       capsize=3, label=group)
     axes.set_xticks(x, list(run.settings))
-    return finish(figure, axes, run, "reliability setting", "mean ± std over iterations", path, "y",
+    return finish(axes, run, "reliability setting", "mean ± std over iterations", path, "y",
                   ncol=1 + len(groups) // 6)
 
 
@@ -101,7 +101,7 @@ def survival_figure(run: Run, path: Path) -> Path | None:
     if not rates:
         return None
     variable = [g for g, m in models.items() if m["variable_failout"]]
-    figure, axes = plt.subplots(figsize=(6.5, 4.5))
+    _, axes = plt.subplots(figsize=(6.5, 4.5))
     means, stds = stats_of(run, [group for _, group in rates])
     for i, setting in enumerate(run.settings):
         line = axes.errorbar([r for r, _ in rates], means[:, i], yerr=np.nan_to_num(stds[:, i]), marker="o", capsize=3,
@@ -111,13 +111,13 @@ def survival_figure(run: Run, path: Path) -> Path | None:
             if stats is not None:
                 axes.axhline(stats.mean, color=line[0].get_color(), linestyle="--", linewidth=1,
                              label=f"{setting}: {group}")
-    return finish(figure, axes, run, "failout survival rate", "dashed = variable failout", path)
+    return finish(axes, run, "failout survival rate", "dashed = variable failout", path)
 
 
 def skips_figure(run: Run, path: Path) -> Path | None:
     groups = run.groups
     labels = [run.model_of(g)["skips"] or g for g in groups]
-    figure, axes = plt.subplots(figsize=(max(6.0, 0.8 * len(groups)), 4.5))
+    _, axes = plt.subplots(figsize=(max(6.0, 0.8 * len(groups)), 4.5))
     x = np.arange(len(groups))
     means, stds = stats_of(run, groups)
     width = 0.5 / max(len(run.settings), 1)
@@ -127,7 +127,7 @@ def skips_figure(run: Run, path: Path) -> Path | None:
     axes.set_xticks(x, labels, rotation=45 if len(groups) > 8 else 0)
     order = ", ".join(f"{source}->{target}" for source, target in run.skip_order)
     xlabel = "skip hyperconnections on (1) / off (0)" + (f"\nbit order: {order}" if order else "")
-    return finish(figure, axes, run, xlabel, "mean ± std over iterations", path)
+    return finish(axes, run, xlabel, "mean ± std over iterations", path)
 
 
 def learning_curves_figure(run: Run, path: Path) -> Path | None:

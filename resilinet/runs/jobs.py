@@ -17,13 +17,14 @@ from resilinet.base.errors import UserError
 from resilinet.base.files import check_room, unwritable_error
 from resilinet.core.bounded import enough_combinations, expected_bounds
 from resilinet.core.evaluation import (
+    Scoring,
     evaluate_combinations,
     expected_score,
     no_path_guess_score,
 )
 from resilinet.core.failure_models import Independent, draw_combinations, estimate_from
 from resilinet.core.kinds import ModelOptions
-from resilinet.core.splits import Data
+from resilinet.core.splits import Data, Split
 from resilinet.data.definition import DatasetDefinition
 from resilinet.runs.distribute import distribution_scope
 from resilinet.runs.results import RunFiles
@@ -60,24 +61,34 @@ class JobModel:
     no_path_score: float  # the score when no input reaches the output
     action: str  # how its weights came ("loaded", "trained", ...)
 
+    def scoring(self, test: Split, metric: str, batch_size: int) -> Scoring:
+        return Scoring(test, metric, self.no_path_score, batch_size)
 
-def job_model(dataset: DatasetDefinition, config, data: Data, job: Job, seed: int, weights: Path,
-              train_model: Callable[[keras.Model], str] | None = None, distribute: str = "off") -> JobModel:
-    """The one way to a trained model: build `job`'s network under `seed` and load its finished
-    `weights`; with `train_model`, weights that are missing or damaged are trained instead, over the devices
-    `distribute` says (`resilinet.runs.distribute`)."""
+
+@dataclass(frozen=True)
+class WeightSource:
+    """Where a job's weights come from: its finished weights file `path`; with `train`, weights that are missing or
+    damaged are trained instead, over the devices `distribute` says (`resilinet.runs.distribute`)."""
+
+    path: Path
+    train: Callable[[keras.Model], str] | None = None  # trains the model and says how ("trained", ...)
+    distribute: str = "off"
+
+
+def job_model(dataset: DatasetDefinition, config, data: Data, job: Job, seed: int, weights: WeightSource) -> JobModel:
+    """The one way to a trained model: build `job`'s network under `seed` and load or train its weights."""
     keras.backend.clear_session()
     keras.mixed_precision.set_global_policy("mixed_float16" if config.mixed_precision else "float32")
     keras.utils.set_random_seed(seed)
     kind = job.variant.kind
     options = model_options(dataset, job.variant, config, job.iteration)
-    with distribution_scope(distribute):
+    with distribution_scope(weights.distribute):
         model = dataset.build_model(kind, config, options)
         action = "loaded"
-        if train_model is None:
-            load_weights(model, weights)
-        elif not (weights.exists() and load_finished(model, weights)):
-            action = train_model(model)
+        if weights.train is None:
+            load_weights(model, weights.path)
+        elif not (weights.path.exists() and load_finished(model, weights.path)):
+            action = weights.train(model)
     skip_mask = dataset.topology.skip_mask_of(kind.has_skips, options.skip_mask)
     no_path = dataset.no_path_score  # the score when no input reaches the output (see DatasetDefinition)
     if callable(no_path):
@@ -109,8 +120,8 @@ def run_job(run: RunContext, data: Data, job: Job,
     def train_model(model: keras.Model) -> str:
         return train_job(run, data, job, seed, model, on_epoch)
 
-    built = job_model(dataset, config, data, job, seed, weights, None if config.evaluate_saved else train_model,
-                      config.distribute)
+    source = WeightSource(weights) if config.evaluate_saved else WeightSource(weights, train_model, config.distribute)
+    built = job_model(dataset, config, data, job, seed, source)
     results, averages, past_exact = evaluate_job(run, data, built, job)
     shown = ", ".join(f"{s} {v:.4f}" for s, v in averages.items())
     if past_exact:
@@ -159,8 +170,8 @@ def evaluate_job(run: RunContext, data: Data, built: JobModel, job: Job) -> tupl
     topology, settings = dataset.topology, {s: dataset.reliability_settings[s] for s in job.variant.settings}
 
     def evaluate(combinations: list[tuple[bool, ...]] | None) -> list:
-        return evaluate_combinations(built.model, topology, built.skip_mask, data.test, dataset.metric,
-                                     built.no_path_score, config.batch_size, combinations, config.node_by_node)
+        return evaluate_combinations(built.model, topology, built.skip_mask, built.scoring(data.test, dataset.metric,
+                                     config.batch_size), combinations, config.node_by_node)
 
     if len(topology.failable) <= config.exact_max_nodes:
         results = evaluate(None)
