@@ -1,5 +1,7 @@
 """Camera (multi-view): the loader on the real dataset, the 256-combination no-path map, the
 multiplexers, and the four scripts end-to-end on a slice of the real data."""
+import contextlib
+import io
 import json
 import re
 import tarfile
@@ -9,7 +11,7 @@ import cv2
 import keras
 import numpy as np
 import pytest
-from conftest import extract_members, run_script, shared_archive
+from conftest import assert_same_weights, extract_members, run_script, shared_archive
 from mlp_Vanilla_camera import build_camera_model
 
 from resilinet.base.errors import UserError
@@ -176,17 +178,28 @@ def test_switched_off_camera_skips_are_absent():
 FAST = ["--epochs=1", "--batch_size=32", "--verbose=0", "--iterations=1"]
 
 
-def test_average_accuracy_end_to_end(slice_dir, tmp_path, capsys):
-    document = run_script("camera_average_accuracy.py", f"--data_dir={slice_dir}", *FAST, cwd=tmp_path)
+@pytest.fixture(scope="module")
+def trained(slice_dir, tmp_path_factory):
+    """One camera average_accuracy run (FAST), shared by the tests that only read its weights and scores: its
+    folder, its results and what it printed."""
+    folder = tmp_path_factory.mktemp("camera_run")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        document = run_script("camera_average_accuracy.py", f"--data_dir={slice_dir}", *FAST, cwd=folder)
+    return folder, document, printed.getvalue()
+
+
+def test_average_accuracy_end_to_end(trained, slice_dir, tmp_path, capsys):
+    folder, document, printed = trained
     assert [r["variant"] for r in document["records"]] == ["Vanilla", "DFG", "ResiliNet"]
     assert all(len(r["combinations"]) == 256 for r in document["records"])
     assert document["metric"] == "micro_f1"
     assert sum(not c["no_path"] for c in document["records"][0]["combinations"]) == 37
-    assert "skipped 1 sample(s) of holdout_dir" in capsys.readouterr().out
+    assert "skipped 1 sample(s) of holdout_dir" in printed
 
     # The same weights, bounded: the most probable combinations down to 2% of the probability left.
     bounded = run_script("camera_average_accuracy.py", f"--data_dir={slice_dir}", *FAST, "--evaluate_saved=true",
-                         "--exact_max_nodes=7", "--mass_left=0.02", cwd=tmp_path)
+                         "--exact_max_nodes=7", "--mass_left=0.02", cwd=folder)
     for exact, record in zip(document["records"], bounded["records"], strict=True):
         scores = {tuple(c["alive"].values()): c["micro_f1"] for c in exact["combinations"]}
         evaluated = {tuple(c["alive"].values()): c["micro_f1"] for c in record["combinations"]}
@@ -201,7 +214,7 @@ def test_average_accuracy_end_to_end(slice_dir, tmp_path, capsys):
             assert (bounds["low"], bounds["high"]) == pytest.approx((low, low + left), abs=1e-12)
             assert low <= exact["average"][setting] <= low + left
             assert record["average"][setting] == pytest.approx(low + left / 2, abs=1e-12)
-    bounded_file = sorted((tmp_path / "results").glob("camera_average_accuracy_*.json"))[-1]
+    bounded_file = sorted((folder / "results").glob("camera_average_accuracy_*.json"))[-1]
     assert [r["bounds"] for r in json.loads(bounded_file.read_text())["records"]] == \
         [r["bounds"] for r in bounded["records"]]
     write_report(load_runs([bounded_file]), tmp_path / "report")
@@ -212,7 +225,7 @@ def test_average_accuracy_end_to_end(slice_dir, tmp_path, capsys):
     # The same weights, sampled: 300 combinations drawn per setting, each model of the iteration on the same draws.
     capsys.readouterr()
     sampled = run_script("camera_average_accuracy.py", f"--data_dir={slice_dir}", *FAST, "--evaluate_saved=true",
-                         "--exact_max_nodes=7", "--draws=300", "--draw_seed=3", cwd=tmp_path)
+                         "--exact_max_nodes=7", "--draws=300", "--draw_seed=3", cwd=folder)
     nodes = sampled["failable_nodes"]
     drawn = {setting: [tuple(row) for row in np.random.default_rng(derived_seed(3, 1, setting)).random((300, 8))
                        < np.array(reliability)]
@@ -231,10 +244,23 @@ def test_average_accuracy_end_to_end(slice_dir, tmp_path, capsys):
             assert (estimate["low"], estimate["high"]) == pytest.approx((values.mean() - half, values.mean() + half))
             assert abs(estimate["mean"] - exact["average"][setting]) <= 3 * max(half, 1e-3)
     assert f"({len(distinct)} of 256 combinations evaluated, 300 drawn per setting)" in capsys.readouterr().out
-    sampled_file = sorted((tmp_path / "results").glob("camera_average_accuracy_*.json"))[-1]
+    sampled_file = sorted((folder / "results").glob("camera_average_accuracy_*.json"))[-1]
     assert "95% interval [" in sampled_file.with_suffix(".txt").read_text()
     write_report(load_runs([sampled_file]), tmp_path / "sampled_report")
     assert "**Sampled:**" in (tmp_path / "sampled_report" / "camera_average_accuracy.md").read_text()
+
+
+def test_two_workers_on_camera_match_one(trained, slice_dir, tmp_path):
+    pytest.importorskip("ray")
+    folder, one, _ = trained
+    two = run_script("camera_average_accuracy.py", f"--data_dir={slice_dir}", *FAST, "--workers=2", cwd=tmp_path)
+    assert [r["variant"] for r in two["records"]] == ["Vanilla", "DFG", "ResiliNet"]
+    assert scores_of(two) == scores_of(one) and two["summary"] == one["summary"]
+    assert_same_weights(folder, tmp_path, "camera_average_accuracy")
+
+
+def scores_of(document):
+    return {(r["iteration"], r["variant"]): r["combinations"] for r in document["records"]}
 
 
 def test_hyperconnection_weight_end_to_end(slice_dir, tmp_path):

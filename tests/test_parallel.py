@@ -23,7 +23,6 @@ from conftest import (
     task_processes,
     write_mhealth_logs,
 )
-from test_camera import slice_dir  # noqa: F401  (fixture: a slice of the real camera data)
 
 pytest.importorskip("ray")
 
@@ -64,16 +63,6 @@ def test_two_workers_give_the_records_and_weights_of_one_then_evaluate_saved(tmp
     again = run_script(HEALTH, data_flag, *FAST, "--workers=2", "--evaluate_saved=true", f"--saved_run={path}",
                        "--results_dir=evaluated", cwd=tmp_path)
     assert scores(again) == scores(plain)
-
-
-def test_two_workers_on_camera_match_one(tmp_path, slice_dir):  # noqa: F811
-    flags = [f"--data_dir={slice_dir}", "--epochs=1", "--batch_size=32", "--verbose=0", "--iterations=1"]
-    (tmp_path / "one").mkdir(), (tmp_path / "two").mkdir()
-    one = run_script("camera_average_accuracy.py", *flags, cwd=tmp_path / "one")
-    two = run_script("camera_average_accuracy.py", *flags, "--workers=2", cwd=tmp_path / "two")
-    assert [r["variant"] for r in two["records"]] == ["Vanilla", "DFG", "ResiliNet"]
-    assert scores(two) == scores(one) and two["summary"] == one["summary"]
-    assert_same_weights(tmp_path / "one", tmp_path / "two", "camera_average_accuracy")
 
 
 def test_a_killed_worker_is_replaced_and_nothing_is_lost(tmp_path, data_flag, sequential):
