@@ -54,10 +54,8 @@ def build_mobilenet_model(
     """`architecture`: keyword arguments of `mobilenet_architecture` (input_shape, num_classes, ...)."""
     from resilinet.core.builder import build_model
 
-    return build_model(CNN, mobilenet_architecture(partition_setting, **architecture), kind,
-                       skip_mask=options.skip_mask, weights=options.weights,
-                       survival_rates=options.survival_rates_or(default_survival_rate),
-                       name=f"{ModelKind(kind).file_name}_MobileNet")
+    return build_model(CNN, mobilenet_architecture(partition_setting, **architecture), kind, options,
+                       default_survival_rate=default_survival_rate, name=f"{ModelKind(kind).file_name}_MobileNet")
 
 
 def define_vanilla_model_MobileNet(partition_setting: int = PARTITION_SETING, **architecture) -> keras.Model:

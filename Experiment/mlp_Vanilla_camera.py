@@ -38,5 +38,4 @@ def build_camera_model(kind: ModelKind, options: ModelOptions = ModelOptions(),
                        default_survival_rate: float = 0.8) -> keras.Model:
     from resilinet.core.builder import build_model
 
-    return build_model(CAMERA, camera_architecture(), kind, skip_mask=options.skip_mask, weights=options.weights,
-                       survival_rates=options.survival_rates_or(default_survival_rate))
+    return build_model(CAMERA, camera_architecture(), kind, options, default_survival_rate=default_survival_rate)

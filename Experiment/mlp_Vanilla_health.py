@@ -58,5 +58,5 @@ def build_health_model(
 ) -> keras.Model:
     from resilinet.core.builder import build_model
 
-    return build_model(HEALTH, health_architecture(partition_setting), kind, skip_mask=options.skip_mask,
-                       weights=options.weights, survival_rates=options.survival_rates_or(default_survival_rate))
+    return build_model(HEALTH, health_architecture(partition_setting), kind, options,
+                       default_survival_rate=default_survival_rate)

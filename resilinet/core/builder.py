@@ -9,7 +9,7 @@ from typing import Protocol
 
 import keras
 
-from resilinet.core.kinds import ModelKind
+from resilinet.core.kinds import ModelKind, ModelOptions
 from resilinet.core.layers import Failout, FailureGate, InputMultiplexer
 from resilinet.core.topology import Connection, Topology
 
@@ -75,21 +75,18 @@ class Wiring:
         return self.merge(parts, f"{node}_input", node)
 
 
-def build_model(topology: Topology, architecture: Architecture, kind: ModelKind | str, *,
-                skip_mask: Sequence[bool] | None = None, weights: Mapping[Connection, float] | None = None,
-                survival_rates: Mapping[str, float] | float = 1.0, name: str | None = None) -> keras.Model:
-    """Build the Keras model of `kind` on `topology`.
-
-    Args:
-        skip_mask: Which skip hyperconnections exist, in the topology's bit order (None: all).
-        weights: Weight of each connection (chain and skip); missing connections weigh 1.
-            Ignored for Vanilla, which has no hyperconnections.
-        survival_rates: Failout survival rate per failable node, or one rate for all. Used by
-            ResiliNet and ResiliNet+ only.
+def build_model(topology: Topology, architecture: Architecture, kind: ModelKind | str,
+                options: ModelOptions = ModelOptions(), *, default_survival_rate: float = 1.0,
+                name: str | None = None) -> keras.Model:
+    """Build the Keras model of `kind` on `topology`, as `options` vary it (`ModelOptions`: which skip
+    hyperconnections exist, the weight of each connection, the failout survival rates; a missing connection weighs
+    1, and the weights are ignored for Vanilla, which has no hyperconnections). Failout (ResiliNet and ResiliNet+
+    only) keeps each node with `default_survival_rate` where the options set no rate of their own.
     """
     kind = ModelKind(kind)
-    wiring = Wiring(topology, architecture, kind, topology.active_skips(skip_mask) if kind.has_skips else (),
-                    dict(weights or {}) if kind.has_skips else {})
+    wiring = Wiring(topology, architecture, kind, topology.active_skips(options.skip_mask) if kind.has_skips else (),
+                    dict(options.weights or {}) if kind.has_skips else {})
+    survival_rates = options.survival_rates_or(default_survival_rate)
     if not isinstance(survival_rates, Mapping):
         survival_rates = {node: float(survival_rates) for node in topology.failable}
     inputs = {node: keras.Input(shape=architecture.input_shapes[node], name=node) for node in topology.inputs}

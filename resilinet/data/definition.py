@@ -66,9 +66,8 @@ class DatasetDefinition:
         unless the options say otherwise."""
         from resilinet.core.builder import build_model
 
-        return build_model(self.topology, self.architecture(config), kind, skip_mask=options.skip_mask,
-                           weights=options.weights,
-                           survival_rates=options.survival_rates_or(config.failout_survival_rate),
+        return build_model(self.topology, self.architecture(config), kind, options,
+                           default_survival_rate=config.failout_survival_rate,
                            name=f"{ModelKind(kind).file_name}_{self.model_name}" if self.model_name else None)
 
     def origins(self) -> dict[str, tuple[str, str]]:
