@@ -391,19 +391,16 @@ def test_13_resume_latest_continues_the_interrupted_training_run_not_a_newer_eva
     assert scores(json.loads(interrupted.read_text())) == scores(plain[1])
 
 
-def test_14_a_mass_left_of_1_that_would_evaluate_nothing_is_refused(tmp_path, capsys):
+@pytest.mark.parametrize("flag, message", [
+    ("--mass_left=1", "--mass_left must be in (0, 1), got 1.0"),  # no combination would be evaluated
+    ("--draws=1", "--draws must be 0 (off) or at least 2, got 1"),  # one draw gives no interval
+])
+def test_14_an_evaluation_flag_that_would_evaluate_nothing_or_give_no_interval_is_refused(tmp_path, capsys, flag,
+                                                                                          message):
     with pytest.raises(SystemExit) as stop:
-        run_script(SCRIPT, "--mass_left=1", cwd=tmp_path)
+        run_script(SCRIPT, flag, cwd=tmp_path)
     assert stop.value.code == 2
-    one_line(capsys.readouterr().err, PROGRAM, "--mass_left must be in (0, 1), got 1.0")
-    assert not list(tmp_path.iterdir())
-
-
-def test_14_a_single_drawn_combination_that_gives_no_interval_is_refused(tmp_path, capsys):
-    with pytest.raises(SystemExit) as stop:
-        run_script(SCRIPT, "--draws=1", cwd=tmp_path)
-    assert stop.value.code == 2
-    one_line(capsys.readouterr().err, PROGRAM, "--draws must be 0 (off) or at least 2, got 1")
+    one_line(capsys.readouterr().err, PROGRAM, message)
     assert not list(tmp_path.iterdir())
 
 

@@ -25,8 +25,8 @@ REPORT_SETTINGS = {
                                   "docs/failure-models.md): each model's expected score under it, beside the paper's "
                                   "settings", Role.EVALUATION, default=""),
     "draws": Setting(int, "with --failure_model: also estimate each expected score from this many combinations "
-                            "drawn from the model, with a 95% interval (0: no estimate)", Role.EVALUATION, default=0,
-                       range=OffOrAtLeast(2)),
+                          "drawn from the model, with a 95% interval (0: no estimate)", Role.EVALUATION, default=0,
+                     range=OffOrAtLeast(2)),
     "draw_seed": Setting(int, "the seed of the drawn combinations", Role.SEED, default=0),
 }
 DESCRIPTION = """Tables and figures of the paper from the results files of the experiment scripts.

@@ -67,12 +67,12 @@ SETTINGS: dict[str, Setting] = {
                                 "evaluated)", EVALUATION, default=0.001,
                          range=Range(0, 1, low_open=True, high_open=True), absent_means=0.001),
     "draws": Setting(int, "past --exact_max_nodes: estimate each expected score from this many failure combinations "
-                            "drawn under its reliability setting, with a 95% interval, evaluating only the distinct "
-                            "ones drawn (0: bound it by the most probable combinations, --mass_left)", EVALUATION,
-                       default=0, range=OffOrAtLeast(2), absent_means=0),
-    "draw_seed": Setting(int, "the seed of the drawn combinations (each iteration and reliability setting draws "
-                                "from its own stream; every model of an iteration is scored on the same draws)",
-                           EVALUATION, default=0, range=NOT_NEGATIVE, absent_means=0),
+                          "drawn under its reliability setting, with a 95% interval, evaluating only the distinct ones "
+                          "drawn (0: bound it by the most probable combinations, --mass_left)", EVALUATION,
+                     default=0, range=OffOrAtLeast(2), absent_means=0),
+    "draw_seed": Setting(int, "the seed of the drawn combinations (each iteration and reliability setting draws from "
+                              "its own stream; every model of an iteration is scored on the same draws)",
+                         EVALUATION, default=0, range=NOT_NEGATIVE, absent_means=0),
     "node_by_node": Setting(bool, "evaluate each node once per alive state of the nodes it depends on (false: the "
                                   "whole model once per failure combination, as the original)", EVALUATION,
                             default=False, deployment=True, absent_means=False),
