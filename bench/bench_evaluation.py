@@ -118,8 +118,8 @@ def node_by_node(model, topology, split, combinations, batch_size) -> tuple[floa
     set_up = time.perf_counter() - started
     with_path = [alive for alive in combinations if topology.has_path(alive)]
     started = time.perf_counter()
-    for alive in sorted(with_path, key=nodes.upstream_first):
-        nodes.predict(alive)
+    for _ in nodes.predict_each(sorted(with_path, key=nodes.upstream_first)):
+        pass
     return set_up, time.perf_counter() - started, sum(nodes.evaluations.values()), len(with_path) * len(topology.nodes)
 
 

@@ -130,18 +130,19 @@ def evaluate_combinations(model: keras.Model, topology: Topology, skip_mask: Seq
     test = scoring.test
     y_true = np.asarray(test.y).ravel()
 
-    def evaluate(alive: tuple[bool, ...], no_path: bool, predicted: Callable[[], np.ndarray]) -> CombinationResult:
-        return CombinationResult(alive, no_path, float(scoring.no_path_score) if no_path
-                                 else score(scoring.metric, y_true, np.argmax(predicted(), axis=-1)))
+    def scored(alive: tuple[bool, ...], probabilities: np.ndarray | None) -> CombinationResult:
+        """The result of a combination from its class probabilities; None: it has no path."""
+        if probabilities is None:
+            return CombinationResult(alive, True, float(scoring.no_path_score))
+        return CombinationResult(alive, False, score(scoring.metric, y_true, np.argmax(probabilities, axis=-1)))
 
     if node_by_node and not test.is_streamed and replicas(model) == 1:
         nodes = NodeByNode(model, topology, skip_mask, test, scoring.batch_size)
-        results = {alive: evaluate(alive, not topology.has_path(alive, skip_mask),
-                                   lambda alive=alive: nodes.predict(alive))
-                   for alive in sorted(combinations, key=nodes.upstream_first)}
-        return [results[alive] for alive in combinations]
-    return over_combinations(model, topology, skip_mask, combinations, lambda alive, no_path: evaluate(
-        alive, no_path, lambda: predict(model, test, scoring.batch_size)))
+        with_path = sorted((a for a in combinations if topology.has_path(a, skip_mask)), key=nodes.upstream_first)
+        results = {alive: scored(alive, p) for alive, p in zip(with_path, nodes.predict_each(with_path))}
+        return [results[alive] if alive in results else scored(alive, None) for alive in combinations]
+    return over_combinations(model, topology, skip_mask, combinations, lambda alive, no_path: scored(
+        alive, None if no_path else predict(model, test, scoring.batch_size)))
 
 
 def expected_score(results: Sequence[CombinationResult], reliability: Sequence[float]) -> float:
