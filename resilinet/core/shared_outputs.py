@@ -1,10 +1,11 @@
 """Failure combinations evaluated node by node: a node's output depends only on whether it and the failable nodes
 above it are alive, so each node runs on the test set once per distinct alive state of those nodes (a dead node's
 output is zeros and costs nothing). Where the test set is small, the states a group of combinations needs are stacked
-row-wise into one call of the node's sub-model: at inference the rows of a batch do not interact, and one call costs
-about a millisecond however few rows it has. The kernels may round the last bit of a probability differently where
-the graph is cut at the nodes (measured: within 1e-7), so a predicted class can differ from the whole model's only
-where two classes tie to that precision."""
+row-wise into one call of the node's sub-model, since one call costs about a millisecond however few rows it has. At
+inference rows do not interact except in ResiliNet's input multiplexer, which looks at a whole batch: only states
+whose inputs are all zeros alike share a call (`NodeByNode._zero_inputs`). The kernels may round the last bit of a
+probability differently where the graph is cut at the nodes (measured: within 1e-7), so a predicted class can differ
+from the whole model's only where two classes tie to that precision."""
 from __future__ import annotations
 
 import logging
