@@ -16,6 +16,29 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 EXPERIMENT_DIR = REPO / "Experiment"
 SHARED_DATA = REPO.parent / "shared" / "data"
+# Ray starts its workers (training jobs, deployed nodes) at nice 15, below the suite's other worker (nice 0), so
+# they yield the CPU to it: beside one busy nice-0 process, resuming a tiny --workers=2 health run took 27-30 s at
+# nice 15 and 23-24 s at 0 (docs/parallel.md). Every Ray instance the tests start (in this process, in the scripts
+# they run, `ray start`) reads this from the environment.
+os.environ.setdefault("RAY_worker_niceness", "0")
+
+
+# The test files that take the longest, heaviest first (seconds per file in two runs of the whole suite on
+# 2 cores: bench/results/suite_durations_20261205.md). `pytest -n auto --dist=loadfile` hands whole files to the
+# workers in collection order (pyproject.toml turns off xdist's reordering by test count, which put these last);
+# starting with them leaves only short files for the end, so the workers finish together. Only an order: a file
+# missing here runs after them, in its usual place.
+SLOWEST_FILES_FIRST = (
+    "test_deployment.py", "test_parallel.py", "test_side_by_side.py", "test_machine_failures.py",
+    "test_epoch_resume.py", "test_cifar.py", "test_camera.py", "test_user_mishaps.py", "test_backends.py",
+    "test_front_door.py", "test_resume.py", "test_imagenet.py", "test_health_scripts.py", "test_shared_outputs.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the slowest test files first (SLOWEST_FILES_FIRST), each file's tests in their own order."""
+    rank = {name: i for i, name in enumerate(SLOWEST_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 def shared_archive(name: str) -> Path:

@@ -1,8 +1,9 @@
-"""The package's layers: every import of `resilinet` (inside functions too) goes down, and none goes round."""
+"""The package's layers: every import of `resilinet` (inside functions too) goes down, and none goes round;
+the test files named for scheduling exist."""
 import ast
 
 import networkx as nx
-from conftest import REPO
+from conftest import REPO, SLOWEST_FILES_FIRST
 
 # Lowest first; a module imports only from its own subpackage or from a lower one.
 LAYERS = {"base": 0, "core": 1, "networks": 2, "data": 3, "runs": 4, "report": 5, "deployment": 5, "custom": 6,
@@ -44,3 +45,8 @@ def test_the_graph_holds_imports_inside_functions():
     graph = imports()
     assert ("resilinet.report.tables", "resilinet.report.pooled") in graph.edges
     assert ("resilinet.runs.parallel", "resilinet.runs.jobs") in graph.edges  # imported inside run_job_task
+
+
+def test_the_slowest_files_named_for_scheduling_exist():
+    assert [name for name in SLOWEST_FILES_FIRST if not (REPO / "tests" / name).is_file()] == []
+    assert len(set(SLOWEST_FILES_FIRST)) == len(SLOWEST_FILES_FIRST)
