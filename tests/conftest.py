@@ -35,6 +35,13 @@ SLOWEST_FILES_FIRST = (
 )
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: one worker more than this process may use cores. The suite waits for a third of its time (Ray
+    and its workers starting, scripts starting in subprocesses, deployed nodes answering): with one worker a core,
+    `bash .ci/run` on 2 cores used 1,855 CPU seconds in 1,395 s (bench/results/suite_durations_20261205.md)."""
+    return len(os.sched_getaffinity(0)) + 1
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the slowest test files first (SLOWEST_FILES_FIRST), each file's tests in their own order."""
     rank = {name: i for i, name in enumerate(SLOWEST_FILES_FIRST)}
