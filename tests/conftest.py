@@ -2,7 +2,9 @@
 environment of a subprocess on another Keras backend."""
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import json
 import os
 import runpy
@@ -36,9 +38,10 @@ SLOWEST_FILES_FIRST = (
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto`: one worker more than this process may use cores. The suite waits for a third of its time (Ray
-    and its workers starting, scripts starting in subprocesses, deployed nodes answering): with one worker a core,
-    `bash .ci/run` on 2 cores used 1,855 CPU seconds in 1,395 s (bench/results/suite_durations_20261205.md)."""
+    """`-n auto`: one worker more than this process may use cores. A worker waits while the subprocesses and Ray
+    processes of its tests start and run, so one worker a core left the CPUs partly idle: `bash .ci/run` on 2 cores
+    took 1,395 s with two workers and 1,286 s with three, the CPUs then idle 3% of the time
+    (bench/results/suite_durations_20261205.md)."""
     return len(os.sched_getaffinity(0)) + 1
 
 
@@ -64,9 +67,9 @@ def extract_members(archive: Path, destination: Path, keep) -> Path:
     return destination
 
 
-def run_script(script: str, *flags: str, cwd: Path) -> dict:
-    """Run Experiment/<script> as `python Experiment/<script> flags...` would, inside this process,
-    with `cwd` as the working directory; return the parsed JSON results of the run."""
+def execute_script(script: str, flags: tuple[str, ...], cwd: Path) -> None:
+    """Run Experiment/<script> as `python Experiment/<script> flags...` would, inside this process (no new
+    interpreter importing TensorFlow), with `cwd` as the working directory."""
     argv, previous = sys.argv, Path.cwd()
     sys.argv = [str(EXPERIMENT_DIR / script), *flags]
     os.chdir(cwd)
@@ -75,6 +78,23 @@ def run_script(script: str, *flags: str, cwd: Path) -> dict:
     finally:
         sys.argv = argv
         os.chdir(previous)
+
+
+def run_in_process(script: str, *flags: str, cwd: Path) -> tuple[int, str, str]:
+    """`execute_script`, seen as a subprocess would be: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            execute_script(script, flags, cwd)
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+    return code, out.getvalue(), err.getvalue()
+
+
+def run_script(script: str, *flags: str, cwd: Path) -> dict:
+    """`execute_script`; return the parsed JSON results of the run."""
+    execute_script(script, flags, cwd)
     logs = sorted((cwd / "results").glob(script.removesuffix(".py") + "_*.json"))
     assert logs, f"{script} wrote no results JSON in {cwd / 'results'}"
     document = json.loads(logs[-1].read_text())

@@ -15,6 +15,7 @@ from conftest import (
     REPO,
     assert_same_weights,
     glob_while_running,
+    run_in_process,
     run_script,
     run_weights,
     task_processes,
@@ -111,11 +112,10 @@ def test_a_run_killed_mid_model_resumes_at_its_saved_epoch_and_matches_an_uninte
     saved = len(open(results.with_suffix("") / f"{model}.csv").read().splitlines()) - 1
     assert 1 <= saved < epochs, "killed in the middle of a model"
 
-    process = subprocess.run([sys.executable, str(EXPERIMENT_DIR / script), *flags, "--resume=latest"],
-                             cwd=tmp_path / "killed", env=environment(), capture_output=True, text=True, timeout=600)
-    assert process.returncode == 0, process.stderr[-3000:]
+    code, out, err = run_in_process(script, *flags, "--resume=latest", cwd=tmp_path / "killed")
+    assert code == 0, err[-3000:]
     variant, iteration = model.rsplit("_iter", 1)
-    assert f"iteration {iteration}/1 {variant} (trained, resumed after epoch " in process.stdout
+    assert f"iteration {iteration}/1 {variant} (trained, resumed after epoch " in out
     resumed = json.loads(results.read_text())
     assert scores(resumed) == scores(plain)
     assert_same_weights(plain_folder, tmp_path / "killed", experiment)
@@ -133,11 +133,10 @@ def test_a_damaged_epoch_checkpoint_is_named_and_that_model_trains_from_its_star
     model, _, _ = kill_mid_model(tmp_path / "killed", script, *flags)
     (state,) = (tmp_path / "killed" / "models").glob("*/*/*.training.npz")
     state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])
-    process = subprocess.run([sys.executable, str(EXPERIMENT_DIR / script), *flags, "--resume=latest"],
-                             cwd=tmp_path / "killed", env=environment(), capture_output=True, text=True, timeout=600)
-    assert process.returncode == 0, process.stderr[-3000:]
-    assert f"warning: {state.relative_to(tmp_path / 'killed')} is damaged (" in process.stdout
-    assert "training this model from its start" in process.stdout and "resumed after" not in process.stdout
+    code, out, err = run_in_process(script, *flags, "--resume=latest", cwd=tmp_path / "killed")
+    assert code == 0, err[-3000:]
+    assert f"warning: {state.relative_to(tmp_path / 'killed')} is damaged (" in out
+    assert "training this model from its start" in out and "resumed after" not in out
     (results,) = (tmp_path / "killed" / "results").glob("*.json")
     assert scores(json.loads(results.read_text())) == scores(plain), "a clean retrain, nothing of the damaged file"
 

@@ -16,6 +16,7 @@ from conftest import (
     EXPERIMENT_DIR,
     REPO,
     glob_while_running,
+    run_in_process,
     run_script,
     run_weights,
     write_mhealth_logs,
@@ -50,6 +51,11 @@ def start(folder, *flags, script=SCRIPT, **extra):
                             env=environment(**extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def run_here(folder, *flags, script=SCRIPT):
+    """`run` inside this process, where a new interpreter (importing TensorFlow) adds nothing to the test."""
+    return run_in_process(script, *flags, cwd=folder)
+
+
 def run(folder, *flags, script=SCRIPT, **extra):
     process = start(folder, *flags, script=script, **extra)
     out, err = process.communicate(timeout=600)
@@ -81,13 +87,13 @@ def test_1_two_runs_started_at_once_keep_their_own_results_and_weights(tmp_path,
     assert folders[5] != folders[7]
     for seed, (path, document) in documents.items():
         assert len(list((tmp_path / folders[seed]).glob("*.weights.h5"))) == 3
-        code, out, err = run(tmp_path, f"--data_dir={logs}", *QUICK, f"--seed={seed}", "--evaluate_saved=true",
+        code, out, err = run_here(tmp_path, f"--data_dir={logs}", *QUICK, f"--seed={seed}", "--evaluate_saved=true",
                              f"--saved_run={path}", "--results_dir=again")
         assert code == 0, err[-2000:]
         (again,) = [json.loads(p.read_text()) for p in (tmp_path / "again").glob("*.json")
                     if json.loads(p.read_text())["config"]["seed"] == seed]
         assert scores(again) == scores(document), "each run's weights give its own scores"
-    code, _, err = run(tmp_path, f"--data_dir={logs}", *QUICK, "--seed=7", "--evaluate_saved=true",
+    code, _, err = run_here(tmp_path, f"--data_dir={logs}", *QUICK, "--seed=7", "--evaluate_saved=true",
                        f"--saved_run={documents[5][0]}")
     assert code == 2 and "were made with other constants (seed: 5 there, 7 here)" in err
 
@@ -121,7 +127,7 @@ def test_2_a_hand_edited_results_file_is_named_before_any_training(tmp_path, log
     path.parent.mkdir()
     path.write_text(json.dumps(document))
     before = path.read_text()
-    code, out, err = run(tmp_path, f"--data_dir={logs}", *QUICK, "--resume=latest")
+    code, out, err = run_here(tmp_path, f"--data_dir={logs}", *QUICK, "--resume=latest")
     assert code == 2 and "Traceback" not in err
     assert err.strip().endswith(f"results/{path.name}: record 2 is malformed (it needs iteration, variant, group, "
                                 "average per setting, and combinations with alive, no_path and accuracy)")
@@ -153,7 +159,7 @@ def test_3_a_full_models_disk_keeps_the_finished_weights_and_resumes_once_there_
                                                                                       small_disk):
     fill(small_disk, 8 << 20)  # room for one 7 MB health model, not two
     flags = [f"--data_dir={logs}", *QUICK, f"--models_dir={small_disk}/models"]
-    code, out, err = run(tmp_path, *flags)
+    code, out, err = run_here(tmp_path, *flags)
     assert code == 2 and "Traceback" not in err
     assert f"{small_disk}/models/health_average_accuracy/" in err and "is full (no space left on the device)" in err
     assert "make room, then continue with --resume=latest" in err
@@ -162,7 +168,7 @@ def test_3_a_full_models_disk_keeps_the_finished_weights_and_resumes_once_there_
     weights = run_weights(small_disk, "health_average_accuracy")
     assert [p.name for p in weights.iterdir()] == ["Vanilla_iter1.weights.h5"] and not partial_files(small_disk)
     (small_disk / "filler").unlink()
-    code, out, err = run(tmp_path, *flags, "--resume=latest")
+    code, out, err = run_here(tmp_path, *flags, "--resume=latest")
     assert code == 0, err[-2000:]
     assert scores(json.loads(path.read_text())) == scores(finished[1])
 
@@ -170,13 +176,13 @@ def test_3_a_full_models_disk_keeps_the_finished_weights_and_resumes_once_there_
 def test_3_a_full_results_disk_keeps_the_results_file_as_it_was(tmp_path, logs, finished, small_disk):
     fill(small_disk, 20 << 10)
     flags = [f"--data_dir={logs}", *QUICK, f"--results_dir={small_disk}/results"]
-    code, out, err = run(tmp_path, *flags)
+    code, out, err = run_here(tmp_path, *flags)
     assert code == 2 and "Traceback" not in err and "is full (no space left on the device)" in err
     (path,) = (small_disk / "results").glob("*.json")
     kept = json.loads(path.read_text())  # whole: the last complete version
     assert len(kept["records"]) < 3 and not partial_files(small_disk)
     (small_disk / "filler").unlink()
-    code, out, err = run(tmp_path, *flags, "--resume=latest")
+    code, out, err = run_here(tmp_path, *flags, "--resume=latest")
     assert code == 0, err[-2000:]
     assert scores(json.loads(path.read_text())) == scores(finished[1])
 
@@ -261,7 +267,7 @@ def test_6_ctrl_c_says_what_was_kept_and_resumes_exactly(tmp_path, logs, finishe
     assert err.strip().splitlines()[-1] == (f"Experiment/{SCRIPT}: interrupted: {kept} record(s) kept in "
                                             f"results/{path.name}; continue with --resume=latest")
     assert "Traceback" not in err and not partial_files(tmp_path)
-    code, out, err = run(tmp_path, *flags, "--resume=latest")
+    code, out, err = run_here(tmp_path, *flags, "--resume=latest")
     assert code == 0, err[-2000:]
     assert scores(json.loads(path.read_text())) == scores(finished[1])
 
@@ -275,12 +281,12 @@ def test_7_a_damaged_weights_file_is_named_and_trained_again_on_resume(tmp_path,
     (path,) = (tmp_path / "results").glob("*.json")
     weights = run_weights(tmp_path, "health_average_accuracy") / "DFG_iter1.weights.h5"
     weights.write_bytes(b"")
-    code, out, err = run(tmp_path, f"--data_dir={logs}", *QUICK, "--evaluate_saved=true", f"--saved_run={path}")
+    code, out, err = run_here(tmp_path, f"--data_dir={logs}", *QUICK, "--evaluate_saved=true", f"--saved_run={path}")
     assert code == 2 and f"{weights.relative_to(tmp_path)} is damaged (truncated or not a weights file" in err
     edited = json.loads(path.read_text())
     edited["records"] = [r for r in edited["records"] if r["variant"] != "DFG"]
     path.write_text(json.dumps(edited))
-    code, out, err = run(tmp_path, f"--data_dir={logs}", *QUICK, "--resume=latest")
+    code, out, err = run_here(tmp_path, f"--data_dir={logs}", *QUICK, "--resume=latest")
     assert code == 0, err[-2000:]
     assert f"--resume=latest: {path.relative_to(tmp_path)} (the newest run of health_average_accuracy training" in out
     assert f"warning: {weights.relative_to(tmp_path)} is damaged" in out and "DFG (trained" in out
@@ -295,7 +301,7 @@ def test_8_duplicate_subject_logs_are_refused_naming_both(tmp_path, logs):
     shutil.copytree(logs, data)
     (data / "A_backup").mkdir()
     shutil.copy(data / "mHealth_subject1.log", data / "A_backup" / "mHealth_subject1.log")
-    code, out, err = run(tmp_path, f"--data_dir={data}", *QUICK)
+    code, out, err = run_here(tmp_path, f"--data_dir={data}", *QUICK)
     assert code == 2 and "Traceback" not in err
     assert (f"{data} holds mHealth_subject1.log more than once ({data}/A_backup/mHealth_subject1.log, "
             f"{data}/mHealth_subject1.log)") in err

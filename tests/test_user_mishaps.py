@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import EXPERIMENT_DIR, REPO, run_script, write_mhealth_logs
+from conftest import EXPERIMENT_DIR, REPO, run_in_process, run_script, write_mhealth_logs
 
 from resilinet.base.errors import UserError
 from resilinet.base.files import write_text_atomically
@@ -63,9 +63,9 @@ def start(cwd, *flags, script=SCRIPT, output=None):
 
 
 def finish(cwd, *flags, script=SCRIPT):
-    done = subprocess.run([sys.executable, str(EXPERIMENT_DIR / script), *flags], cwd=cwd, env=environment(),
-                          capture_output=True, text=True, timeout=600)
-    return done.returncode, done.stdout, done.stderr
+    """Run a script to its end inside this process (what a new interpreter would add, importing TensorFlow, the
+    test does not need): (exit code, stdout, stderr)."""
+    return run_in_process(script, *flags, cwd=cwd)
 
 
 def wait_for(condition, process, seconds=300):
