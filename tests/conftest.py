@@ -37,14 +37,6 @@ SLOWEST_FILES_FIRST = (
 )
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto`: one worker more than this process may use cores. A worker waits while the subprocesses and Ray
-    processes of its tests start and run, so one worker a core left the CPUs partly idle: `bash .ci/run` on 2 cores
-    took 1,395 s with two workers and 1,286 s with three, the CPUs then idle 3% of the time
-    (bench/results/suite_durations_20261205.md)."""
-    return len(os.sched_getaffinity(0)) + 1
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the slowest test files first (SLOWEST_FILES_FIRST), each file's tests in their own order."""
     rank = {name: i for i, name in enumerate(SLOWEST_FILES_FIRST)}
