@@ -88,13 +88,13 @@ def test_1_two_runs_started_at_once_keep_their_own_results_and_weights(tmp_path,
     for seed, (path, document) in documents.items():
         assert len(list((tmp_path / folders[seed]).glob("*.weights.h5"))) == 3
         code, out, err = run_here(tmp_path, f"--data_dir={logs}", *QUICK, f"--seed={seed}", "--evaluate_saved=true",
-                             f"--saved_run={path}", "--results_dir=again")
+                                  f"--saved_run={path}", "--results_dir=again")
         assert code == 0, err[-2000:]
         (again,) = [json.loads(p.read_text()) for p in (tmp_path / "again").glob("*.json")
                     if json.loads(p.read_text())["config"]["seed"] == seed]
         assert scores(again) == scores(document), "each run's weights give its own scores"
     code, _, err = run_here(tmp_path, f"--data_dir={logs}", *QUICK, "--seed=7", "--evaluate_saved=true",
-                       f"--saved_run={documents[5][0]}")
+                            f"--saved_run={documents[5][0]}")
     assert code == 2 and "were made with other constants (seed: 5 there, 7 here)" in err
 
 
