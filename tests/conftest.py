@@ -23,6 +23,10 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 # nice 15 and 23-24 s at 0 (docs/parallel.md). Every Ray instance the tests start (in this process, in the scripts
 # they run, `ray start`) reads this from the environment.
 os.environ.setdefault("RAY_worker_niceness", "0")
+# When a driver connects, Ray starts one idle worker a CPU in advance, with the default runtime environment. The
+# project's jobs and deployed nodes each carry their own runtime environment (PYTHONPATH, Keras backend, thread
+# counts), so they never use those workers: each costs about 2 CPU seconds of Python start-up for nothing.
+os.environ.setdefault("RAY_prestart_worker_first_driver", "0")
 
 
 # The test files that take the longest, heaviest first (seconds per file in two runs of the whole suite on
