@@ -10,7 +10,13 @@ from resilinet.cli.parser import parse_flags
 from resilinet.core.paper_topologies import CNN
 from resilinet.core.splits import Data, Split
 from resilinet.runs.results import ResultsLog, RunDescription, RunFiles
-from resilinet.runs.training import TrainingPlan, balanced_class_weight, train
+from resilinet.runs.training import (
+    TrainingPlan,
+    balanced_class_weight,
+    build_training_variables,
+    compile_model,
+    train,
+)
 from resilinet.runs.training_log import kept_epoch, read_log
 
 pytestmark = pytest.mark.backend  # run on every Keras backend (tests/test_backends.py)
@@ -49,6 +55,36 @@ def test_training_keeps_the_best_validation_epoch_and_logs_every_epoch(tmp_path)
     header = "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds"
     assert (tmp_path / "m.csv").read_text().splitlines()[0] == header
     assert not list(tmp_path.glob("*partial*"))
+
+
+def test_fit_creates_no_variable_once_the_training_variables_are_built():
+    """TensorFlow traces the training step a second time when variables are created while it traces it the first
+    time (Keras creates the compiled metrics' lazily): `build_training_variables` creates them before, at zero."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("tracing twice is TensorFlow's; JAX and PyTorch build every variable before the first step")
+    import tensorflow as tf
+
+    data = tiny_data()
+
+    def variables_created_by_fit(model):
+        created = []
+
+        def creator(next_creator, **kwargs):
+            created.append(kwargs.get("name"))
+            return next_creator(**kwargs)
+        with tf.variable_creator_scope(creator):
+            model.fit(data.train.x, data.train.y, batch_size=16, epochs=1, verbose=0)
+        return created
+
+    lazy = tiny_model()
+    compile_model(lazy)
+    lazy.optimizer.build(lazy.trainable_variables)
+    assert variables_created_by_fit(lazy), "without it the metrics' variables appear while the step is traced"
+    built = tiny_model()
+    compile_model(built)
+    build_training_variables(built)
+    assert all(float(np.sum(keras.ops.convert_to_numpy(v))) == 0.0 for v in built.metrics_variables)
+    assert variables_created_by_fit(built) == []
 
 
 def test_training_resumed_from_a_saved_epoch_ends_with_the_uninterrupted_weights(tmp_path):
