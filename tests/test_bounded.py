@@ -1,5 +1,6 @@
 """Bounded evaluation: combinations from the most probable down, and the interval they give."""
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -44,7 +45,7 @@ def test_bounds_hold_the_exact_expected_score():
     reliability = (0.9, 0.7, 0.95, 0.6)
     probability = probabilities_by_hand(reliability)
     scores = {alive: float(rng.uniform()) for alive in probability}
-    exact = sum(probability[alive] * scores[alive] for alive in scores)
+    exact = math.fsum(probability[alive] * scores[alive] for alive in scores)  # exactly rounded, as expected_value
     for mass_left in (0.5, 0.1, 0.01, 1e-6):
         chosen = enough_combinations([reliability], mass_left)
         bounds = expected_bounds({alive: scores[alive] for alive in chosen}, reliability)

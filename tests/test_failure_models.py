@@ -1,8 +1,10 @@
 """Failure models (independent, shared failure domains, outage traces): probabilities computed by hand for 2- and
-3-node networks, draws that follow them, the paper's settings reproducing committed expected scores exactly, the
+3-node networks, draws that follow them, the paper's settings reproducing committed expected scores, the
 sampled estimate's interval, `Experiment/report.py --failure_model`, and a one-line error for every bad file."""
 import itertools
 import json
+import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from resilinet.core.failure_models import (
     expected_score,
     sampled_estimate,
 )
+from resilinet.core.topology import expected_value
 from resilinet.report.failures import under_model
 from resilinet.report.pooled import load_runs
 from resilinet.runs.results import read_results
@@ -113,8 +116,22 @@ def test_draws_follow_the_exact_probabilities(model):
 # the committed runs
 
 
+def test_an_expected_value_is_the_exactly_rounded_sum_of_its_products_in_any_order():
+    rng = np.random.default_rng(0)
+    probabilities, scores = rng.dirichlet(np.ones(256)), rng.random(256)
+    products = [float(p * s) for p, s in zip(probabilities, scores)]
+    exact = float(sum(map(Fraction, products)))  # the sum without any rounding, rounded once
+    assert expected_value(probabilities, scores) == exact
+    order = rng.permutation(256)
+    assert expected_value(probabilities[order], scores[order]) == exact
+
+
+def within_ulps(computed, stored, ulps):
+    return len(computed) == len(stored) and all(abs(a - b) <= ulps * math.ulp(b) for a, b in zip(computed, stored))
+
+
 @pytest.mark.parametrize("path", [CAMERA_RUN, RESNET_RUN], ids=["camera", "cifar_resnet"])
-def test_the_papers_settings_as_independent_models_reproduce_the_committed_scores_exactly(path):
+def test_the_papers_settings_as_independent_models_reproduce_the_committed_scores(path):
     document = read_results(path)
     (run,) = load_runs([path])
     for setting, survival in document["reliability_settings"].items():
@@ -122,7 +139,9 @@ def test_the_papers_settings_as_independent_models_reproduce_the_committed_score
         under = under_model(run, path, model)
         for group in run.groups:
             stored = [r["average"][setting] for r in document["records"] if r["group"] == group]
-            assert under.expected[group] == stored, (setting, group)  # bit for bit
+            # These runs summed probability x score with np.dot, whose order of summation is that of the BLAS kernel
+            # of the machine that trained them; the report sums exactly rounded, the same bits on every machine.
+            assert within_ulps(under.expected[group], stored, 4), (setting, group, under.expected[group], stored)
 
 
 def test_the_committed_independent_file_is_the_hazardous_setting():

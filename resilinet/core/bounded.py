@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from resilinet.core.topology import combination_probability
+from resilinet.core.topology import combination_probability, expected_value
 
 
 def most_probable_first(reliability: Sequence[float]) -> Iterator[tuple[tuple[bool, ...], float]]:
@@ -67,6 +67,6 @@ class Bounds:
 def expected_bounds(scores: Mapping[tuple[bool, ...], float], reliability: Sequence[float]) -> Bounds:
     """Bounds of the expected score from the scores (each in [0, 1]) of some of the combinations."""
     probabilities = {alive: combination_probability(alive, reliability) for alive in scores}
-    low = sum(probabilities[alive] * score for alive, score in scores.items())
+    low = expected_value((probabilities[alive] for alive in scores), scores.values())
     mass_left = max(0.0, 1.0 - sum(probabilities.values()))
     return Bounds(low, min(1.0, low + mass_left), mass_left)

@@ -12,7 +12,7 @@ from sklearn.metrics import f1_score
 from resilinet.core.builder import set_alive
 from resilinet.core.shared_outputs import NodeByNode, predict_on_batches
 from resilinet.core.splits import Split
-from resilinet.core.topology import Topology, combination_probabilities
+from resilinet.core.topology import Topology, combination_probabilities, expected_value
 
 T = TypeVar("T")
 
@@ -148,4 +148,4 @@ def evaluate_combinations(model: keras.Model, topology: Topology, skip_mask: Seq
 def expected_score(results: Sequence[CombinationResult], reliability: Sequence[float]) -> float:
     """Sum over combinations of probability x score."""
     probabilities = combination_probabilities([r.alive for r in results], reliability)
-    return float(np.dot(probabilities, [r.score for r in results]))
+    return expected_value(probabilities, [r.score for r in results])

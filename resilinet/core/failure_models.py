@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from resilinet.core.topology import combination_probabilities
+from resilinet.core.topology import combination_probabilities, expected_value
 
 Combination = tuple[bool, ...]
 
@@ -127,7 +127,7 @@ FailureModel = Independent | SharedDomains | OutageTrace
 def expected_score(model: FailureModel, nodes: Sequence[str], combinations: Sequence[Combination],
                    scores: Sequence[float]) -> float:
     """Sum over every combination of its probability under `model` times its score."""
-    return float(np.dot(model.probabilities(nodes, combinations), scores))
+    return expected_value(model.probabilities(nodes, combinations), scores)
 
 
 @dataclass(frozen=True)

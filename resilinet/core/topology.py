@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -176,3 +176,9 @@ def combination_probabilities(combinations: Sequence[Sequence[bool]], reliabilit
     """Probability of each alive/dead combination under a reliability setting, normalised to 1."""
     probabilities = np.array([combination_probability(alive, reliability) for alive in combinations])
     return probabilities / probabilities.sum()
+
+
+def expected_value(probabilities: Iterable[float], scores: Iterable[float]) -> float:
+    """Sum of probability x score over the combinations, exactly rounded (`math.fsum`): the same bits on every
+    machine and in any order, where `np.dot` sums in an order that depends on the CPU's BLAS kernel."""
+    return math.fsum(p * s for p, s in zip(probabilities, scores, strict=True))

@@ -23,6 +23,7 @@ from resilinet.core.failure_models import (
     SharedDomains,
     sampled_estimate,
 )
+from resilinet.core.topology import expected_value
 from resilinet.report.pooled import Run, Stats, statistics
 
 
@@ -78,7 +79,7 @@ def under_model(run: Run, path: Path, model: FailureModel, draws: int = 0, seed:
         key = tuple(combinations)
         if key not in probabilities:
             probabilities[key] = model.probabilities(run.failable_nodes, combinations)
-        expected[record["group"]].append(float(np.dot(probabilities[key], scores)))
+        expected[record["group"]].append(expected_value(probabilities[key], scores))
         if draws:
             score_of = dict(zip(combinations, scores)).__getitem__
             rng = np.random.default_rng([seed, index])
