@@ -1,5 +1,11 @@
 """The per-node split (no Ray): chaining the node sub-models, rebuilt from their configs as an
-actor does, gives the full model's output for every failure combination, on every architecture."""
+actor does, gives the full model's output for every failure combination, on every architecture; a node that
+only forwards its raw input runs without Keras."""
+import os
+import pickle
+import subprocess
+import sys
+
 import cnn_Vanilla_MobileNet
 import cnn_Vanilla_ResNet
 import keras
@@ -7,6 +13,7 @@ import mlp_Vanilla_camera
 import mlp_Vanilla_health
 import numpy as np
 import pytest
+from conftest import REPO
 
 from resilinet.core.builder import ModelKind, set_alive
 from resilinet.core.paper_topologies import CAMERA, CNN, HEALTH
@@ -62,3 +69,37 @@ def test_node_models_chain_to_the_full_model(case, kind):
         np.testing.assert_allclose(chain(specs, topology, alive, inputs), expected, atol=1e-5,
                                    err_msg=topology.describe(alive))
     set_alive(model, topology, [True] * len(topology.failable))
+
+
+@pytest.mark.parametrize("case", ["health", "camera", "mobilenet"])
+def test_only_input_nodes_without_layers_forward_their_input(case):
+    build, topology, shapes = CASES[case]
+    specs = split_model(build(ModelKind.RESILINET), topology, None, True)
+    forwarding = {"health": ["iot"], "camera": [f"camera{i}" for i in range(1, 7)], "mobilenet": []}[case]
+    assert [node for node, spec in specs.items() if spec.forwards_input] == forwarding
+    for node in forwarding:  # the sub-model an actor no longer builds is the identity on the raw input
+        raw = np.random.default_rng(6).random(shapes[0], dtype=np.float32)
+        np.testing.assert_array_equal(np.asarray(specs[node].build()([raw], training=False)), raw)
+
+
+FORWARD_WITHOUT_KERAS = """
+import pickle, sys
+import numpy as np
+from resilinet.deployment.nodes import Node
+spec = pickle.loads(sys.stdin.buffer.read())
+raw = np.arange(2 * 23, dtype="float64").reshape(2, 23)
+(output, reached), report = Node(spec).process(0, 2, [raw], 1.0)
+assert output.dtype == np.float32 and np.array_equal(output, raw.astype("float32")) and reached, output
+loaded = sorted(m for m in ("keras", "tensorflow", "jax", "torch") if m in sys.modules)
+assert not loaded, f"a forwarding node imported {loaded}"
+"""
+
+
+def test_a_forwarding_node_runs_without_importing_keras():
+    """A sensing device holding no layers (health's iot) forwards its raw input as float32; its actor's process,
+    which unpickles the spec and runs the node, never imports Keras (seconds of start-up per deployed device)."""
+    spec = split_model(mlp_Vanilla_health.build_health_model(ModelKind.VANILLA), HEALTH, None, False)["iot"]
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-c", FORWARD_WITHOUT_KERAS], input=pickle.dumps(spec), env=environment,
+                          capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()[-3000:]

@@ -14,8 +14,8 @@ import ray
 
 from resilinet.base.errors import UserError
 from resilinet.core.topology import Topology
+from resilinet.deployment.node_spec import NodeSpec
 from resilinet.deployment.nodes import SENDER_DEAD, Node
-from resilinet.deployment.split import NodeSpec
 from resilinet.runs.ray_session import alive_node_resources, project_environment
 
 

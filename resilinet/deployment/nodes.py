@@ -14,7 +14,7 @@ import numpy as np
 import ray
 from ray.exceptions import GetTimeoutError, ObjectLostError, RayActorError
 
-from resilinet.deployment.split import NodeSpec
+from resilinet.deployment.node_spec import NodeSpec
 
 # What a receiver sees when a sender is gone: its actor died (killed, crashed, its machine down or
 # unreachable) or the object it sent was lost with its machine. An exception raised by a sender's
@@ -41,9 +41,11 @@ class Node:
     def __init__(self, spec: NodeSpec, guess_labels: Sequence[int] | None = None,
                  guess_probabilities: Sequence[float] | None = None, seed: int = 0):
         self.spec = spec
-        self.model = spec.build()
-        warm_up = [np.zeros((1, *shape), dtype=dtype) for shape, dtype in zip(spec.input_shapes, spec.input_dtypes)]
-        self.model(warm_up, training=False)  # the first call traces: not a request's cost
+        self.model = None  # a node that forwards its raw input runs no layers and never imports Keras
+        if not spec.forwards_input:
+            self.model = spec.build()
+            warm_up = [np.zeros((1, *shape), dtype=dtype) for shape, dtype in zip(spec.input_shapes, spec.input_dtypes)]
+            self.model(warm_up, training=False)  # the first call traces: not a request's cost
         self.guess_labels = None if guess_labels is None else np.asarray(guess_labels)
         self.guess_probabilities = guess_probabilities
         self.rng = np.random.default_rng(seed)
@@ -72,7 +74,7 @@ class Node:
             reached = any(received.values())
             received = {s: r is not None for s, r in received.items()}
         try:
-            output = np.asarray(self.model(tensors, training=False))
+            output = self._run(tensors)
         except Exception as error:
             raise NodeFailure(self.spec.name, " ".join(f"{type(error).__name__}: {error}".split())) from None
         if self.delay_s:
@@ -87,6 +89,12 @@ class Node:
             guesses = self.rng.choice(self.guess_labels, size=batch, p=self.guess_probabilities)
             answer = {"labels": guesses, "probabilities": None, "no_path": True}
         return {**answer, "answered_at": time.time()}, report
+
+    def _run(self, tensors: list) -> np.ndarray:
+        """The node's output on the tensors that arrived (a forwarding node: its raw input, in its input's dtype)."""
+        if self.model is None:
+            return np.asarray(tensors[0], dtype=self.spec.input_dtypes[0])
+        return np.asarray(self.model(tensors, training=False))
 
     def _receive(self, batch: int, arriving: Sequence, due: Sequence[float]):
         """The senders' tensors (zeros for the missing ones), and per sender its `reached` flag or
