@@ -1,7 +1,6 @@
 """The per-node split (no Ray): chaining the node sub-models, rebuilt from their configs as an
 actor does, gives the full model's output for every failure combination, on every architecture; a node that
 only forwards its raw input runs without Keras."""
-import os
 import pickle
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import mlp_Vanilla_camera
 import mlp_Vanilla_health
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import backend_environment
 
 from resilinet.core.builder import ModelKind, set_alive
 from resilinet.core.paper_topologies import CAMERA, CNN, HEALTH
@@ -99,7 +98,6 @@ def test_a_forwarding_node_runs_without_importing_keras():
     """A sensing device holding no layers (health's iot) forwards its raw input as float32; its actor's process,
     which unpickles the spec and runs the node, never imports Keras (seconds of start-up per deployed device)."""
     spec = split_model(mlp_Vanilla_health.build_health_model(ModelKind.VANILLA), HEALTH, None, False)["iot"]
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, "-c", FORWARD_WITHOUT_KERAS], input=pickle.dumps(spec), env=environment,
-                          capture_output=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", FORWARD_WITHOUT_KERAS], input=pickle.dumps(spec),
+                          env=backend_environment(keras.backend.backend()), capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode()[-3000:]
