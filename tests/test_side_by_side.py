@@ -246,6 +246,53 @@ def test_6_ctrl_c_is_noted_whatever_exception_tensorflow_makes_of_it():
     assert not quiet.pressed
 
 
+class PressesCtrlCWhenDeleted:
+    def __del__(self):
+        signal.raise_signal(signal.SIGINT)  # the handler runs here, inside __del__, where Python drops exceptions
+
+
+class PressesCtrlCInCCodeWhenDeleted:
+    def __del__(self):
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt as error:  # what C code makes of an exception a Python call gave it back
+            raise SystemError("<built-in function __import__> returned a result with an exception set") from error
+
+
+def press_ctrl_c_where_it_is_dropped(where):
+    if where.startswith("__del__"):  # as in a garbage-collector callback (JAX installs one), or C++ code of
+        pressing = {"__del__": PressesCtrlCWhenDeleted, "__del__ via C": PressesCtrlCInCCodeWhenDeleted}[where]()
+        del pressing  # TensorFlow reporting an error with PyErr_WriteUnraisable: both printed tracebacks in CI
+    else:  # C++ code that reports a Python error with PyErr_Print and goes on
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt as error:
+            sys.excepthook(type(error), error, error.__traceback__)
+
+
+def the_next_call():
+    return "reached"
+
+
+@pytest.mark.parametrize("where", ["__del__", "__del__ via C", "PyErr_Print"])
+def test_6_a_ctrl_c_where_python_drops_exceptions_is_not_printed_and_raised_at_the_next_call(capsys, where):
+    tracer_before = sys.gettrace()
+    with watch_ctrl_c() as ctrl_c, pytest.raises(KeyboardInterrupt):
+        press_ctrl_c_where_it_is_dropped(where)
+        the_next_call()
+    assert ctrl_c.pressed and sys.gettrace() is tracer_before
+    assert capsys.readouterr().err == ""
+    dropped, hook = [], sys.unraisablehook  # any other exception dropped there still reaches the previous hook
+    sys.unraisablehook = dropped.append
+    try:
+        with watch_ctrl_c() as quiet:
+            raising = type("RaisesWhenDeleted", (), {"__del__": lambda self: 1 / 0})()
+            del raising
+    finally:
+        sys.unraisablehook = hook
+    assert not quiet.pressed and [type(d.exc_value) for d in dropped] == [ZeroDivisionError]
+
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_6_ctrl_c_says_what_was_kept_and_resumes_exactly(tmp_path, logs, finished, workers):
     if workers != "1":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,12 +26,18 @@ def watch_ctrl_c(on_repeat: Callable[[], None] | None = None) -> Iterator[Simple
     """Note every Ctrl-C (in `pressed`) before it raises KeyboardInterrupt as usual: TensorFlow can turn a
     KeyboardInterrupt raised in its own code into another exception (a RuntimeError, or a ValueError out of
     tf.data), so the caller asks `pressed` instead of the type. With `on_repeat`, a Ctrl-C after the first
-    calls it instead (the first one's clean-up is under way)."""
+    calls it instead (the first one's clean-up is under way).
+
+    A Ctrl-C can also land where Python drops exceptions after printing them: a garbage-collector callback
+    (JAX installs one), a `__del__`, or C++ code of TensorFlow that reports an error and goes on (the
+    KeyboardInterrupt then comes as the cause of a SystemError). There it is neither printed nor lost: it is
+    raised again at the next Python call."""
     noted = SimpleNamespace(pressed=False)
     if threading.current_thread() is not threading.main_thread():
         yield noted
         return
     previous = signal.getsignal(signal.SIGINT)
+    previous_unraisablehook, previous_excepthook = sys.unraisablehook, sys.excepthook
 
     def note(signum, frame):
         if noted.pressed and on_repeat is not None:
@@ -41,8 +48,57 @@ def watch_ctrl_c(on_repeat: Callable[[], None] | None = None) -> Iterator[Simple
             previous(signum, frame)
         raise KeyboardInterrupt
 
+    def dropped(error: BaseException | None) -> bool:
+        """Whether `error` is our Ctrl-C, or an error it caused, that Python is about to print and drop; if so,
+        raise it again later."""
+        if not (noted.pressed and _caused_by_ctrl_c(error)):
+            return False
+        if threading.current_thread() is threading.main_thread():
+            _raise_at_the_next_call()
+        return True
+
+    def unraisablehook(unraisable):
+        if not dropped(unraisable.exc_value):
+            previous_unraisablehook(unraisable)
+
+    def excepthook(kind, value, traceback):
+        if not dropped(value):
+            previous_excepthook(kind, value, traceback)
+
     signal.signal(signal.SIGINT, note)
+    sys.unraisablehook, sys.excepthook = unraisablehook, excepthook
     try:
         yield noted
     finally:
         signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook, sys.excepthook = previous_unraisablehook, previous_excepthook
+        if sys.gettrace() is _raise_keyboard_interrupt:
+            sys.settrace(_dropped_interrupt.tracer)
+
+
+def _caused_by_ctrl_c(error: BaseException | None) -> bool:
+    """Whether `error` is a KeyboardInterrupt or was raised while handling one (C code that gets one back from
+    a Python call raises a SystemError from it)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
+_dropped_interrupt = SimpleNamespace(tracer=None)  # the trace function to restore once it is raised
+
+
+def _raise_at_the_next_call() -> None:
+    """Raise KeyboardInterrupt when the main thread next enters a Python function: a trace function, set
+    last so that it fires after the code that dropped the interrupt has returned."""
+    if sys.gettrace() is not _raise_keyboard_interrupt:
+        _dropped_interrupt.tracer = sys.gettrace()
+    sys.settrace(_raise_keyboard_interrupt)
+
+
+def _raise_keyboard_interrupt(frame, event, arg):
+    sys.settrace(_dropped_interrupt.tracer)
+    raise KeyboardInterrupt
