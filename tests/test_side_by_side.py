@@ -259,26 +259,39 @@ class PressesCtrlCInCCodeWhenDeleted:
             raise SystemError("<built-in function __import__> returned a result with an exception set") from error
 
 
-def press_ctrl_c_where_it_is_dropped(where):
-    if where.startswith("__del__"):  # as in a garbage-collector callback (JAX installs one), or C++ code of
-        pressing = {"__del__": PressesCtrlCWhenDeleted, "__del__ via C": PressesCtrlCInCCodeWhenDeleted}[where]()
-        del pressing  # TensorFlow reporting an error with PyErr_WriteUnraisable: both printed tracebacks in CI
-    else:  # C++ code that reports a Python error with PyErr_Print and goes on
-        try:
-            signal.raise_signal(signal.SIGINT)
-        except KeyboardInterrupt as error:
-            sys.excepthook(type(error), error, error.__traceback__)
+def delete_one_that_presses_ctrl_c():
+    """As in a garbage-collector callback (JAX installs one), where a Ctrl-C printed a traceback in CI."""
+    pressing = PressesCtrlCWhenDeleted()
+    del pressing
+
+
+def delete_one_that_presses_ctrl_c_in_c_code():
+    """As in TensorFlow's C++ reporting with PyErr_WriteUnraisable, which also printed a traceback in CI."""
+    pressing = PressesCtrlCInCCodeWhenDeleted()
+    del pressing
+
+
+def report_ctrl_c_as_pyerr_print_does():
+    """As C++ code that reports a Python error with PyErr_Print and goes on."""
+    try:
+        signal.raise_signal(signal.SIGINT)
+    except KeyboardInterrupt as error:
+        sys.excepthook(type(error), error, error.__traceback__)
+
+
+DROPPING_PLACES = {"__del__": delete_one_that_presses_ctrl_c, "__del__ via C": delete_one_that_presses_ctrl_c_in_c_code,
+                   "PyErr_Print": report_ctrl_c_as_pyerr_print_does}
 
 
 def the_next_call():
     return "reached"
 
 
-@pytest.mark.parametrize("where", ["__del__", "__del__ via C", "PyErr_Print"])
+@pytest.mark.parametrize("where", DROPPING_PLACES)
 def test_6_a_ctrl_c_where_python_drops_exceptions_is_not_printed_and_raised_at_the_next_call(capsys, where):
     tracer_before = sys.gettrace()
     with watch_ctrl_c() as ctrl_c, pytest.raises(KeyboardInterrupt):
-        press_ctrl_c_where_it_is_dropped(where)
+        DROPPING_PLACES[where]()
         the_next_call()
     assert ctrl_c.pressed and sys.gettrace() is tracer_before
     assert capsys.readouterr().err == ""
