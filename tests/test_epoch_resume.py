@@ -35,7 +35,7 @@ def health_flags(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def camera_flags(slice_dir):  # noqa: F811
-    return ["camera_average_accuracy.py", f"--data_dir={slice_dir}", "--epochs=5", "--batch_size=16", "--verbose=0",
+    return ["camera_average_accuracy.py", f"--data_dir={slice_dir}", "--epochs=3", "--batch_size=16", "--verbose=0",
             "--iterations=1", "--checkpoint_seconds=0"]
 
 

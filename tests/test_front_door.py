@@ -24,11 +24,14 @@ def environment():
 @pytest.mark.parametrize("dataset", ["health", "camera"])
 def test_a_run_with_verbose_0_prints_only_its_own_lines(tmp_path, request, dataset):
     if dataset == "health":
+        script = "health_average_accuracy.py"
         flags = [f"--data_dir={write_mhealth_logs(tmp_path / 'logs', rows_per_subject=40)}", "--verify_checksums=false"]
-    else:
-        flags = [f"--data_dir={request.getfixturevalue('slice_dir')}", "--batch_size=16"]
-    done = subprocess.run([sys.executable, str(EXPERIMENT_DIR / f"{dataset}_average_accuracy.py"), *flags,
-                           "--epochs=1", "--iterations=1", "--verbose=0"],
+    else:  # the images and convolutions of one camera model (three add nothing a start-up line could come from)
+        script = "camera_skiphyperconnection_sensitivity.py"
+        flags = [f"--data_dir={request.getfixturevalue('slice_dir')}", "--batch_size=16",
+                 "--skip_configurations=1111111"]
+    done = subprocess.run([sys.executable, str(EXPERIMENT_DIR / script), *flags, "--epochs=1", "--iterations=1",
+                           "--verbose=0"],
                           cwd=tmp_path, env=environment(), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert not START_UP_NOISE.search(done.stderr), done.stderr
@@ -55,10 +58,10 @@ def test_each_epoch_is_counted_against_the_models_real_number_of_epochs(tmp_path
     x, y = rng.normal(size=(64, 4)).astype("float32"), rng.integers(0, 2, size=64)
     data = Data(Split(x, y), Split(x[:16], y[:16]), Split(x[:16], y[:16]), num_classes=2)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
-    train(model, data, TrainingPlan(epochs=60, batch_size=32, seed=0, state_path=tmp_path / "state.npz",
+    train(model, data, TrainingPlan(epochs=12, batch_size=32, seed=0, state_path=tmp_path / "state.npz",
           log_path=tmp_path / "log.csv", identity={}, verbose=2, checkpoint_seconds=1e9))
     counted = re.findall(r"^Epoch (\d+)/(\d+)$", capsys.readouterr().out, re.MULTILINE)
-    assert counted == [(str(e), "60") for e in range(1, 61)]
+    assert counted == [(str(e), "12") for e in range(1, 13)]
 
 
 def test_time_left_stands_on_the_epochs_after_the_first():

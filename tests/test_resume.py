@@ -1,6 +1,7 @@
 """Resume: an interrupted run, resumed, gives exactly the records of an uninterrupted one."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,8 +22,17 @@ def data_flag(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory, data_flag):
-    return run_script(SCRIPT, data_flag, *FAST, cwd=tmp_path_factory.mktemp("plain"))
+def plain(tmp_path_factory, data_flag):
+    """An uninterrupted run (FAST: two iterations): its folder (results/ and models/) and its results document."""
+    folder = tmp_path_factory.mktemp("plain")
+    return folder, run_script(SCRIPT, data_flag, *FAST, cwd=folder)
+
+
+def copy_of(plain, destination):
+    """Copy the uninterrupted run's folder to `destination` (its results file names its folders relative to
+    it); the copy's results file."""
+    shutil.copytree(plain[0], destination, dirs_exist_ok=True)
+    return only_json(destination)
 
 
 def scores(document):
@@ -34,7 +44,7 @@ def only_json(folder):
     return path
 
 
-def test_killed_run_resumes_to_the_uninterrupted_records(tmp_path, data_flag, uninterrupted):
+def test_killed_run_resumes_to_the_uninterrupted_records(tmp_path, data_flag, plain):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(EXPERIMENT_DIR)])}
     process = subprocess.Popen([sys.executable, str(EXPERIMENT_DIR / SCRIPT), data_flag, *FAST], cwd=tmp_path,
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -54,18 +64,17 @@ def test_killed_run_resumes_to_the_uninterrupted_records(tmp_path, data_flag, un
 
     resumed = run_script(SCRIPT, data_flag, *FAST, "--resume=latest", cwd=tmp_path)
     assert only_json(tmp_path).name == only_json(tmp_path).name  # the same file was rewritten, no second one
-    assert scores(resumed) == scores(uninterrupted)
+    assert scores(resumed) == scores(plain[1])
     assert [(r["iteration"], r["variant"]) for r in resumed["records"]] == [
         (i, m) for i in (1, 2) for m in ("Vanilla", "DFG", "ResiliNet")]
-    assert resumed["summary"] == uninterrupted["summary"]
+    assert resumed["summary"] == plain[1]["summary"]
     models = run_weights(tmp_path, "health_average_accuracy")
     assert not list(models.glob("*.training.npz"))
     assert len(list(models.glob("*_iter*.weights.h5"))) == 6
 
 
-def test_finished_weights_without_record_are_evaluated_not_retrained(tmp_path, data_flag, uninterrupted, capsys):
-    run_script(SCRIPT, data_flag, *FAST, cwd=tmp_path)
-    path = only_json(tmp_path)
+def test_finished_weights_without_record_are_evaluated_not_retrained(tmp_path, data_flag, plain, capsys):
+    path = copy_of(plain, tmp_path)
     document = json.loads(path.read_text())
     document["records"] = document["records"][:4]  # killed while evaluating (2, DFG)
     path.write_text(json.dumps(document))
@@ -75,26 +84,25 @@ def test_finished_weights_without_record_are_evaluated_not_retrained(tmp_path, d
     out = capsys.readouterr().out
     assert "iteration 2/2 DFG (loaded" in out
     assert "iteration 2/2 ResiliNet (trained" in out, "a model without finished weights is trained"
-    assert scores(resumed) == scores(uninterrupted)
+    assert scores(resumed) == scores(plain[1])
 
 
-def test_resuming_a_finished_run_does_nothing(tmp_path, data_flag, capsys):
-    run_script(SCRIPT, data_flag, *FAST, "--iterations=1", cwd=tmp_path)
-    before = only_json(tmp_path).read_text()
+def test_resuming_a_finished_run_does_nothing(tmp_path, data_flag, plain, capsys):
+    before = copy_of(plain, tmp_path).read_text()
     capsys.readouterr()
-    run_script(SCRIPT, data_flag, *FAST, "--iterations=1", "--resume=latest", cwd=tmp_path)
+    run_script(SCRIPT, data_flag, *FAST, "--resume=latest", cwd=tmp_path)
     assert "nothing to do" in capsys.readouterr().out
     assert only_json(tmp_path).read_text() == before
 
 
-def test_resume_with_other_constants_names_each_key(tmp_path, data_flag, capsys):
-    run_script(SCRIPT, data_flag, *FAST, "--iterations=1", "--epochs=1", cwd=tmp_path)
+def test_resume_with_other_constants_names_each_key(tmp_path, data_flag, plain, capsys):
+    copy_of(plain, tmp_path)
     with pytest.raises(SystemExit) as exit_info:
-        run_script(SCRIPT, data_flag, *FAST, "--epochs=3", "--seed=4", "--verbose=1", "--resume=latest",
-                   cwd=tmp_path)
+        run_script(SCRIPT, data_flag, *FAST, "--epochs=3", "--seed=4", "--verbose=1", "--iterations=3",
+                   "--resume=latest", cwd=tmp_path)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert "epochs: logged 1, now 3" in err and "seed: logged 0, now 4" in err
+    assert "epochs: logged 2, now 3" in err and "seed: logged 0, now 4" in err
     assert "verbose" not in err and "iterations" not in err
 
 
@@ -117,8 +125,10 @@ def test_resume_of_a_truncated_file_names_it(tmp_path, data_flag, capsys):
     assert f"results/{broken.name} is not a readable results file" in capsys.readouterr().err
 
 
-def test_evaluate_saved_names_every_missing_file_before_loading_data(tmp_path, data_flag, capsys):
-    run_script(SCRIPT, data_flag, *FAST, "--iterations=1", cwd=tmp_path)
+def test_evaluate_saved_names_every_missing_file_before_loading_data(tmp_path, data_flag, plain, capsys):
+    copy_of(plain, tmp_path)
+    for model in ("Vanilla", "DFG", "ResiliNet"):  # the weights of iteration 2 were never made
+        (run_weights(tmp_path, "health_average_accuracy") / f"{model}_iter2.weights.h5").unlink()
     before = sorted(p.name for p in (tmp_path / "results").iterdir())
     with pytest.raises(SystemExit) as exit_info:
         run_script(SCRIPT, data_flag, *FAST, "--evaluate_saved=true", cwd=tmp_path)

@@ -370,13 +370,13 @@ def test_8_duplicate_subject_logs_are_refused_naming_both(tmp_path, logs):
 # 9. ~ in paths
 
 
-def test_9_a_tilde_in_a_path_flag_is_the_home_folder(tmp_path, logs):
+def test_9_a_tilde_in_a_path_flag_is_the_home_folder(tmp_path, logs, monkeypatch):
     home = tmp_path / "home"
     shutil.copytree(logs, home / "mhealth")
     work = tmp_path / "work"
     work.mkdir()
-    code, out, err = run(work, "--data_dir=~/mhealth", *QUICK, "--results_dir=~/res", "--models_dir=~/models",
-                         HOME=str(home))
+    monkeypatch.setenv("HOME", str(home))
+    code, out, err = run_here(work, "--data_dir=~/mhealth", *QUICK, "--results_dir=~/res", "--models_dir=~/models")
     assert code == 0, err[-2000:]
     assert len(list((home / "res").glob("*.json"))) == 1 and (home / "models" / "health_average_accuracy").is_dir()
     assert not list(work.iterdir()), "no folder named ~ in the working directory"
