@@ -8,6 +8,7 @@ import io
 import json
 import os
 import runpy
+import shutil
 import sys
 import tarfile
 from pathlib import Path
@@ -154,6 +155,14 @@ def run_weights(folder: Path, experiment: str) -> Path:
     runs = sorted(p for p in (folder / "models" / experiment).iterdir() if p.is_dir())
     assert len(runs) == 1, f"expected one run of {experiment} in {folder / 'models'}, found {runs}"
     return runs[0]
+
+
+def copy_run(folder: Path, destination: Path) -> Path:
+    """Copy the folder of one finished run (its results/ and models/) into `destination`; the copy's results file.
+    A results file names the run's folders relative to the run's folder, so the copy resumes where it lies."""
+    shutil.copytree(folder, destination, dirs_exist_ok=True)
+    (results,) = (destination / "results").glob("*.json")
+    return results
 
 
 def weights(path: Path) -> dict[str, np.ndarray]:

@@ -1,7 +1,6 @@
 """Resume: an interrupted run, resumed, gives exactly the records of an uninterrupted one."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -9,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import EXPERIMENT_DIR, REPO, run_script, run_weights, write_mhealth_logs
+from conftest import EXPERIMENT_DIR, REPO, copy_run, run_script, run_weights, write_mhealth_logs
 
 FAST = ["--epochs=2", "--batch_size=128", "--verbose=0", "--verify_checksums=false", "--iterations=2"]
 SCRIPT = "health_average_accuracy.py"
@@ -26,13 +25,6 @@ def plain(tmp_path_factory, data_flag):
     """An uninterrupted run (FAST: two iterations): its folder (results/ and models/) and its results document."""
     folder = tmp_path_factory.mktemp("plain")
     return folder, run_script(SCRIPT, data_flag, *FAST, cwd=folder)
-
-
-def copy_of(plain, destination):
-    """Copy the uninterrupted run's folder to `destination` (its results file names its folders relative to
-    it); the copy's results file."""
-    shutil.copytree(plain[0], destination, dirs_exist_ok=True)
-    return only_json(destination)
 
 
 def scores(document):
@@ -74,7 +66,7 @@ def test_killed_run_resumes_to_the_uninterrupted_records(tmp_path, data_flag, pl
 
 
 def test_finished_weights_without_record_are_evaluated_not_retrained(tmp_path, data_flag, plain, capsys):
-    path = copy_of(plain, tmp_path)
+    path = copy_run(plain[0], tmp_path)
     document = json.loads(path.read_text())
     document["records"] = document["records"][:4]  # killed while evaluating (2, DFG)
     path.write_text(json.dumps(document))
@@ -88,7 +80,7 @@ def test_finished_weights_without_record_are_evaluated_not_retrained(tmp_path, d
 
 
 def test_resuming_a_finished_run_does_nothing(tmp_path, data_flag, plain, capsys):
-    before = copy_of(plain, tmp_path).read_text()
+    before = copy_run(plain[0], tmp_path).read_text()
     capsys.readouterr()
     run_script(SCRIPT, data_flag, *FAST, "--resume=latest", cwd=tmp_path)
     assert "nothing to do" in capsys.readouterr().out
@@ -96,7 +88,7 @@ def test_resuming_a_finished_run_does_nothing(tmp_path, data_flag, plain, capsys
 
 
 def test_resume_with_other_constants_names_each_key(tmp_path, data_flag, plain, capsys):
-    copy_of(plain, tmp_path)
+    copy_run(plain[0], tmp_path)
     with pytest.raises(SystemExit) as exit_info:
         run_script(SCRIPT, data_flag, *FAST, "--epochs=3", "--seed=4", "--verbose=1", "--iterations=3",
                    "--resume=latest", cwd=tmp_path)
@@ -126,7 +118,7 @@ def test_resume_of_a_truncated_file_names_it(tmp_path, data_flag, capsys):
 
 
 def test_evaluate_saved_names_every_missing_file_before_loading_data(tmp_path, data_flag, plain, capsys):
-    copy_of(plain, tmp_path)
+    copy_run(plain[0], tmp_path)
     for model in ("Vanilla", "DFG", "ResiliNet"):  # the weights of iteration 2 were never made
         (run_weights(tmp_path, "health_average_accuracy") / f"{model}_iter2.weights.h5").unlink()
     before = sorted(p.name for p in (tmp_path / "results").iterdir())

@@ -15,6 +15,7 @@ import pytest
 from conftest import (
     EXPERIMENT_DIR,
     REPO,
+    copy_run,
     glob_while_running,
     run_in_process,
     run_script,
@@ -337,8 +338,7 @@ def test_6_ctrl_c_says_what_was_kept_and_resumes_exactly(tmp_path, logs, finishe
 
 def test_7_a_damaged_weights_file_is_named_and_trained_again_on_resume(tmp_path, logs, finished):
     folder, document = finished
-    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
-    (path,) = (tmp_path / "results").glob("*.json")
+    path = copy_run(folder, tmp_path)
     weights = run_weights(tmp_path, "health_average_accuracy") / "DFG_iter1.weights.h5"
     weights.write_bytes(b"")
     code, out, err = run_here(tmp_path, f"--data_dir={logs}", *QUICK, "--evaluate_saved=true", f"--saved_run={path}")

@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import EXPERIMENT_DIR, REPO, run_in_process, run_script, write_mhealth_logs
+from conftest import EXPERIMENT_DIR, REPO, copy_run, run_in_process, run_script, write_mhealth_logs
 
 from resilinet.base.errors import UserError
 from resilinet.base.files import write_text_atomically
@@ -42,13 +42,6 @@ def plain(tmp_path_factory, data):
     """An uninterrupted run: its folder (results/ and models/) and results document."""
     folder = tmp_path_factory.mktemp("plain")
     return folder, run_script(SCRIPT, *FLAGS, f"--data_dir={data}", cwd=folder)
-
-
-def copy_of(plain, destination):
-    """A copy of the uninterrupted run's folder (its results file names its folders relative to it)."""
-    shutil.copytree(plain[0], destination, dirs_exist_ok=True)
-    (results,) = (destination / "results").glob(f"{EXPERIMENT}_*.json")
-    return results
 
 
 def environment():
@@ -177,7 +170,7 @@ def test_4_ctrl_c_while_keras_imports_is_one_line_and_exit_130(tmp_path, data):
 
 def test_5_ctrl_c_during_a_deployment_is_one_line_and_stops_the_actors(tmp_path, data, plain):
     pytest.importorskip("ray")
-    copy_of(plain, tmp_path / "run")
+    copy_run(plain[0], tmp_path / "run")
     log = tmp_path / "stdout.txt"
     with open(log, "w") as output:
         process = start(tmp_path / "run", "--model=ResiliNet", f"--data_dir={data}", "--verify_checksums=false",
@@ -230,7 +223,7 @@ def test_6_two_runs_unpacking_one_archive_at_once_read_one_whole_copy(tmp_path, 
 
 
 def test_7_another_models_weights_in_a_models_file_are_one_line(tmp_path, plain, data, capsys):
-    results = copy_of(plain, tmp_path)
+    results = copy_run(plain[0], tmp_path)
     weights = next((tmp_path / "models").glob(f"{EXPERIMENT}/*"))
     shutil.copy(weights / "DFG_iter1.weights.h5", weights / "Vanilla_iter1.weights.h5")
     with pytest.raises(SystemExit) as stop, warnings.catch_warnings(record=True) as caught:
@@ -379,7 +372,7 @@ def test_12_the_report_refuses_hand_edited_records(tmp_path, plain, capsys, edit
 
 
 def test_13_resume_latest_continues_the_interrupted_training_run_not_a_newer_evaluation(tmp_path, data, plain):
-    trained = copy_of(plain, tmp_path)
+    trained = copy_run(plain[0], tmp_path)
     kill_in_first_model(tmp_path, data)
     (interrupted,) = set(results_of(tmp_path)) - {trained}
     code, _, err = finish(tmp_path, *FLAGS, f"--data_dir={data}", "--evaluate_saved=true", f"--saved_run={trained}")
