@@ -24,7 +24,9 @@ from conftest import (
     write_mhealth_logs,
 )
 
-pytest.importorskip("ray")
+from resilinet.runs.ray_session import start_ray
+
+ray = pytest.importorskip("ray")
 
 HEALTH = "health_average_accuracy.py"
 FAST = ["--epochs=2", "--batch_size=128", "--verbose=0", "--verify_checksums=false", "--iterations=2"]
@@ -52,17 +54,24 @@ def environment(**extra):
 
 
 def test_two_workers_give_the_records_and_weights_of_one_then_evaluate_saved(tmp_path, data_flag, sequential):
-    folder, plain = sequential
-    parallel = run_script(HEALTH, data_flag, *FAST, "--workers=2", cwd=tmp_path)
-    assert [(r["iteration"], r["variant"]) for r in parallel["records"]] == PAIRS
-    assert scores(parallel) == scores(plain) and parallel["summary"] == plain["summary"]
-    assert_same_weights(folder, tmp_path, "health_average_accuracy")
-    assert parallel["config"]["workers"] == 2
+    # Ray started here, as a notebook would: both runs use it (the second one the first one's warm workers) and
+    # leave it running; the scripts starting and stopping their own instance are the other tests of this file.
+    assert start_ray(num_cpus=2)
+    try:
+        folder, plain = sequential
+        parallel = run_script(HEALTH, data_flag, *FAST, "--workers=2", cwd=tmp_path)
+        assert ray.is_initialized(), "the run stopped a Ray instance it had not started"
+        assert [(r["iteration"], r["variant"]) for r in parallel["records"]] == PAIRS
+        assert scores(parallel) == scores(plain) and parallel["summary"] == plain["summary"]
+        assert_same_weights(folder, tmp_path, "health_average_accuracy")
+        assert parallel["config"]["workers"] == 2
 
-    (path,) = (tmp_path / "results").glob("*.json")
-    again = run_script(HEALTH, data_flag, *FAST, "--workers=2", "--evaluate_saved=true", f"--saved_run={path}",
-                       "--results_dir=evaluated", cwd=tmp_path)
-    assert scores(again) == scores(plain)
+        (path,) = (tmp_path / "results").glob("*.json")
+        again = run_script(HEALTH, data_flag, *FAST, "--workers=2", "--evaluate_saved=true", f"--saved_run={path}",
+                           "--results_dir=evaluated", cwd=tmp_path)
+        assert scores(again) == scores(plain) and ray.is_initialized()
+    finally:
+        ray.shutdown()
 
 
 def test_a_killed_worker_is_replaced_and_nothing_is_lost(tmp_path, data_flag, sequential):

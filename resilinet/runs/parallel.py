@@ -107,7 +107,7 @@ def run_jobs(dataset: DatasetDefinition, experiment: str, config, jobs: Sequence
         raise UserError("--workers other than 1 and --ray_address need Ray: pip install ray") from None
 
     cpus = os.cpu_count() if config.workers == 0 else math.ceil(config.workers * config.cpus_per_model)
-    start_ray(config.ray_address, None if config.ray_address else cpus)
+    started_ray = start_ray(config.ray_address, None if config.ray_address else cpus)
     running: dict[Any, Job] = {}
     try:
         check_resources(config)
@@ -131,7 +131,8 @@ def run_jobs(dataset: DatasetDefinition, experiment: str, config, jobs: Sequence
     finally:
         for ref in running:
             ray.cancel(ref, force=True)
-        ray.shutdown()
+        if started_ray:  # a Ray instance this process had already started is its owner's to stop
+            ray.shutdown()
 
 
 def report_progress(running, jobs: Sequence[Job], pending: int, epochs: int, files: RunFiles) -> None:
