@@ -11,6 +11,8 @@ import keras
 import pytest
 from conftest import EXPERIMENT_DIR, REPO, backend_environment, write_mhealth_logs
 
+from resilinet.base.keras_import import configured_backend
+
 BACKENDS = ("tensorflow", "jax", "torch")
 TIMEOUT_S = 1800
 
@@ -94,3 +96,30 @@ def test_saved_weights_score_every_combination_alike_on(backend, request):
     # the models learnt (the generated classes are easy): with every node alive they beat chance (1/12)
     assert all(combinations[-1][0] == (True, True, True) and combinations[-1][2] > 0.5
                for combinations in trained.values())
+
+
+def test_the_backend_keras_will_pick_is_known_without_importing_it(tmp_path):
+    """A process that only drives Ray workers passes them its backend without importing Keras: KERAS_BACKEND when
+    set, else keras.json in KERAS_HOME (or ~/.keras), else TensorFlow, as Keras picks it at import."""
+    home = tmp_path / "keras_home"
+    home.mkdir()
+    assert configured_backend({"KERAS_HOME": str(home)}) == "tensorflow"
+    (home / "keras.json").write_text('{"backend": "torch", "floatx": "float32"}')
+    assert configured_backend({"KERAS_HOME": str(home)}) == "torch"
+    assert configured_backend({"KERAS_HOME": str(home), "KERAS_BACKEND": "jax"}) == "jax"
+    assert configured_backend({"KERAS_HOME": str(home), "KERAS_BACKEND": ""}) == "torch"
+    (home / "keras.json").write_text('{"backend": ')
+    assert configured_backend({"KERAS_HOME": str(home)}) == "tensorflow"
+    (home / "keras.json").write_text('["jax"]')
+    assert configured_backend({"KERAS_HOME": str(home)}) == "tensorflow"
+
+    # Keras itself agrees, in a fresh interpreter whose keras.json names JAX
+    environment = backend_environment("jax")
+    del environment["KERAS_BACKEND"]
+    (home / "keras.json").write_text('{"backend": "jax"}')
+    code = ("import sys; from resilinet.base.keras_import import keras_backend; before = keras_backend(); "
+            "assert 'keras' not in sys.modules; import keras; print(before, keras.backend.backend())")
+    done = subprocess.run([sys.executable, "-c", code], env={**environment, "KERAS_HOME": str(home)}, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["jax", "jax"]

@@ -59,7 +59,8 @@ def environment():
 
 def kill_mid_model(folder, script, *flags, workers_only=False):
     """Start the script, SIGKILL it (or, with `workers_only`, its Ray worker) once a model has saved
-    an epoch state and is training its next epoch; return the killed model's name and saved epochs."""
+    an epoch state and is training its next epoch; return the killed model's name, the output and the exit code.
+    With `workers_only`, the driver must not have loaded TensorFlow by then: it has no use for it."""
     process = subprocess.Popen([sys.executable, str(EXPERIMENT_DIR / script), *flags], cwd=folder, env=environment(),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline, killed = time.monotonic() + 400, None
@@ -69,6 +70,8 @@ def kill_mid_model(folder, script, *flags, workers_only=False):
             if states:
                 model = states[0].name.removesuffix(".training.npz")
                 if workers_only:
+                    with open(f"/proc/{process.pid}/maps") as maps:
+                        assert "tensorflow" not in maps.read(), "the driver of Ray workers loaded TensorFlow"
                     for pid in task_processes(process.pid):
                         os.kill(pid, signal.SIGKILL)
                 else:

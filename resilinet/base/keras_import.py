@@ -1,13 +1,18 @@
-"""Keras imported without TensorFlow's C++ start-up lines: absl's "All log messages before absl::InitializeLog()"
-warning, the oneDNN and CPU-feature notes (`I0000 ... port.cc`, `cpu_feature_guard`). TF_CPP_MIN_LOG_LEVEL does not
-hide all of them, so while Keras imports, stderr goes to a file and only the other lines are passed on. A user who
-set TF_CPP_MIN_LOG_LEVEL sees what TensorFlow prints."""
+"""Keras imported when a process needs it, and its backend known before that.
+
+`import_keras` imports it without TensorFlow's C++ start-up lines: absl's "All log messages before
+absl::InitializeLog()" warning, the oneDNN and CPU-feature notes (`I0000 ... port.cc`, `cpu_feature_guard`).
+TF_CPP_MIN_LOG_LEVEL does not hide all of them, so while Keras imports, stderr goes to a file and only the other lines
+are passed on. A user who set TF_CPP_MIN_LOG_LEVEL sees what TensorFlow prints."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
 import tempfile
+from collections.abc import Mapping
+from pathlib import Path
 from types import ModuleType
 
 START_UP_LINE = re.compile(r"^(?:[IW]\d{4} \d\d:\d\d:|WARNING: All log messages before absl::InitializeLog\(\)"
@@ -35,3 +40,29 @@ def import_keras() -> ModuleType:
             sys.stderr.write("".join(line for line in lines if not START_UP_LINE.match(line)))
             sys.stderr.flush()
     return keras
+
+
+def keras_backend() -> str:
+    """The Keras backend of this process, read from Keras once it is imported; before that, the one it will pick
+    (`configured_backend`), so that a process with no use for Keras never imports it to learn its backend."""
+    if "keras" in sys.modules:
+        return sys.modules["keras"].backend.backend()
+    return configured_backend(os.environ)
+
+
+def configured_backend(environ: Mapping[str, str]) -> str:
+    """The backend Keras picks at import, in its own order: `KERAS_BACKEND` when set and not empty, else the `backend`
+    of keras.json in `KERAS_HOME` (else `~/.keras`, or `/tmp/.keras` when the home folder is not writable), else
+    TensorFlow."""
+    if environ.get("KERAS_BACKEND"):
+        return environ["KERAS_BACKEND"]
+    if "KERAS_HOME" in environ:
+        folder = environ["KERAS_HOME"]
+    else:
+        home = os.path.expanduser("~")
+        folder = os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
+    try:
+        config = json.loads(Path(os.path.expanduser(folder), "keras.json").read_text())
+    except (OSError, ValueError):
+        return "tensorflow"
+    return config.get("backend", "tensorflow") if isinstance(config, dict) else "tensorflow"

@@ -229,8 +229,8 @@ def deploy(dataset: DatasetDefinition, config, argv: Sequence[str] = ()) -> dict
     import_keras()
 
     from resilinet.core.evaluation import evaluate_combinations, expected_score
-    from resilinet.runs.jobs import Job, WeightSource, job_model
-    from resilinet.runs.variants import average_accuracy_variant
+    from resilinet.runs.jobs import WeightSource, job_model
+    from resilinet.runs.variants import Job, average_accuracy_variant
 
     topology = dataset.topology
     data = dataset.load_data(config)

@@ -26,7 +26,7 @@ from resilinet.runs.results import (
     results_files,
     run_files_of,
 )
-from resilinet.runs.variants import VARIANTS, Variant
+from resilinet.runs.variants import VARIANTS, Job, Variant
 
 
 def resolve_run(value: str, flag: str, results_dir: Path, experiment: str, evaluated: bool | None = None) -> Path:
@@ -120,10 +120,6 @@ def run_missing_jobs(dataset: DatasetDefinition, experiment: str, config, varian
                      log: ResultsLog) -> None:
     """Run the jobs not yet logged one after another here, or as Ray tasks; each record goes into
     `log` as it exists."""
-    keras = import_keras()  # imported only once flags are good
-
-    from resilinet.runs.jobs import Job
-
     done = log.done()
     jobs = [Job(i, v) for i in range(1, config.iterations + 1) for v in variants if (i, v.name) not in done]
     if not jobs:
@@ -135,7 +131,6 @@ def run_missing_jobs(dataset: DatasetDefinition, experiment: str, config, varian
     resumed = f", resuming {log.json_path} ({len(done)} record(s) kept)" if config.resume else ""
     print(f"{experiment}: {len(jobs)} model(s) to run of {len(variants)} x {config.iterations} iteration(s)"
           f"{resumed}; logging to {log.text_path}", flush=True)
-    previous_policy = keras.mixed_precision.global_policy()
     try:
         with watch_ctrl_c() as ctrl_c:
             run_jobs(dataset, experiment, config, jobs, log)
@@ -144,8 +139,6 @@ def run_missing_jobs(dataset: DatasetDefinition, experiment: str, config, varian
             raise
         raise Interrupted(f"interrupted: {len(log.records)} record(s) kept in {log.json_path}; "
                           f"continue with --resume=latest") from None
-    finally:
-        keras.mixed_precision.set_global_policy(previous_policy)
     print(f"results: {log.text_path} and {log.json_path}", flush=True)
     print(f"training logs: {log.files.log_dir}/", flush=True)
     print(f"tables and figures: python Experiment/report.py {log.json_path}", flush=True)
@@ -167,10 +160,16 @@ def run_jobs(dataset: DatasetDefinition, experiment: str, config, jobs: Sequence
 
         run_jobs_on_ray(dataset, experiment, config, jobs, log.files, on_record=log.add)
         return
+    keras = import_keras()  # here only: a driver of Ray tasks has no use for Keras
+
     from resilinet.runs.jobs import RunContext, run_job
 
     run, data = RunContext(dataset, experiment, config, log.files), dataset.load_data(config)
-    for k, job in enumerate(jobs, start=1):
-        progress = Progress(f"model {k}/{len(jobs)} ({job.variant.name}, iteration {job.iteration})",
-                            models_after=len(jobs) - k)
-        log.add(run_job(run, data, job, progress))
+    previous_policy = keras.mixed_precision.global_policy()  # a run in mixed precision sets the global policy
+    try:
+        for k, job in enumerate(jobs, start=1):
+            progress = Progress(f"model {k}/{len(jobs)} ({job.variant.name}, iteration {job.iteration})",
+                                models_after=len(jobs) - k)
+            log.add(run_job(run, data, job, progress))
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)

@@ -36,13 +36,7 @@ from resilinet.runs.training import (
     train,
 )
 from resilinet.runs.training_log import kept_epoch, read_log
-from resilinet.runs.variants import Variant, describe, model_options
-
-
-@dataclass(frozen=True)
-class Job:
-    iteration: int
-    variant: Variant
+from resilinet.runs.variants import Job, describe, model_options
 
 
 def job_seed(seed: int, iteration: int, variant_name: str) -> int:

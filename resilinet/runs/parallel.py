@@ -22,7 +22,7 @@ from resilinet.runs.training_log import read_log
 if TYPE_CHECKING:  # Keras is imported only once the flags are good
     from resilinet.core.splits import Data
     from resilinet.data.definition import DatasetDefinition
-    from resilinet.runs.jobs import Job
+    from resilinet.runs.variants import Job
 
 PROGRESS_SECONDS = 60.0
 MAX_RETRIES = 3  # runs again a job whose worker process or Ray node died (killed, out of memory), this many times

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from resilinet.base.errors import UserError
+from resilinet.base.keras_import import keras_backend
 
 REPOSITORY = Path(__file__).resolve().parents[2]  # the checkout that holds the resilinet package
 HOW_TO_START = ("start one with `ray start --head` and pass the address it prints, or use --ray_address=auto on a "
@@ -57,8 +58,6 @@ def alive_node_resources() -> list[dict[str, float]]:
 def project_environment(paths: Sequence[str] = (), **variables: str) -> dict[str, str]:
     """The environment variables of a Ray worker of this project: this checkout (and `paths`) on its
     PYTHONPATH before the driver's own, the driver's Keras backend, and `variables`."""
-    import keras
-
     search = [str(REPOSITORY), *paths] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    return {"PYTHONPATH": os.pathsep.join(dict.fromkeys(search)), "KERAS_BACKEND": keras.backend.backend(),
+    return {"PYTHONPATH": os.pathsep.join(dict.fromkeys(search)), "KERAS_BACKEND": keras_backend(),
             **variables}

@@ -30,6 +30,14 @@ class Variant:
     survival_rates: float | str | None = None
 
 
+@dataclass(frozen=True)
+class Job:
+    """One (iteration, variant) of a run: what a worker trains (or loads) and evaluates."""
+
+    iteration: int
+    variant: Variant
+
+
 def _resilinet_kind(config) -> ModelKind:
     return ModelKind.RESILINET_PLUS if config.resilinet_plus else ModelKind.RESILINET
 
