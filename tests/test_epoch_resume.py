@@ -4,6 +4,7 @@ training logs of an uninterrupted run; a damaged epoch checkpoint is named and t
 a killed Ray worker's job resumes at its saved epoch."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,6 +50,22 @@ def uninterrupted(tmp_path_factory):
         if key not in runs:
             folder = tmp_path_factory.mktemp("uninterrupted")
             runs[key] = folder, run_script(script, *flags, cwd=folder)
+        return runs[key]
+    return run
+
+
+@pytest.fixture(scope="module")
+def killed(tmp_path_factory):
+    """A run of a script with given flags SIGKILLed in the middle of its first model, made once per module: (its
+    folder, the killed model's name, the exit code). Each test resumes a copy of the folder."""
+    runs = {}
+
+    def run(script, *flags):
+        key = (script, *flags)
+        if key not in runs:
+            folder = tmp_path_factory.mktemp("killed")
+            model, _, code = kill_mid_model(folder, script, *flags)
+            runs[key] = folder, model, code
         return runs[key]
     return run
 
@@ -103,12 +120,12 @@ def scores(document):
 
 @pytest.mark.parametrize("which", ["health", "camera"])
 def test_a_run_killed_mid_model_resumes_at_its_saved_epoch_and_matches_an_uninterrupted_run(
-        tmp_path, request, uninterrupted, which):
+        tmp_path, request, uninterrupted, killed, which):
     script, *flags = request.getfixturevalue(f"{which}_flags")
-    (tmp_path / "killed").mkdir()
     plain_folder, plain = uninterrupted(script, *flags)
-    model, _, code = kill_mid_model(tmp_path / "killed", script, *flags)
+    folder, model, code = killed(script, *flags)
     assert code == -signal.SIGKILL
+    shutil.copytree(folder, tmp_path / "killed")
     experiment = script.removesuffix(".py")
     (results,) = (tmp_path / "killed" / "results").glob(f"{experiment}_*.json")
     epochs = epochs_of(flags)
@@ -129,11 +146,10 @@ def test_a_run_killed_mid_model_resumes_at_its_saved_epoch_and_matches_an_uninte
 
 
 def test_a_damaged_epoch_checkpoint_is_named_and_that_model_trains_from_its_start(tmp_path, health_flags,
-                                                                                  uninterrupted):
+                                                                                  uninterrupted, killed):
     script, *flags = health_flags
-    (tmp_path / "killed").mkdir()
     _, plain = uninterrupted(script, *flags)
-    model, _, _ = kill_mid_model(tmp_path / "killed", script, *flags)
+    shutil.copytree(killed(script, *flags)[0], tmp_path / "killed")
     (state,) = (tmp_path / "killed" / "models").glob("*/*/*.training.npz")
     state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])
     code, out, err = run_in_process(script, *flags, "--resume=latest", cwd=tmp_path / "killed")
@@ -162,9 +178,9 @@ def test_a_killed_worker_resumes_its_model_at_the_saved_epoch_and_matches_one_wo
                                                       for r in document["records"]}
 
 
-def test_a_run_killed_in_its_first_model_has_a_results_file_to_resume(tmp_path, health_flags):
+def test_a_run_killed_in_its_first_model_has_a_results_file_to_resume(tmp_path, health_flags, killed):
     script, *flags = health_flags
-    kill_mid_model(tmp_path, script, *flags)
+    shutil.copytree(killed(script, *flags)[0], tmp_path, dirs_exist_ok=True)
     (results,) = (tmp_path / "results").glob("health_average_accuracy_*.json")
     assert json.loads(results.read_text())["records"] == []
     document = run_script(script, *flags, "--resume=latest", cwd=tmp_path)

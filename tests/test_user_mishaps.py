@@ -247,18 +247,22 @@ def test_7_another_models_weights_in_a_models_file_are_one_line(tmp_path, plain,
     assert results.read_bytes() == before and (weights / "Vanilla_iter1.weights.h5").exists()
 
 
-def kill_in_first_model(folder, data):
+@pytest.fixture(scope="module")
+def killed_in_first_model(tmp_path_factory, data, plain):
+    """The folder of a run killed once its first model had saved an epoch state, started after `plain` (the newer run
+    of the two); each test changes a copy of it."""
+    folder = tmp_path_factory.mktemp("killed")
     process = start(folder, *FLAGS, f"--data_dir={data}")
     wait_for(lambda: states(folder / "models"), process)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    (state,) = states(folder / "models")
-    return state
+    return folder
 
 
 @pytest.mark.parametrize("blocker", ["folder", "immutable file"])
-def test_8_a_state_file_that_cannot_be_replaced_is_named(tmp_path, data, capsys, blocker):
-    state = kill_in_first_model(tmp_path, data)
+def test_8_a_state_file_that_cannot_be_replaced_is_named(tmp_path, data, capsys, blocker, killed_in_first_model):
+    copy_run(killed_in_first_model, tmp_path)
+    (state,) = states(tmp_path / "models")
     if blocker == "folder":
         state.unlink()
         state.mkdir()
@@ -371,9 +375,10 @@ def test_12_the_report_refuses_hand_edited_records(tmp_path, plain, capsys, edit
     assert not (tmp_path / "report").exists()
 
 
-def test_13_resume_latest_continues_the_interrupted_training_run_not_a_newer_evaluation(tmp_path, data, plain):
+def test_13_resume_latest_continues_the_interrupted_training_run_not_a_newer_evaluation(tmp_path, data, plain,
+                                                                                        killed_in_first_model):
     trained = copy_run(plain[0], tmp_path)
-    kill_in_first_model(tmp_path, data)
+    shutil.copytree(killed_in_first_model, tmp_path, dirs_exist_ok=True)
     (interrupted,) = set(results_of(tmp_path)) - {trained}
     code, _, err = finish(tmp_path, *FLAGS, f"--data_dir={data}", "--evaluate_saved=true", f"--saved_run={trained}")
     assert code == 0, err[-3000:]
