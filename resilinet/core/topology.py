@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -130,10 +131,21 @@ class Topology:
         return nx.DiGraph(self.connections(skip_mask))
 
     def has_path(self, alive: Sequence[bool], skip_mask: Sequence[bool] | None = None) -> bool:
-        """Whether some input still reaches the output when the nodes flagged dead are removed."""
-        graph = self.graph(skip_mask)
-        graph.remove_nodes_from(node for node, up in zip(self.failable, alive, strict=True) if not up)
-        return any(source in graph and nx.has_path(graph, source, self.output) for source in self.inputs)
+        """Whether some input still reaches the output when the nodes flagged dead are removed (a search from the
+        alive inputs along the connections between alive nodes: evaluation asks it of every combination)."""
+        dead = {node for node, up in zip(self.failable, alive, strict=True) if not up}
+        successors = defaultdict(list)
+        for source, target in self.connections(skip_mask):
+            if source not in dead and target not in dead:
+                successors[source].append(target)
+        frontier = [node for node in self.inputs if node not in dead]
+        reached = set(frontier)
+        while frontier:
+            for target in successors[frontier.pop()]:
+                if target not in reached:
+                    reached.add(target)
+                    frontier.append(target)
+        return self.output in reached
 
     def failure_combinations(self) -> list[tuple[bool, ...]]:
         """All 2^n alive flags of the failable nodes, from all dead to all alive."""
