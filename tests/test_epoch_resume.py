@@ -4,7 +4,6 @@ training logs of an uninterrupted run; a damaged epoch checkpoint is named and t
 a killed Ray worker's job resumes at its saved epoch."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from conftest import (
     EXPERIMENT_DIR,
     REPO,
     assert_same_weights,
+    copy_run,
     glob_while_running,
     run_in_process,
     run_script,
@@ -125,9 +125,8 @@ def test_a_run_killed_mid_model_resumes_at_its_saved_epoch_and_matches_an_uninte
     plain_folder, plain = uninterrupted(script, *flags)
     folder, model, code = killed(script, *flags)
     assert code == -signal.SIGKILL
-    shutil.copytree(folder, tmp_path / "killed")
+    results = copy_run(folder, tmp_path / "killed")
     experiment = script.removesuffix(".py")
-    (results,) = (tmp_path / "killed" / "results").glob(f"{experiment}_*.json")
     epochs = epochs_of(flags)
     saved = len(open(results.with_suffix("") / f"{model}.csv").read().splitlines()) - 1
     assert 1 <= saved < epochs, "killed in the middle of a model"
@@ -149,7 +148,7 @@ def test_a_damaged_epoch_checkpoint_is_named_and_that_model_trains_from_its_star
                                                                                   uninterrupted, killed):
     script, *flags = health_flags
     _, plain = uninterrupted(script, *flags)
-    shutil.copytree(killed(script, *flags)[0], tmp_path / "killed")
+    copy_run(killed(script, *flags)[0], tmp_path / "killed")
     (state,) = (tmp_path / "killed" / "models").glob("*/*/*.training.npz")
     state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])
     code, out, err = run_in_process(script, *flags, "--resume=latest", cwd=tmp_path / "killed")
@@ -180,8 +179,7 @@ def test_a_killed_worker_resumes_its_model_at_the_saved_epoch_and_matches_one_wo
 
 def test_a_run_killed_in_its_first_model_has_a_results_file_to_resume(tmp_path, health_flags, killed):
     script, *flags = health_flags
-    shutil.copytree(killed(script, *flags)[0], tmp_path, dirs_exist_ok=True)
-    (results,) = (tmp_path / "results").glob("health_average_accuracy_*.json")
+    results = copy_run(killed(script, *flags)[0], tmp_path)
     assert json.loads(results.read_text())["records"] == []
     document = run_script(script, *flags, "--resume=latest", cwd=tmp_path)
     assert len(document["records"]) == 3 and run_weights(tmp_path, "health_average_accuracy").is_dir()
