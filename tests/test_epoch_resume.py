@@ -171,10 +171,12 @@ def test_a_killed_worker_resumes_its_model_at_the_saved_epoch_and_matches_one_wo
     assert f"iteration {iteration}/1 {variant} (trained, resumed after epoch " in output, output[-3000:]
     (results,) = (tmp_path / "two" / "results").glob("*.json")
     document = json.loads(results.read_text())
+    assert [r["variant"] for r in document["records"]] == [r["variant"] for r in plain["records"]]
     assert scores(document) == scores(plain)
     assert_same_weights(plain_folder, tmp_path / "two", "health_average_accuracy")
     assert log_epochs(document, tmp_path / "two") == {r["variant"]: list(range(1, epochs_of(flags) + 1))
                                                       for r in document["records"]}
+    assert not list((tmp_path / "two" / "models").glob("*/*/*.training.npz")), "a finished model keeps no state"
 
 
 def test_a_run_killed_in_its_first_model_has_a_results_file_to_resume(tmp_path, health_flags, killed):

@@ -1,5 +1,5 @@
 """Jobs as Ray tasks (--workers, --ray_address): the same records and weights as one in-process run,
-a killed worker's job is run again, an existing cluster, and user errors raised on a worker."""
+an existing cluster, and user errors raised on a worker. A killed worker's job: test_epoch_resume.py."""
 import json
 import os
 import secrets
@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,8 +18,6 @@ from conftest import (
     REPO,
     assert_same_weights,
     run_script,
-    run_weights,
-    task_processes,
     write_mhealth_logs,
 )
 
@@ -72,34 +69,6 @@ def test_two_workers_give_the_records_and_weights_of_one_then_evaluate_saved(tmp
         assert scores(again) == scores(plain) and ray.is_initialized()
     finally:
         ray.shutdown()
-
-
-def test_a_killed_worker_is_replaced_and_nothing_is_lost(tmp_path, data_flag, sequential):
-    _, plain = sequential
-    process = subprocess.Popen([sys.executable, str(EXPERIMENT_DIR / HEALTH), data_flag, *FAST, "--workers=2"],
-                               cwd=tmp_path, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    killed = None
-    try:
-        deadline = time.monotonic() + 400
-        while killed is None and time.monotonic() < deadline and process.poll() is None:
-            running = task_processes(process.pid)
-            if running:
-                time.sleep(2)  # into the job: its worker has imported Keras and is loading or training
-                os.kill(running[0], signal.SIGKILL)
-                killed = running[0]
-            time.sleep(0.2)
-        assert killed is not None, "no job was seen running"
-        assert process.wait(timeout=600) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    (path,) = (tmp_path / "results").glob("health_average_accuracy_*.json")
-    document = json.loads(path.read_text())
-    assert [(r["iteration"], r["variant"]) for r in document["records"]] == PAIRS
-    assert scores(document) == scores(plain)
-    models = run_weights(tmp_path, "health_average_accuracy")
-    assert len(list(models.glob("*_iter*.weights.h5"))) == 6 and not list(models.glob("*.training.npz"))
 
 
 def free_port():
