@@ -3,6 +3,8 @@ environment of a subprocess on another Keras backend."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import importlib.util
 import io
 import json
@@ -163,6 +165,56 @@ def run_weights(folder: Path, experiment: str) -> Path:
     runs = sorted(p for p in (folder / "models" / experiment).iterdir() if p.is_dir())
     assert len(runs) == 1, f"expected one run of {experiment} in {folder / 'models'}, found {runs}"
     return runs[0]
+
+
+@contextlib.contextmanager
+def made_once(shared: Path, name: str):
+    """Yield the folder `shared / name` and whether this process must make it, holding a lock that other
+    processes asking for the same name wait on; a folder whose maker failed half-way is made again."""
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        folder, done = shared / name, shared / f"{name}.done"
+        if done.exists():
+            yield folder, False
+            return
+        shutil.rmtree(folder, ignore_errors=True)
+        yield folder, True
+        done.touch()
+
+
+@pytest.fixture(scope="session")
+def session_folder(tmp_path_factory) -> Path:
+    """A temporary folder of this test session that every xdist worker sees (each has its own below it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def shared_health_logs(session_folder):
+    """Generated MHEALTH-format logs with a given number of rows a subject, written once in the test session."""
+    def logs(rows_per_subject: int) -> Path:
+        with made_once(session_folder, f"mhealth-{rows_per_subject}") as (folder, make):
+            if make:
+                write_mhealth_logs(folder, rows_per_subject=rows_per_subject)
+        return folder
+    return logs
+
+
+@pytest.fixture(scope="session")
+def finished_health_run(session_folder, shared_health_logs):
+    """An uninterrupted run of health_average_accuracy.py on `shared_health_logs`, made once in the whole test
+    session for each (rows per subject, flags), by whichever xdist worker asks first (the others wait for it): (its
+    folder, its results document). Tests only read it; one that changes a run copies it (`copy_run`)."""
+    def run(rows_per_subject: int, *flags: str) -> tuple[Path, dict]:
+        data = shared_health_logs(rows_per_subject)
+        key = hashlib.sha256(json.dumps([rows_per_subject, sorted(flags)]).encode()).hexdigest()[:12]
+        with made_once(session_folder, f"health-run-{key}") as (folder, make):
+            if make:
+                folder.mkdir()
+                run_script("health_average_accuracy.py", f"--data_dir={data}", *flags, cwd=folder)
+        (results,) = (folder / "results").glob("health_average_accuracy_*.json")
+        return folder, json.loads(results.read_text())
+    return run
 
 
 def copy_run(folder: Path, destination: Path) -> Path:

@@ -20,18 +20,17 @@ from conftest import (
     run_script,
     run_weights,
     task_processes,
-    write_mhealth_logs,
 )
 from test_camera import slice_dir  # noqa: F401  (fixture: a slice of the real camera data)
 
 HEALTH = ["health_average_accuracy.py", "--epochs=6", "--batch_size=64", "--verbose=0", "--verify_checksums=false",
           "--iterations=1", "--checkpoint_seconds=0"]
+HEALTH_ROWS = 300  # rows a subject of the generated logs
 
 
 @pytest.fixture(scope="module")
-def health_flags(tmp_path_factory):
-    folder = write_mhealth_logs(tmp_path_factory.mktemp("mhealth"), rows_per_subject=300)
-    return [*HEALTH, f"--data_dir={folder}"]
+def health_flags(shared_health_logs):
+    return [*HEALTH, f"--data_dir={shared_health_logs(HEALTH_ROWS)}"]
 
 
 @pytest.fixture(scope="module")
@@ -41,15 +40,19 @@ def camera_flags(slice_dir):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    """The uninterrupted run of a script with given flags, made once per module: (its folder, its results)."""
+def uninterrupted(tmp_path_factory, health_flags, finished_health_run):
+    """The uninterrupted run of a script with given flags, made once per module (the health one once per session,
+    test_user_mishaps.py reads it too): (its folder, its results)."""
     runs = {}
 
     def run(script, *flags):
         key = (script, *flags)
         if key not in runs:
-            folder = tmp_path_factory.mktemp("uninterrupted")
-            runs[key] = folder, run_script(script, *flags, cwd=folder)
+            if list(key) == health_flags:
+                runs[key] = finished_health_run(HEALTH_ROWS, *HEALTH[1:])
+            else:
+                folder = tmp_path_factory.mktemp("uninterrupted")
+                runs[key] = folder, run_script(script, *flags, cwd=folder)
         return runs[key]
     return run
 

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,7 +19,6 @@ from conftest import (
     REPO,
     assert_same_weights,
     run_script,
-    write_mhealth_logs,
 )
 
 from resilinet.runs.ray_session import start_ray
@@ -31,15 +31,14 @@ PAIRS = [(i, m) for i in (1, 2) for m in ("Vanilla", "DFG", "ResiliNet")]
 
 
 @pytest.fixture(scope="module")
-def data_flag(tmp_path_factory):
-    folder = write_mhealth_logs(tmp_path_factory.mktemp("mhealth"), rows_per_subject=150)
-    return f"--data_dir={folder}"
+def data_flag(shared_health_logs):
+    return f"--data_dir={shared_health_logs(150)}"
 
 
 @pytest.fixture(scope="module")
-def sequential(tmp_path_factory, data_flag):
-    folder = tmp_path_factory.mktemp("sequential")
-    return folder, run_script(HEALTH, data_flag, *FAST, cwd=folder)
+def sequential(finished_health_run):
+    """The in-process run (--workers=1) that the Ray runs must equal (test_resume.py's uninterrupted run too)."""
+    return finished_health_run(150, *FAST)
 
 
 def scores(document):
@@ -79,18 +78,24 @@ def free_port():
 
 @pytest.fixture
 def ray_cluster():
-    """A one-node Ray cluster (`ray start --head`) on 127.0.0.1 with its own token and temp dir; stopped
-    afterwards by signalling the `ray start --block` process this fixture started (not `ray stop`,
-    which would stop every Ray instance on the machine)."""
+    """A one-node Ray cluster (`ray start --head`) on 127.0.0.1 with its own token and temp dir, up before the test
+    starts (on a busy machine it takes many seconds); stopped afterwards by signalling the `ray start --block`
+    process this fixture started (not `ray stop`, which would stop every Ray instance on the machine)."""
     temp = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # short: Ray's socket paths live under it
     (temp / "token").write_text(secrets.token_hex(32))
     env = environment(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(temp / "token"))
     port = free_port()
-    head = subprocess.Popen([str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", f"--port={port}",
-                             "--node-ip-address=127.0.0.1", "--num-cpus=2", "--num-gpus=0", "--include-dashboard=false",
-                             "--disable-usage-stats", f"--temp-dir={temp}"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(temp / "head.log", "w") as log:
+        head = subprocess.Popen([str(Path(sys.executable).with_name("ray")), "start", "--head", "--block",
+                                 f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=2", "--num-gpus=0",
+                                 "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}"],
+                                env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
+        deadline = time.monotonic() + 180
+        while "Ray runtime started" not in (temp / "head.log").read_text():
+            assert head.poll() is None, f"ray start --head ended: {(temp / 'head.log').read_text()[-3000:]}"
+            assert time.monotonic() < deadline, "ray start --head did not start within 180 s"
+            time.sleep(0.2)
         yield f"127.0.0.1:{port}", env
     finally:
         head.send_signal(signal.SIGTERM)

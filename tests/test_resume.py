@@ -8,23 +8,22 @@ import time
 
 import numpy as np
 import pytest
-from conftest import EXPERIMENT_DIR, REPO, copy_run, run_script, run_weights, write_mhealth_logs
+from conftest import EXPERIMENT_DIR, REPO, copy_run, run_script, run_weights
 
 FAST = ["--epochs=2", "--batch_size=128", "--verbose=0", "--verify_checksums=false", "--iterations=2"]
 SCRIPT = "health_average_accuracy.py"
 
 
 @pytest.fixture(scope="module")
-def data_flag(tmp_path_factory):
-    folder = write_mhealth_logs(tmp_path_factory.mktemp("mhealth"), rows_per_subject=150)
-    return f"--data_dir={folder}"
+def data_flag(shared_health_logs):
+    return f"--data_dir={shared_health_logs(150)}"
 
 
 @pytest.fixture(scope="module")
-def plain(tmp_path_factory, data_flag):
-    """An uninterrupted run (FAST: two iterations): its folder (results/ and models/) and its results document."""
-    folder = tmp_path_factory.mktemp("plain")
-    return folder, run_script(SCRIPT, data_flag, *FAST, cwd=folder)
+def plain(finished_health_run):
+    """An uninterrupted run (FAST: two iterations): its folder (results/ and models/) and its results document
+    (test_parallel.py's in-process run too)."""
+    return finished_health_run(150, *FAST)
 
 
 def scores(document):

@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import EXPERIMENT_DIR, REPO, copy_run, run_in_process, run_script, write_mhealth_logs
+from conftest import EXPERIMENT_DIR, REPO, copy_run, run_in_process, run_script
 
 from resilinet.base.errors import UserError
 from resilinet.base.files import write_text_atomically
@@ -33,15 +33,14 @@ FLAGS = ["--epochs=6", "--batch_size=64", "--verbose=0", "--verify_checksums=fal
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return write_mhealth_logs(tmp_path_factory.mktemp("mhealth"), rows_per_subject=300)
+def data(shared_health_logs):
+    return shared_health_logs(300)
 
 
 @pytest.fixture(scope="module")
-def plain(tmp_path_factory, data):
-    """An uninterrupted run: its folder (results/ and models/) and results document."""
-    folder = tmp_path_factory.mktemp("plain")
-    return folder, run_script(SCRIPT, *FLAGS, f"--data_dir={data}", cwd=folder)
+def plain(finished_health_run):
+    """An uninterrupted run: its folder (results/ and models/) and results document (test_epoch_resume.py's too)."""
+    return finished_health_run(300, *FLAGS)
 
 
 def environment():
