@@ -33,13 +33,6 @@ os.environ.setdefault("RAY_prestart_worker_first_driver", "0")
 
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto`: one worker more than the cores this process may run on. A worker often waits (for a script, a Ray
-    worker or a deployed node to start, for a run to reach the moment a test kills it, for a node slowed on purpose):
-    with one worker a core, 2 cores stood idle 6 % of the suite's time (bench/results/suite_durations_20261206.md);
-    the spare worker uses a core while another waits."""
-    return len(os.sched_getaffinity(0)) + 1 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) + 1
-
 # The test files that take the longest, heaviest first (seconds per file in two runs of the whole suite on
 # 2 cores: bench/results/suite_durations_20261205.md). `pytest -n auto --dist=loadfile` hands whole files to the
 # workers in collection order (pyproject.toml turns off xdist's reordering by test count, which put these last);
