@@ -32,7 +32,6 @@ os.environ.setdefault("RAY_worker_niceness", "0")
 os.environ.setdefault("RAY_prestart_worker_first_driver", "0")
 
 
-
 # The test files that take the longest, heaviest first (seconds per file in two runs of the whole suite on
 # 2 cores: bench/results/suite_durations_20261205.md). `pytest -n auto --dist=loadfile` hands whole files to the
 # workers in collection order (pyproject.toml turns off xdist's reordering by test count, which put these last);
