@@ -30,6 +30,9 @@ os.environ.setdefault("RAY_worker_niceness", "0")
 # project's jobs and deployed nodes each carry their own runtime environment (PYTHONPATH, Keras backend, thread
 # counts), so they never use those workers: each costs about 2 CPU seconds of Python start-up for nothing.
 os.environ.setdefault("RAY_prestart_worker_first_driver", "0")
+# A process the tests start (a script, a Ray worker) that dies of a native crash (SIGSEGV, SIGABRT) prints the
+# Python stack of each of its threads, so that a rare crash seen once in CI says where it happened.
+os.environ.setdefault("PYTHONFAULTHANDLER", "1")
 
 
 # The test files that take the longest, heaviest first (seconds per file in two runs of the whole suite on

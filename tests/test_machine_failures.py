@@ -15,7 +15,6 @@ from conftest import (
     EXPERIMENT_DIR,
     REPO,
     glob_while_running,
-    run_script,
     write_mhealth_logs,
 )
 
@@ -24,8 +23,9 @@ pytest.importorskip("ray")
 from local_cluster import LocalCluster  # noqa: E402
 
 MACHINES = ("machineA", "machineB")
-TRAINING = ["health_average_accuracy.py", "--epochs=8", "--batch_size=64", "--verbose=0", "--verify_checksums=false",
+TRAINING = ["health_average_accuracy.py", "--epochs=6", "--batch_size=64", "--verbose=0", "--verify_checksums=false",
             "--iterations=1", "--checkpoint_seconds=0"]
+HEALTH_ROWS = 300  # rows a subject of the generated logs
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +43,14 @@ def machines(cluster):
 
 
 @pytest.fixture(scope="module")
-def health_data(tmp_path_factory):
-    return write_mhealth_logs(tmp_path_factory.mktemp("mhealth"), rows_per_subject=300)
+def health_data(shared_health_logs):
+    return shared_health_logs(HEALTH_ROWS)
 
 
 @pytest.fixture(scope="module")
-def plain(tmp_path_factory, health_data):
-    """The same run with --workers=1, in this process."""
-    return run_script(*TRAINING, f"--data_dir={health_data}", cwd=tmp_path_factory.mktemp("plain"))
+def plain(finished_health_run):
+    """The same run with --workers=1 in one process (made once in the session: test_epoch_resume.py makes it too)."""
+    return finished_health_run(HEALTH_ROWS, *TRAINING[1:])[1]
 
 
 def start(folder, script, *flags):

@@ -23,7 +23,7 @@ from conftest import (
     write_mhealth_logs,
 )
 
-from resilinet.base.errors import UserError, watch_ctrl_c
+from resilinet.base.errors import UserError, ctrl_c_at_safe_points, safe_point, watch_ctrl_c
 from resilinet.base.files import write_text_atomically
 from resilinet.runs.results import new_results_path
 
@@ -244,6 +244,40 @@ def test_6_ctrl_c_is_noted_whatever_exception_tensorflow_makes_of_it():
     assert signal.getsignal(signal.SIGINT) is before
     with watch_ctrl_c() as quiet:
         pass
+    assert not quiet.pressed
+
+
+def test_6_a_ctrl_c_in_the_hold_lets_the_work_in_hand_finish_and_stops_at_the_next_safe_point():
+    done = []
+    with watch_ctrl_c() as ctrl_c, pytest.raises(KeyboardInterrupt) as raised:
+        with ctrl_c_at_safe_points():
+            signal.raise_signal(signal.SIGINT)  # as if while TensorFlow builds a graph
+            done.append("the work in hand")
+            safe_point()
+            done.append("past the safe point")
+    assert done == ["the work in hand"] and ctrl_c.pressed
+    assert [entry.name for entry in raised.traceback][-3:] == ["safe_point", "_let_through", "note"]  # the watch raises
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    safe_point()  # outside the hold: nothing to let through
+
+
+def test_6_a_second_ctrl_c_in_the_hold_stops_at_once_and_one_left_held_stops_at_its_end():
+    done = []
+    with watch_ctrl_c() as ctrl_c, pytest.raises(KeyboardInterrupt):
+        with ctrl_c_at_safe_points():
+            signal.raise_signal(signal.SIGINT)
+            done.append("after the first")
+            signal.raise_signal(signal.SIGINT)
+            done.append("after the second")
+    assert done == ["after the first"] and ctrl_c.pressed
+    with watch_ctrl_c() as ctrl_c, pytest.raises(KeyboardInterrupt):
+        with ctrl_c_at_safe_points():
+            signal.raise_signal(signal.SIGINT)
+            done.append("the block's last work")
+        done.append("after the block")
+    assert done[1:] == ["the block's last work"] and ctrl_c.pressed
+    with watch_ctrl_c() as quiet, ctrl_c_at_safe_points():
+        safe_point()
     assert not quiet.pressed
 
 

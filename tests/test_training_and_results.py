@@ -1,11 +1,12 @@
 """Best-weights checkpointing, balanced class weights, the results files and the flags."""
 import json
+import signal
 
 import keras
 import numpy as np
 import pytest
 
-from resilinet.base.errors import UserError
+from resilinet.base.errors import UserError, ctrl_c_at_safe_points, watch_ctrl_c
 from resilinet.cli.parser import parse_flags
 from resilinet.core.paper_topologies import CNN
 from resilinet.core.splits import Data, Split
@@ -55,6 +56,38 @@ def test_training_keeps_the_best_validation_epoch_and_logs_every_epoch(tmp_path)
     header = "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,seconds"
     assert (tmp_path / "m.csv").read_text().splitlines()[0] == header
     assert not list(tmp_path.glob("*partial*"))
+
+
+class PressesCtrlCWhenTraced(keras.layers.Layer):
+    """Presses Ctrl-C the first time it runs once armed: as the backend traces (TensorFlow: builds the graph of) the
+    training step."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.armed, self.went_on = False, False
+
+    def call(self, x):
+        if self.armed:
+            self.armed = False
+            signal.raise_signal(signal.SIGINT)
+            self.went_on = True
+        return x
+
+
+def test_a_ctrl_c_while_the_backend_traces_is_raised_before_the_next_batch_not_inside_the_trace(tmp_path):
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(1)
+    press = PressesCtrlCWhenTraced()
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"), press,
+                              keras.layers.Dense(2, activation="softmax")])
+    plan = TrainingPlan(epochs=3, batch_size=16, seed=4, state_path=tmp_path / "m.training.npz",
+                        log_path=tmp_path / "m.csv", identity={"job": 1}, verbose=0)
+    press.armed = True
+    with watch_ctrl_c() as ctrl_c, ctrl_c_at_safe_points(), pytest.raises(KeyboardInterrupt) as raised:
+        train(model, tiny_data(), plan)
+    assert press.went_on and ctrl_c.pressed  # the trace went on past the Ctrl-C
+    assert "on_train_batch_begin" in [entry.name for entry in raised.traceback]
+    assert read_log(tmp_path / "m.csv") == []  # stopped in the first epoch
 
 
 def test_fit_creates_no_variable_once_the_training_variables_are_built():

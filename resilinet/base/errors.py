@@ -1,4 +1,5 @@
-"""The error types the scripts turn into a clear exit, and the Ctrl-C watch that makes one of them."""
+"""The error types the scripts turn into a clear exit, the Ctrl-C watch that makes one of them, and the hold that
+lets a Ctrl-C through only at safe points."""
 from __future__ import annotations
 
 import signal
@@ -74,6 +75,54 @@ def watch_ctrl_c(on_repeat: Callable[[], None] | None = None) -> Iterator[Simple
         sys.unraisablehook, sys.excepthook = previous_unraisablehook, previous_excepthook
         if sys.gettrace() is _raise_keyboard_interrupt:
             sys.settrace(_dropped_interrupt.tracer)
+
+
+_held = SimpleNamespace(active=False, pressed=False, outside=None)  # the state of `ctrl_c_at_safe_points`
+
+
+@contextmanager
+def ctrl_c_at_safe_points() -> Iterator[None]:
+    """Hold a Ctrl-C pressed inside the block until the next `safe_point()` (or the block's end), where the
+    SIGINT handler outside the block (`watch_ctrl_c`'s) sees it and raises KeyboardInterrupt. Raised anywhere
+    else, a KeyboardInterrupt can land in TensorFlow while it builds a graph, which may swallow it: the run
+    went on, and deleting a graph at the next model corrupted the heap (glibc's "free(): invalid next size",
+    the process killed by SIGABRT). A second Ctrl-C while one is held is let through at once. Outside the
+    main thread, or where SIGINT is ignored, the block runs unchanged."""
+    outside = signal.getsignal(signal.SIGINT)
+    if _held.active or threading.current_thread() is not threading.main_thread() or not callable(outside):
+        yield
+        return
+
+    def hold(signum, frame):
+        if not _held.pressed:
+            _held.pressed = True
+            return
+        _held.pressed = False
+        _let_through(outside)
+
+    signal.signal(signal.SIGINT, hold)
+    _held.active, _held.outside = True, outside
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, outside)
+        pressed, _held.active, _held.pressed, _held.outside = _held.pressed, False, False, None
+    if pressed:  # the block ended without reaching a safe point since the Ctrl-C
+        _let_through(outside)
+
+
+def safe_point() -> None:
+    """Where a Ctrl-C held by `ctrl_c_at_safe_points` raises KeyboardInterrupt: between two batches, epochs or
+    jobs, in the project's own code. Does nothing otherwise."""
+    if _held.pressed and threading.current_thread() is threading.main_thread():
+        _held.pressed = False
+        _let_through(_held.outside)
+
+
+def _let_through(handler: Callable) -> None:
+    """Run the SIGINT `handler` from outside the hold as if Ctrl-C had just been pressed (it raises)."""
+    handler(signal.SIGINT, None)
+    raise KeyboardInterrupt
 
 
 def _caused_by_ctrl_c(error: BaseException | None) -> bool:

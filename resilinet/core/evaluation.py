@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.metrics import f1_score
 
 from resilinet.core.builder import set_alive
+from resilinet.core.safe_points import CtrlCBetweenBatches
 from resilinet.core.shared_outputs import NodeByNode, predict_on_batches
 from resilinet.core.splits import Split
 from resilinet.core.topology import Topology, combination_probabilities, expected_value
@@ -73,9 +74,9 @@ def predict(model: keras.Model, split: Split, batch_size: int) -> np.ndarray:
     several replicas goes through `predict`: its `predict_on_batch` runs the whole batch on every replica and returns
     every copy."""
     if split.is_streamed:
-        return model.predict(split.x, verbose=0)
+        return model.predict(split.x, verbose=0, callbacks=[CtrlCBetweenBatches()])
     if replicas(model) > 1:
-        return model.predict(split.x, batch_size=batch_size, verbose=0)
+        return model.predict(split.x, batch_size=batch_size, verbose=0, callbacks=[CtrlCBetweenBatches()])
     return predict_on_batches(model, split.x if isinstance(split.x, (list, tuple)) else [split.x], batch_size)
 
 

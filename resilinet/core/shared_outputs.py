@@ -17,6 +17,7 @@ import keras
 import networkx as nx
 import numpy as np
 
+from resilinet.base.errors import safe_point
 from resilinet.core.builder import node_outputs
 from resilinet.core.splits import Split
 from resilinet.core.topology import Topology
@@ -42,8 +43,12 @@ def node_models(model: keras.Model, topology: Topology,
 
 def predict_on_batches(model: keras.Model, inputs: Sequence[np.ndarray], batch_size: int) -> np.ndarray:
     """`model.predict_on_batch` batch by batch over in-memory `inputs` (one array per model input), concatenated."""
-    batches = ([x[start:start + batch_size] for x in inputs] for start in range(0, len(inputs[0]), batch_size))
-    return np.concatenate([np.asarray(model.predict_on_batch(b if len(b) > 1 else b[0])) for b in batches])
+    outputs = []
+    for start in range(0, len(inputs[0]), batch_size):
+        safe_point()
+        batch = [x[start:start + batch_size] for x in inputs]
+        outputs.append(np.asarray(model.predict_on_batch(batch if len(batch) > 1 else batch[0])))
+    return np.concatenate(outputs)
 
 
 def widest_row_bytes(model: keras.Model) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from resilinet.base.errors import UserError
+from resilinet.base.errors import UserError, ctrl_c_at_safe_points
 from resilinet.base.files import write_text_atomically
 from resilinet.base.keras_import import import_keras
 from resilinet.base.settings import Check, as_dict
@@ -197,6 +197,7 @@ def compare(model, topology, skip_mask, served, metric: str, no_path_score: floa
     model's score on the same requests with the same gates (same batches, so same multiplexing);
     whether every prediction is the same, and the largest difference of a class probability."""
     from resilinet.core.evaluation import over_combinations, score
+    from resilinet.core.shared_outputs import predict_on_batches
 
     def row(alive: tuple[bool, ...], no_path: bool) -> dict[str, Any]:
         group = [r for r in served if r["alive"] == alive and not r["partial"]]
@@ -204,8 +205,7 @@ def compare(model, topology, skip_mask, served, metric: str, no_path_score: floa
         if no_path:
             same, difference, simulated = all(r["no_path"] for r in group), 0.0, no_path_score
         else:
-            probabilities = [np.asarray(model.predict_on_batch(r["inputs"] if len(r["inputs"]) > 1 else r["inputs"][0]))
-                             for r in group]
+            probabilities = [predict_on_batches(model, r["inputs"], len(r["inputs"][0])) for r in group]  # as sent
             predicted = [np.argmax(p, axis=-1) for p in probabilities]
             same = all(not r["no_path"] and np.array_equal(p, r["labels"]) for r, p in zip(group, predicted))
             difference = max([0.0, *(float(np.max(np.abs(p - r["probabilities"])))
@@ -217,7 +217,8 @@ def compare(model, topology, skip_mask, served, metric: str, no_path_score: floa
                 "same_predictions": bool(same), "max_probability_difference": difference}
 
     seen = sorted({r["alive"] for r in served if not r["partial"]}, reverse=True)
-    return over_combinations(model, topology, skip_mask, seen, row)
+    with ctrl_c_at_safe_points():  # a Ctrl-C stops the comparison between requests, never inside TensorFlow
+        return over_combinations(model, topology, skip_mask, seen, row)
 
 
 def deploy(dataset: DatasetDefinition, config, argv: Sequence[str] = ()) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from resilinet.base.errors import Interrupted, NoRoom, UserError, watch_ctrl_c
+from resilinet.base.errors import Interrupted, NoRoom, UserError, ctrl_c_at_safe_points, safe_point, watch_ctrl_c
 from resilinet.base.folders import missing_folders, remove_empty
 from resilinet.base.keras_import import import_keras
 from resilinet.base.locks import holding_lock
@@ -167,9 +167,11 @@ def run_jobs(dataset: DatasetDefinition, experiment: str, config, jobs: Sequence
     run, data = RunContext(dataset, experiment, config, log.files), dataset.load_data(config)
     previous_policy = keras.mixed_precision.global_policy()  # a run in mixed precision sets the global policy
     try:
-        for k, job in enumerate(jobs, start=1):
-            progress = Progress(f"model {k}/{len(jobs)} ({job.variant.name}, iteration {job.iteration})",
-                                models_after=len(jobs) - k)
-            log.add(run_job(run, data, job, progress))
+        with ctrl_c_at_safe_points():  # a Ctrl-C stops the jobs between batches, never inside TensorFlow
+            for k, job in enumerate(jobs, start=1):
+                safe_point()
+                progress = Progress(f"model {k}/{len(jobs)} ({job.variant.name}, iteration {job.iteration})",
+                                    models_after=len(jobs) - k)
+                log.add(run_job(run, data, job, progress))
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)

@@ -22,8 +22,9 @@ import keras
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
-from resilinet.base.errors import UserError
+from resilinet.base.errors import UserError, safe_point
 from resilinet.base.files import write_bytes_atomically, write_with
+from resilinet.core.safe_points import CtrlCBetweenBatches
 from resilinet.core.splits import Data
 from resilinet.runs.training_log import LOG_COLUMNS, MONITOR, read_log, write_log
 
@@ -198,7 +199,8 @@ def fit_one_epoch(model: keras.Model, data: Data, plan: TrainingPlan, epoch: int
     reseed(model, plan.seed, epoch)
     history = model.fit(**_epoch_inputs(data, plan.seed, epoch), epochs=plan.epochs, initial_epoch=epoch,
                         shuffle=False, batch_size=None if data.train.is_streamed else plan.batch_size,
-                        class_weight=plan.class_weight, verbose=plan.verbose, callbacks=[OneEpoch()])
+                        class_weight=plan.class_weight, verbose=plan.verbose,
+                        callbacks=[OneEpoch(), CtrlCBetweenBatches()])
     logs = {key: values[-1] for key, values in history.history.items()}
     if MONITOR not in logs:
         raise ValueError(f"{MONITOR} is not logged: train with validation data")
@@ -231,6 +233,7 @@ def train(model: keras.Model, data: Data, plan: TrainingPlan,
             last_save = time.monotonic()
         if on_epoch is not None:
             on_epoch(epoch + 1, plan.epochs, row["seconds"])
+        safe_point()  # the epoch is logged (and its state saved if due)
     if best.weights is not None:
         model.set_weights(best.weights)
     return TrainingResult(best.value, best.epoch, best.start)
