@@ -281,6 +281,25 @@ def test_6_a_second_ctrl_c_in_the_hold_stops_at_once_and_one_left_held_stops_at_
     assert not quiet.pressed
 
 
+def test_6_a_script_training_in_process_holds_a_ctrl_c_until_the_next_batch(tmp_path, logs, monkeypatch):
+    import resilinet.runs.training as training
+
+    went_on, fit_one_epoch = [], training.fit_one_epoch
+
+    def pressing_first(model, data, plan, epoch):
+        if not went_on:
+            signal.raise_signal(signal.SIGINT)  # as if while TensorFlow traces the training step
+            went_on.append(epoch)
+        return fit_one_epoch(model, data, plan, epoch)
+
+    monkeypatch.setattr(training, "fit_one_epoch", pressing_first)
+    code, _, err = run_here(tmp_path, f"--data_dir={logs}", *QUICK)
+    assert went_on == [0] and code == 130
+    line = err.strip()
+    assert line.startswith(f"Experiment/{SCRIPT}: interrupted: 0 record(s) kept in results/") and "\n" not in line
+    assert line.endswith("continue with --resume=latest")
+
+
 class PressesCtrlCWhenDeleted:
     def __del__(self):
         signal.raise_signal(signal.SIGINT)  # the handler runs here, inside __del__, where Python drops exceptions
