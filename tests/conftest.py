@@ -212,6 +212,23 @@ def finished_health_run(session_folder, shared_health_logs):
     return run
 
 
+TWO_ITERATIONS_ROWS = 150  # rows a subject of the generated logs of the shared two-iteration run
+TWO_ITERATIONS = ("--epochs=2", "--batch_size=128", "--verbose=0", "--verify_checksums=false", "--iterations=2")
+
+
+@pytest.fixture(scope="session")
+def two_iteration_run(finished_health_run):
+    """The uninterrupted run of TWO_ITERATIONS (3 models x 2 iterations) on TWO_ITERATIONS_ROWS rows a subject that
+    test_parallel.py, test_resume.py, test_health_scripts.py and test_report.py read: (its folder, its document)."""
+    return finished_health_run(TWO_ITERATIONS_ROWS, *TWO_ITERATIONS)
+
+
+@pytest.fixture(scope="session")
+def two_iteration_data_flag(shared_health_logs) -> str:
+    """The --data_dir flag of the generated logs `two_iteration_run` trained on."""
+    return f"--data_dir={shared_health_logs(TWO_ITERATIONS_ROWS)}"
+
+
 def copy_run(folder: Path, destination: Path) -> Path:
     """Copy the folder of one finished run (its results/ and models/) into `destination`; the copy's results file.
     A results file names the run's folders relative to the run's folder, so the copy resumes where it lies."""

@@ -1,6 +1,6 @@
 """The four health scripts end-to-end on generated MHEALTH-format data, tiny epochs and iterations."""
 import pytest
-from conftest import run_script, run_weights, write_mhealth_logs
+from conftest import TWO_ITERATIONS, copy_run, run_script, run_weights, write_mhealth_logs
 
 FAST = ["--epochs=2", "--batch_size=128", "--verbose=0", "--verify_checksums=false"]
 
@@ -15,8 +15,9 @@ def summary(document):
     return {(row["model"], row["setting"]): row for row in document["summary"]}
 
 
-def test_average_accuracy_then_reevaluate_saved_models(tmp_path, data_flag):
-    document = run_script("health_average_accuracy.py", data_flag, "--iterations=2", *FAST, cwd=tmp_path)
+def test_average_accuracy_then_reevaluate_saved_models(tmp_path, two_iteration_run, two_iteration_data_flag):
+    folder, document = two_iteration_run  # made once in the session (conftest.py), copied here
+    copy_run(folder, tmp_path)
     records = document["records"]
     assert [(r["iteration"], r["variant"]) for r in records] == [
         (i, m) for i in (1, 2) for m in ("Vanilla", "DFG", "ResiliNet")]
@@ -37,7 +38,7 @@ def test_average_accuracy_then_reevaluate_saved_models(tmp_path, data_flag):
     for path in (tmp_path / "results").glob("health_average_accuracy_*"):
         path.rename(tmp_path / "results" / "first" / path.name)
     (first,) = (tmp_path / "results" / "first").glob("*.json")
-    again = run_script("health_average_accuracy.py", data_flag, "--iterations=2", "--evaluate_saved=true", *FAST,
+    again = run_script("health_average_accuracy.py", two_iteration_data_flag, *TWO_ITERATIONS, "--evaluate_saved=true",
                        f"--saved_run={first}", cwd=tmp_path)
     assert again["run"]["weights_dir"] == str(run_weights(tmp_path, "health_average_accuracy").relative_to(tmp_path))
     assert [r["combinations"] for r in again["records"]] == [r["combinations"] for r in records]

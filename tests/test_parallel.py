@@ -17,6 +17,7 @@ import pytest
 from conftest import (
     EXPERIMENT_DIR,
     REPO,
+    TWO_ITERATIONS,
     assert_same_weights,
     run_script,
 )
@@ -26,19 +27,19 @@ from resilinet.runs.ray_session import start_ray
 ray = pytest.importorskip("ray")
 
 HEALTH = "health_average_accuracy.py"
-FAST = ["--epochs=2", "--batch_size=128", "--verbose=0", "--verify_checksums=false", "--iterations=2"]
+FAST = list(TWO_ITERATIONS)
 PAIRS = [(i, m) for i in (1, 2) for m in ("Vanilla", "DFG", "ResiliNet")]
 
 
 @pytest.fixture(scope="module")
-def data_flag(shared_health_logs):
-    return f"--data_dir={shared_health_logs(150)}"
+def data_flag(two_iteration_data_flag):
+    return two_iteration_data_flag
 
 
 @pytest.fixture(scope="module")
-def sequential(finished_health_run):
-    """The in-process run (--workers=1) that the Ray runs must equal (test_resume.py's uninterrupted run too)."""
-    return finished_health_run(150, *FAST)
+def sequential(two_iteration_run):
+    """The in-process run (--workers=1) that the Ray runs must equal (shared with other files)."""
+    return two_iteration_run
 
 
 def scores(document):

@@ -18,13 +18,13 @@ NODES = ["fog1", "fog2", "edge"]
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """Results files of tiny health runs: average_accuracy (2 iterations), failout_rate and
-    skiphyperconnection_sensitivity."""
+def runs(tmp_path_factory, two_iteration_run):
+    """Results files of tiny health runs: average_accuracy (2 iterations: the shared run of conftest.py, which the
+    tests only read), failout_rate and skiphyperconnection_sensitivity."""
+    folder, _ = two_iteration_run
+    paths = {"average": next((folder / "results").glob("health_average_accuracy_*.json"))}
     data = f"--data_dir={write_mhealth_logs(tmp_path_factory.mktemp('mhealth'), rows_per_subject=100)}"
-    paths = {}
     for name, script, flags in [
-        ("average", "health_average_accuracy.py", ["--iterations=2"]),
         ("failout", "health_failout_rate.py", ["--iterations=1", "--failout_survival_rates=0.5"]),
         ("skips", "health_skiphyperconnection_sensitivity.py", ["--iterations=1", "--skip_configurations=000,111"]),
     ]:
@@ -91,7 +91,7 @@ def test_average_accuracy_tables_and_figures(tmp_path, runs):
             assert cell == expected
     assert single["Vanilla"][2].endswith("†"), "Vanilla has no path to the cloud without fog1"
     assert not single["ResiliNet"][2].endswith("†"), "ResiliNet's skip bypasses fog1"
-    assert document["commands"][0] in text and "| epochs | `1` |" in text
+    assert document["commands"][0] in text and f"| epochs | `{document['config']['epochs']}` |" in text
 
     pictures = sorted(p.name for p in out.glob("*.png"))
     assert pictures == ["health_average_accuracy_combinations.png", "health_average_accuracy_expected.png",

@@ -8,22 +8,22 @@ import time
 
 import numpy as np
 import pytest
-from conftest import EXPERIMENT_DIR, REPO, copy_run, run_script, run_weights
+from conftest import EXPERIMENT_DIR, REPO, TWO_ITERATIONS, copy_run, run_script, run_weights
 
-FAST = ["--epochs=2", "--batch_size=128", "--verbose=0", "--verify_checksums=false", "--iterations=2"]
+FAST = list(TWO_ITERATIONS)
 SCRIPT = "health_average_accuracy.py"
 
 
 @pytest.fixture(scope="module")
-def data_flag(shared_health_logs):
-    return f"--data_dir={shared_health_logs(150)}"
+def data_flag(two_iteration_data_flag):
+    return two_iteration_data_flag
 
 
 @pytest.fixture(scope="module")
-def plain(finished_health_run):
+def plain(two_iteration_run):
     """An uninterrupted run (FAST: two iterations): its folder (results/ and models/) and its results document
-    (test_parallel.py's in-process run too)."""
-    return finished_health_run(150, *FAST)
+    (shared with other files)."""
+    return two_iteration_run
 
 
 def scores(document):
