@@ -71,7 +71,9 @@ class WeightSource:
 
 def job_model(dataset: DatasetDefinition, config, data: Data, job: Job, seed: int, weights: WeightSource) -> JobModel:
     """The one way to a trained model: build `job`'s network under `seed` and load or train its weights."""
-    keras.backend.clear_session()
+    # Fresh layer names for every job. No full garbage collection: Python's collector frees the previous job's
+    # model on its own, and a forced one took 0.3-0.4 s a job (bench/results/suite_durations_20261207.md).
+    keras.backend.clear_session(free_memory=False)
     keras.mixed_precision.set_global_policy("mixed_float16" if config.mixed_precision else "float32")
     keras.utils.set_random_seed(seed)
     kind = job.variant.kind
