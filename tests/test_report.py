@@ -60,6 +60,25 @@ def expected_cell(values):
     return f"{mean:.4f} ± {std:.4f} (n={len(values)}; 95% CI {mean - half:.4f}–{mean + half:.4f})"
 
 
+def expected_difference(differences):
+    """A paired difference's cell recomputed here: signed mean ± std (n; 95% CI), bold when the CI excludes 0."""
+    values = np.asarray(differences, dtype=float)
+    mean, n = values.mean(), len(values)
+    if n == 1:
+        return f"{mean:+.4f} ± n/a (n=1; 95% CI n/a)"
+    std = values.std(ddof=1)
+    half = stats.t.ppf(0.975, n - 1) * std / math.sqrt(n)
+    low, high = mean - half, mean + half
+    cell = f"{mean:+.4f} ± {std:.4f} (n={n}; 95% CI {low:+.4f} to {high:+.4f})"
+    return f"**{cell}**" if round(low, 4) > 0 or round(high, 4) < 0 else cell
+
+
+def paired(records, after, before, setting, key=lambda record: record["iteration"]):
+    """`after` minus `before` under `setting`, per key both models have, in the order of `after`'s records."""
+    scores = {g: {key(r): r["average"][setting] for r in records if r["group"] == g} for g in (after, before)}
+    return [score - scores[before][k] for k, score in scores[after].items() if k in scores[before]]
+
+
 def report(tmp_path, *paths, flags=()):
     out = tmp_path / "report"
     main([*map(str, paths), f"--out={out}", *flags])
@@ -70,12 +89,17 @@ def test_average_accuracy_tables_and_figures(tmp_path, runs):
     document = json.loads(runs["average"].read_text())
     out = report(tmp_path, runs["average"])
     text = (out / "health_average_accuracy.md").read_text()
-    (summary_header, summary), (single_header, single), *_ = tables(text)
+    (summary_header, summary), (step_header, steps), (single_header, single), *_ = tables(text)
     assert summary_header == ["model", *SETTINGS]
     assert list(summary) == ["Vanilla", "DFG", "ResiliNet"]
     records = document["records"]
     for model, cells in summary.items():
         assert cells == [expected_cell([r["average"][s] for r in records if r["group"] == model]) for s in SETTINGS]
+
+    assert step_header == ["models", *SETTINGS]
+    assert list(steps) == ["DFG − Vanilla", "ResiliNet − DFG"]
+    for row, (after, before) in zip(steps, [("DFG", "Vanilla"), ("ResiliNet", "DFG")]):
+        assert steps[row] == [expected_difference(paired(records, after, before, s)) for s in SETTINGS], row
 
     assert single_header == ["model", "n", "none dead", "fog1 dead", "fog2 dead", "edge dead"]
     for model, cells in single.items():
@@ -112,6 +136,7 @@ def test_failout_and_skip_reports_keep_the_run_order(tmp_path, runs):
     (header, skips), *_ = tables((out / "health_skiphyperconnection_sensitivity.md").read_text())
     assert list(skips) == ["ResiliNet skips 000", "ResiliNet skips 111"]
     assert "Individual node failures" not in (out / "health_skiphyperconnection_sensitivity.md").read_text()
+    assert "What each model adds" not in (out / "health_failout_rate.md").read_text()
     for name in ("health_failout_rate_survival.png", "health_skiphyperconnection_sensitivity_skips.png",
                  "health_failout_rate_expected.png", "health_skiphyperconnection_sensitivity_combinations.png"):
         assert (out / name).stat().st_size > 5000
@@ -126,14 +151,14 @@ def test_two_files_of_one_experiment_pool_their_iterations(tmp_path, runs, repor
         parts[-1].write_text(json.dumps(dict(whole, records=records)))
     pooled = (report(tmp_path / "pooled", *parts) / "health_average_accuracy.md").read_text()
     alone = (report(tmp_path / "whole", runs["average"]) / "health_average_accuracy.md").read_text()
-    assert tables(pooled)[:2] == tables(alone)[:2]
+    assert tables(pooled)[:3] == tables(alone)[:3]
     assert f"`{parts[0]}` (3 records)" in pooled and f"`{parts[1]}` (3 records)" in pooled
 
     other_seed = tmp_path / "seed7.json"
     whole["config"].update(seed=7, verbose=2)  # flags that do not change results may differ
     other_seed.write_text(json.dumps(whole))
     text = (report(tmp_path / "seeds", runs["average"], other_seed) / "health_average_accuracy.md").read_text()
-    (_, summary), (_, single), *_ = tables(text)
+    (_, summary), _, (_, single), *_ = tables(text)
     doubled = whole["records"] * 2
     for model in ("Vanilla", "DFG", "ResiliNet"):
         assert summary[model] == [expected_cell([r["average"][s] for r in doubled if r["group"] == model])
@@ -149,6 +174,47 @@ def test_two_files_of_one_experiment_pool_their_iterations(tmp_path, runs, repor
     assert header == ["model", *SETTINGS]
     assert rows["DFG"] == [cell.split(" (")[0] for cell in tables(alone)[0][1]["DFG"]]
     assert "over 2 iterations" in stdout and whole["commands"][0] in stdout
+
+
+def test_differences_pair_the_models_of_one_iteration_of_one_seed(tmp_path, runs):
+    """Two seeds' files share iteration numbers; a difference pairs models of the same seed and iteration only, and
+    a model missing from an iteration leaves that pair out."""
+    whole = json.loads(runs["average"].read_text())
+    shifted = json.loads(runs["average"].read_text())
+    shifted["config"]["seed"] = 7
+    for record in shifted["records"]:
+        if record["group"] == "DFG":  # seed 7's DFG scores half as much, its other models the same as seed 0's
+            record["average"] = {s: value / 2 for s, value in record["average"].items()}
+    shifted["records"] = [r for r in shifted["records"] if (r["group"], r["iteration"]) != ("ResiliNet", 2)]
+    other = tmp_path / "seed7.json"
+    other.write_text(json.dumps(shifted))
+    text = (report(tmp_path, runs["average"], other) / "health_average_accuracy.md").read_text()
+    _, (_, steps), *_ = tables(text)
+
+    def seed_and_iteration(seed):
+        return lambda record: (seed, record["iteration"])
+
+    for row, (after, before) in zip(steps, [("DFG", "Vanilla"), ("ResiliNet", "DFG")]):
+        for setting, cell in zip(SETTINGS, steps[row]):
+            differences = (paired(whole["records"], after, before, setting, seed_and_iteration(0))
+                           + paired(shifted["records"], after, before, setting, seed_and_iteration(7)))
+            assert len(differences) == (4 if after == "DFG" else 3)
+            assert cell == expected_difference(differences), (row, setting)
+    dfg, vanilla = ([r["average"]["hazardous"] for r in whole["records"] if r["group"] == g]
+                    for g in ("DFG", "Vanilla"))
+    assert paired(shifted["records"], "DFG", "Vanilla", "hazardous") == [d / 2 - v for d, v in zip(dfg, vanilla)]
+
+
+def test_a_difference_is_bold_only_when_its_interval_excludes_zero():
+    from resilinet.report.pooled import statistics
+    from resilinet.report.tables import difference_cell
+
+    assert difference_cell(statistics([0.10, 0.12, 0.11])).startswith("**+0.1100 ± 0.0100 (n=3; 95% CI +0.0852 to")
+    assert difference_cell(statistics([-0.10, -0.12, -0.11])).startswith("**-0.1100")
+    assert difference_cell(statistics([0.10, -0.08])) == "+0.0100 ± 0.1273 (n=2; 95% CI -1.1336 to +1.1536)"
+    assert difference_cell(statistics([0.25])) == "+0.2500 ± n/a (n=1; 95% CI n/a)"
+    assert difference_cell(statistics([1e-17, 1e-17])) == "+0.0000 ± 0.0000 (n=2; 95% CI +0.0000 to +0.0000)"
+    assert difference_cell(None) == "n/a"
 
 
 def test_files_of_different_experiments_get_their_own_report(tmp_path, runs):

@@ -112,6 +112,17 @@ class Run:
         values = [r["average"][setting] for r in self.records if r["group"] == group and setting in r["average"]]
         return statistics(values) if values else None
 
+    def paired_difference(self, group: str, baseline: str, setting: str) -> Stats | None:
+        """Statistics of `group`'s expected score minus `baseline`'s under `setting`, paired by (seed, iteration):
+        each difference is between two models of the same iteration of a run, so what the iterations share cancels."""
+        seeds = {path: config.get("seed") for path, config in zip(self.paths, self.configs)}
+        scores: dict[str, dict[tuple, float]] = {group: {}, baseline: {}}
+        for record, source in zip(self.records, self.sources):
+            if record["group"] in scores and setting in record["average"]:
+                scores[record["group"]][(seeds[source], record["iteration"])] = record["average"][setting]
+        differences = [score - scores[baseline][key] for key, score in scores[group].items() if key in scores[baseline]]
+        return statistics(differences) if differences else None
+
     def mass_left(self) -> dict[str, float]:
         """Per setting, the most probability any bounded record left unevaluated (empty: all exact)."""
         left: dict[str, float] = {}

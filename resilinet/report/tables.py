@@ -44,6 +44,22 @@ def full_cell(stats: Stats | None) -> str:
     return f"{mean_std(stats)} (n={stats.n}; 95% CI {ci})"
 
 
+def signed(value: float) -> str:
+    return f"{value:+.{DIGITS}f}"
+
+
+def difference_cell(stats: Stats | None) -> str:
+    """A paired difference as `+mean ± std (n; 95% CI low to high)`, in bold when the interval as printed
+    excludes 0."""
+    if stats is None:
+        return "n/a"
+    std = "n/a" if stats.std is None else number(stats.std)
+    ci = "n/a" if stats.ci is None else f"{signed(stats.ci[0])} to {signed(stats.ci[1])}"
+    cell = f"{signed(stats.mean)} ± {std} (n={stats.n}; 95% CI {ci})"
+    low, high = (round(bound, DIGITS) for bound in stats.ci or (0.0, 0.0))
+    return f"**{cell}**" if low > 0 or high < 0 else cell
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
@@ -63,6 +79,13 @@ def single_failure_table(run: Run) -> list[str]:
         rows.append([group, str(n)] + [mean_std(cells[d][0]) + (" †" if cells[d][1] else "") if d in cells else "n/a"
                                        for d in ("none", *run.failable_nodes)])
     return table(["model", "n", "none dead", *(f"{node} dead" for node in run.failable_nodes)], rows)
+
+
+def step_table(run: Run) -> list[str]:
+    """Rows: each model minus the one before it in run order; columns: reliability settings."""
+    rows = [[f"{after} − {before}"] + [difference_cell(run.paired_difference(after, before, s)) for s in run.settings]
+            for before, after in zip(run.groups, run.groups[1:])]
+    return table(["models", *run.settings], rows)
 
 
 def failure_model_section(run: Run, under: UnderModel) -> list[str]:
@@ -104,6 +127,14 @@ def shared_config(run: Run) -> tuple[dict[str, Any], dict[str, list[Any]]]:
 def render_report(run: Run, figures: Sequence[str] = (), under: Sequence[str] = ()) -> str:
     """The markdown report of one (pooled) experiment; `under`: the lines of its section under a failure model."""
     lines = [*introduction(run), *summary_table(run), *under]
+    if run.experiment_type == "average_accuracy" and len(run.groups) > 1:
+        lines += ["", "## What each model adds", "",
+                  f"Each model's expected {run.metric_name} minus that of the model before it: DFG − Vanilla is what "
+                  "the skip hyperconnections add, ResiliNet − DFG what failout and ResiliNet's multiplexer add to "
+                  "them (ResiliNet+ − DFG: failout alone). Paired by iteration: mean ± sample std of the "
+                  "per-iteration differences, n pairs and the 95% Student-t interval of the mean difference. "
+                  "**Bold**: the interval excludes 0, a difference larger than the spread between iterations.", ""]
+        lines += step_table(run)
     if run.experiment_type == "average_accuracy":
         lines += ["", "## Individual node failures", "",
                   f"The {run.metric_name} with no node dead and with exactly one failable node dead, "
