@@ -139,6 +139,22 @@ def backend_environment(backend: str) -> dict[str, str]:
     return {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
+def expected_difference(differences) -> str:
+    """A report's cell of a paired difference, recomputed with numpy and scipy: signed mean ± sample std (n; 95%
+    Student-t interval), in bold when the interval as printed excludes 0."""
+    from scipy import stats
+
+    values = np.asarray(differences, dtype=float)
+    mean, n = values.mean(), len(values)
+    if n == 1:
+        return f"{mean:+.4f} ± n/a (n=1; 95% CI n/a)"
+    std = values.std(ddof=1)
+    half = stats.t.ppf(0.975, n - 1) * std / np.sqrt(n)
+    low, high = mean - half, mean + half
+    cell = f"{mean:+.4f} ± {std:.4f} (n={n}; 95% CI {low:+.4f} to {high:+.4f})"
+    return f"**{cell}**" if round(low, 4) > 0 or round(high, 4) < 0 else cell
+
+
 def write_mhealth_logs(folder: Path, rows_per_subject: int = 200, seed: int = 0) -> Path:
     """Generated logs in the MHEALTH format: 23 float channels, then an integer label 0..12.
 

@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, expected_difference
 
 from resilinet.core.failure_files import read_failure_model
 from resilinet.core.failure_models import (
@@ -202,6 +202,13 @@ def test_the_report_under_a_trace_writes_its_numbers_and_the_score_over_time(tmp
     assert (out / "camera_average_accuracy_under_camera_trace_24h_over_time.png").stat().st_size > 0
     markdown = (out / "camera_average_accuracy.md").read_text()
     assert "## Under the failure model `camera_trace_24h.csv`" in markdown
+    steps = markdown.split("What each model adds under `camera_trace_24h.csv`")[1].split("\n\n")[1].splitlines()
+    assert steps[0] == "| models | `camera_trace_24h.csv` |"
+    for line, (after, before) in zip(steps[2:], [("DFG", "Vanilla"), ("ResiliNet", "DFG")], strict=True):
+        by_iteration = {group: {r["iteration"]: r["expected"] for r in written["models"][group]["records"]}
+                        for group in (after, before)}
+        differences = [by_iteration[after][i] - by_iteration[before][i] for i in range(1, 11)]
+        assert line == f"| {after} − {before} | {expected_difference(differences)} |"
     assert "camera_average_accuracy_under_camera_trace_24h_over_time.png" in markdown
 
 

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO, run_script, write_mhealth_logs
+from conftest import REPO, expected_difference, run_script, write_mhealth_logs
 from scipy import stats
 
 from resilinet.cli.report_script import main
@@ -58,19 +58,6 @@ def expected_cell(values):
     mean, std = values.mean(), values.std(ddof=1)
     half = stats.t.ppf(0.975, len(values) - 1) * std / math.sqrt(len(values))
     return f"{mean:.4f} ± {std:.4f} (n={len(values)}; 95% CI {mean - half:.4f}–{mean + half:.4f})"
-
-
-def expected_difference(differences):
-    """A paired difference's cell recomputed here: signed mean ± std (n; 95% CI), bold when the CI excludes 0."""
-    values = np.asarray(differences, dtype=float)
-    mean, n = values.mean(), len(values)
-    if n == 1:
-        return f"{mean:+.4f} ± n/a (n=1; 95% CI n/a)"
-    std = values.std(ddof=1)
-    half = stats.t.ppf(0.975, n - 1) * std / math.sqrt(n)
-    low, high = mean - half, mean + half
-    cell = f"{mean:+.4f} ± {std:.4f} (n={n}; 95% CI {low:+.4f} to {high:+.4f})"
-    return f"**{cell}**" if round(low, 4) > 0 or round(high, 4) < 0 else cell
 
 
 def paired(records, after, before, setting, key=lambda record: record["iteration"]):

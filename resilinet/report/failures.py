@@ -29,12 +29,13 @@ from resilinet.report.pooled import Run, Stats, statistics
 
 @dataclass(frozen=True)
 class UnderModel:
-    """A run's scores under one failure model: per group, the expected score of each of its records, and (with
-    draws) each record's sampled estimate."""
+    """A run's scores under one failure model: per group, the expected score of each of its records, the same per
+    record in the run's order, and (with draws) each record's sampled estimate."""
 
     path: Path
     model: FailureModel
     expected: dict[str, list[float]]
+    per_record: list[float]
     sampled: dict[str, list[Estimate]]
 
     def stats(self, group: str) -> Stats:
@@ -72,6 +73,7 @@ def under_model(run: Run, path: Path, model: FailureModel, draws: int = 0, seed:
     """The expected score of every record of `run` under `model`; with `draws`, also an estimate from that many
     combinations drawn from it (seeded by `seed` and the record's place in the run)."""
     expected: dict[str, list[float]] = {group: [] for group in run.groups}
+    per_record: list[float] = []
     sampled: dict[str, list[Estimate]] = {group: [] for group in run.groups}
     probabilities: dict[tuple[Combination, ...], np.ndarray] = {}  # records share their combinations' order
     for index, (record, source) in enumerate(zip(run.records, run.sources)):
@@ -79,12 +81,13 @@ def under_model(run: Run, path: Path, model: FailureModel, draws: int = 0, seed:
         key = tuple(combinations)
         if key not in probabilities:
             probabilities[key] = model.probabilities(run.failable_nodes, combinations)
-        expected[record["group"]].append(expected_value(probabilities[key], scores))
+        per_record.append(expected_value(probabilities[key], scores))
+        expected[record["group"]].append(per_record[-1])
         if draws:
             score_of = dict(zip(combinations, scores)).__getitem__
             rng = np.random.default_rng([seed, index])
             sampled[record["group"]].append(sampled_estimate(model, run.failable_nodes, score_of, draws, rng))
-    return UnderModel(Path(path), model, expected, sampled)
+    return UnderModel(Path(path), model, expected, per_record, sampled)
 
 
 def as_document(run: Run, under: UnderModel) -> dict[str, Any]:

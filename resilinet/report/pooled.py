@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,16 +112,22 @@ class Run:
         values = [r["average"][setting] for r in self.records if r["group"] == group and setting in r["average"]]
         return statistics(values) if values else None
 
-    def paired_difference(self, group: str, baseline: str, setting: str) -> Stats | None:
-        """Statistics of `group`'s expected score minus `baseline`'s under `setting`, paired by (seed, iteration):
-        each difference is between two models of the same iteration of a run, so what the iterations share cancels."""
+    def paired_difference(self, group: str, baseline: str, score: Callable[[int], float | None]) -> Stats | None:
+        """Statistics of `group`'s score minus `baseline`'s, paired by (seed, iteration): each difference is between
+        two models of the same iteration of a run, so what the iterations share cancels. `score(i)`: the score of
+        record i (an expected score under a setting or a failure model), None where it has none."""
         seeds = {path: config.get("seed") for path, config in zip(self.paths, self.configs)}
         scores: dict[str, dict[tuple, float]] = {group: {}, baseline: {}}
-        for record, source in zip(self.records, self.sources):
-            if record["group"] in scores and setting in record["average"]:
-                scores[record["group"]][(seeds[source], record["iteration"])] = record["average"][setting]
+        for index, (record, source) in enumerate(zip(self.records, self.sources)):
+            value = score(index) if record["group"] in scores else None
+            if value is not None:
+                scores[record["group"]][(seeds[source], record["iteration"])] = value
         differences = [score - scores[baseline][key] for key, score in scores[group].items() if key in scores[baseline]]
         return statistics(differences) if differences else None
+
+    def setting_score(self, setting: str) -> Callable[[int], float | None]:
+        """The expected score of record i under a reliability setting (None where it was not evaluated under it)."""
+        return lambda index: self.records[index]["average"].get(setting)
 
     def mass_left(self) -> dict[str, float]:
         """Per setting, the most probability any bounded record left unevaluated (empty: all exact)."""

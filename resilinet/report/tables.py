@@ -4,7 +4,7 @@ report (`write_report`): per experiment, `<out>/<experiment>.md` (tables) and `<
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,11 +81,13 @@ def single_failure_table(run: Run) -> list[str]:
     return table(["model", "n", "none dead", *(f"{node} dead" for node in run.failable_nodes)], rows)
 
 
-def step_table(run: Run) -> list[str]:
-    """Rows: each model minus the one before it in run order; columns: reliability settings."""
-    rows = [[f"{after} − {before}"] + [difference_cell(run.paired_difference(after, before, s)) for s in run.settings]
+def step_table(run: Run, columns: Mapping[str, Callable[[int], float | None]]) -> list[str]:
+    """Rows: each model minus the one before it in run order, paired by iteration; columns: a score of a record each
+    (the reliability settings, a failure model)."""
+    rows = [[f"{after} − {before}"] + [difference_cell(run.paired_difference(after, before, score))
+                                      for score in columns.values()]
             for before, after in zip(run.groups, run.groups[1:])]
-    return table(["models", *run.settings], rows)
+    return table(["models", *columns], rows)
 
 
 def failure_model_section(run: Run, under: UnderModel) -> list[str]:
@@ -113,7 +115,12 @@ def failure_model_section(run: Run, under: UnderModel) -> list[str]:
                       f"model ({min(evaluated)}-{max(evaluated)} distinct ones scored of "
                       f"{2 ** len(run.failable_nodes)}), "
                       "with its 95% interval (mean ± 1.96 standard errors; each one in the JSON beside this report).")
-    return [*lines, "", *table(header, rows)]
+    lines += ["", *table(header, rows)]
+    if run.experiment_type == "average_accuracy" and len(run.groups) > 1:
+        lines += ["", f"What each model adds under `{name}`, paired by iteration as above (bold: the 95% interval "
+                  "excludes 0):", ""]
+        lines += step_table(run, {f"`{name}`": under.per_record.__getitem__})
+    return lines
 
 
 def shared_config(run: Run) -> tuple[dict[str, Any], dict[str, list[Any]]]:
@@ -126,7 +133,7 @@ def shared_config(run: Run) -> tuple[dict[str, Any], dict[str, list[Any]]]:
 
 def render_report(run: Run, figures: Sequence[str] = (), under: Sequence[str] = ()) -> str:
     """The markdown report of one (pooled) experiment; `under`: the lines of its section under a failure model."""
-    lines = [*introduction(run), *summary_table(run), *under]
+    lines = [*introduction(run), *summary_table(run)]
     if run.experiment_type == "average_accuracy" and len(run.groups) > 1:
         lines += ["", "## What each model adds", "",
                   f"Each model's expected {run.metric_name} minus that of the model before it: DFG − Vanilla is what "
@@ -134,7 +141,8 @@ def render_report(run: Run, figures: Sequence[str] = (), under: Sequence[str] = 
                   "them (ResiliNet+ − DFG: failout alone). Paired by iteration: mean ± sample std of the "
                   "per-iteration differences, n pairs and the 95% Student-t interval of the mean difference. "
                   "**Bold**: the interval excludes 0, a difference larger than the spread between iterations.", ""]
-        lines += step_table(run)
+        lines += step_table(run, {s: run.setting_score(s) for s in run.settings})
+    lines += under
     if run.experiment_type == "average_accuracy":
         lines += ["", "## Individual node failures", "",
                   f"The {run.metric_name} with no node dead and with exactly one failable node dead, "
