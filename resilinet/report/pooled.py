@@ -122,7 +122,7 @@ class Run:
             value = score(index) if record["group"] in scores else None
             if value is not None:
                 scores[record["group"]][(seeds[source], record["iteration"])] = value
-        differences = [score - scores[baseline][key] for key, score in scores[group].items() if key in scores[baseline]]
+        differences = [mine - scores[baseline][key] for key, mine in scores[group].items() if key in scores[baseline]]
         return statistics(differences) if differences else None
 
     def setting_score(self, setting: str) -> Callable[[int], float | None]:
