@@ -76,7 +76,8 @@ def test_average_accuracy_tables_and_figures(tmp_path, runs):
     document = json.loads(runs["average"].read_text())
     out = report(tmp_path, runs["average"])
     text = (out / "health_average_accuracy.md").read_text()
-    (summary_header, summary), (step_header, steps), (single_header, single), *_ = tables(text)
+    (summary_header, summary), (step_header, steps), (single_header, single), (dead_header, dead_steps), *_ = (
+        tables(text))
     assert summary_header == ["model", *SETTINGS]
     assert list(summary) == ["Vanilla", "DFG", "ResiliNet"]
     records = document["records"]
@@ -100,6 +101,14 @@ def test_average_accuracy_tables_and_figures(tmp_path, runs):
                 no_path.add(match["no_path"])
             expected = f"{np.mean(scores):.4f} ± {np.std(scores, ddof=1):.4f}" + (" †" if True in no_path else "")
             assert cell == expected
+    assert dead_header == ["models", *(f"{node} dead" for node in NODES)]
+    for row, (after, before) in zip(dead_steps, [("DFG", "Vanilla"), ("ResiliNet", "DFG")], strict=True):
+        for dead, cell in zip(NODES, dead_steps[row], strict=True):
+            score, alive = {}, [n != dead for n in NODES]  # (group, iteration): the score with `dead` dead
+            for record in records:
+                (match,) = [c for c in record["combinations"] if [c["alive"][n] for n in NODES] == alive]
+                score[record["group"], record["iteration"]] = match["accuracy"]
+            assert cell == expected_difference([score[after, i] - score[before, i] for i in (1, 2)]), (row, dead)
     assert single["Vanilla"][2].endswith("†"), "Vanilla has no path to the cloud without fog1"
     assert not single["ResiliNet"][2].endswith("†"), "ResiliNet's skip bypasses fog1"
     assert document["commands"][0] in text and f"| epochs | `{document['config']['epochs']}` |" in text
@@ -138,7 +147,7 @@ def test_two_files_of_one_experiment_pool_their_iterations(tmp_path, runs, repor
         parts[-1].write_text(json.dumps(dict(whole, records=records)))
     pooled = (report(tmp_path / "pooled", *parts) / "health_average_accuracy.md").read_text()
     alone = (report(tmp_path / "whole", runs["average"]) / "health_average_accuracy.md").read_text()
-    assert tables(pooled)[:3] == tables(alone)[:3]
+    assert tables(pooled)[:4] == tables(alone)[:4]
     assert f"`{parts[0]}` (3 records)" in pooled and f"`{parts[1]}` (3 records)" in pooled
 
     other_seed = tmp_path / "seed7.json"

@@ -129,6 +129,16 @@ class Run:
         """The expected score of record i under a reliability setting (None where it was not evaluated under it)."""
         return lambda index: self.records[index]["average"].get(setting)
 
+    def single_failure_score(self, dead: str) -> Callable[[int], float | None]:
+        """The score of record i with exactly node `dead` dead, the others alive (None where it holds no such
+        combination, as a bounded evaluation may)."""
+
+        def score(index: int) -> float | None:
+            combination = single_failure(self.records[index], dead)
+            return None if combination is None else combination[self.metric]
+
+        return score
+
     def mass_left(self) -> dict[str, float]:
         """Per setting, the most probability any bounded record left unevaluated (empty: all exact)."""
         left: dict[str, float] = {}
@@ -151,13 +161,19 @@ class Run:
         for dead in ("none", *self.failable_nodes):
             values, no_path = [], False
             for record in (r for r in self.records if r["group"] == group):
-                for combination in record["combinations"]:
-                    if all(up == (node != dead) for node, up in combination["alive"].items()):
-                        values.append(combination[self.metric])
-                        no_path = no_path or combination["no_path"]
+                combination = single_failure(record, dead)
+                if combination is not None:
+                    values.append(combination[self.metric])
+                    no_path = no_path or combination["no_path"]
             if values:
                 cells[dead] = (statistics(values), no_path)
         return cells
+
+
+def single_failure(record: dict[str, Any], dead: str) -> dict[str, Any] | None:
+    """A record's combination with exactly node `dead` dead ("none": every node alive); None where it holds none."""
+    return next((c for c in record["combinations"] if all(up == (node != dead) for node, up in c["alive"].items())),
+                None)
 
 
 def load_runs(paths: Sequence[Path]) -> list[Run]:

@@ -149,6 +149,10 @@ def render_report(run: Run, figures: Sequence[str] = (), under: Sequence[str] = 
                   "mean ± sample std over the n iterations. † no path to the cloud: the score is that of "
                   "random guessing.", ""]
         lines += single_failure_table(run)
+        if len(run.groups) > 1:
+            lines += ["", "What each model adds with one node dead, paired by iteration as in \"What each model adds\" "
+                      "(bold: the 95% interval excludes 0):", ""]
+            lines += step_table(run, {f"{node} dead": run.single_failure_score(node) for node in run.failable_nodes})
     curves = learning_curves(run)
     if curves:
         figure = next((name for name in figures if name.endswith("_learning_curves.png")), None)
