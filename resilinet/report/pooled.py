@@ -72,6 +72,12 @@ class Run:
         return next(r["model"] for r in self.records if r["group"] == group)
 
     @property
+    def compares_kinds(self) -> bool:
+        """Whether the run trains several kinds of model side by side (average_accuracy), so that each model's scores
+        are compared with those of the model before it, paired by iteration (the report's "What each model adds")."""
+        return self.experiment_type == "average_accuracy" and len(self.groups) > 1
+
+    @property
     def variants(self) -> list[str]:
         return list(dict.fromkeys(record["variant"] for record in self.records))
 

@@ -116,7 +116,7 @@ def failure_model_section(run: Run, under: UnderModel) -> list[str]:
                       f"{2 ** len(run.failable_nodes)}), "
                       "with its 95% interval (mean ± 1.96 standard errors; each one in the JSON beside this report).")
     lines += ["", *table(header, rows)]
-    if run.experiment_type == "average_accuracy" and len(run.groups) > 1:
+    if run.compares_kinds:
         lines += ["", f"What each model adds under `{name}`, paired by iteration as above (bold: the 95% interval "
                   "excludes 0):", ""]
         lines += step_table(run, {f"`{name}`": under.per_record.__getitem__})
@@ -134,7 +134,7 @@ def shared_config(run: Run) -> tuple[dict[str, Any], dict[str, list[Any]]]:
 def render_report(run: Run, figures: Sequence[str] = (), under: Sequence[str] = ()) -> str:
     """The markdown report of one (pooled) experiment; `under`: the lines of its section under a failure model."""
     lines = [*introduction(run), *summary_table(run)]
-    if run.experiment_type == "average_accuracy" and len(run.groups) > 1:
+    if run.compares_kinds:
         lines += ["", "## What each model adds", "",
                   f"Each model's expected {run.metric_name} minus that of the model before it: DFG − Vanilla is what "
                   "the skip hyperconnections add, ResiliNet − DFG what failout and ResiliNet's multiplexer add to "
@@ -149,7 +149,7 @@ def render_report(run: Run, figures: Sequence[str] = (), under: Sequence[str] = 
                   "mean ± sample std over the n iterations. † no path to the cloud: the score is that of "
                   "random guessing.", ""]
         lines += single_failure_table(run)
-        if len(run.groups) > 1:
+        if run.compares_kinds:
             lines += ["", "What each model adds with one node dead, paired by iteration as in \"What each model adds\" "
                       "(bold: the 95% interval excludes 0):", ""]
             lines += step_table(run, {f"{node} dead": run.single_failure_score(node) for node in run.failable_nodes})
