@@ -90,6 +90,20 @@ def test_a_three_node_trace_from_a_file_with_iso_times(tmp_path):
     assert [(end - start) / 60 for start, end, _ in segments] == [5, 5, 5, 15, 30]
 
 
+def test_a_file_saved_by_a_spreadsheet_reads_as_the_plain_one(tmp_path):
+    """Spreadsheets save "CSV UTF-8" with a byte-order mark and CRLF line ends; some editors put the mark on JSON."""
+    trace = "node,down_from,down_until\nwindow,0,100\nfog1,10,40\nedge1,30,50\n"
+    (tmp_path / "plain.csv").write_text(trace)
+    (tmp_path / "excel.csv").write_bytes(b"\xef\xbb\xbf" + trace.replace("\n", "\r\n").encode())
+    (tmp_path / "plain.json").write_text(NODES_JSON)
+    (tmp_path / "marked.json").write_bytes(b"\xef\xbb\xbf" + NODES_JSON.encode())
+    nodes = ["fog1", "edge1"]
+    for plain, saved in [("plain.csv", "excel.csv"), ("plain.json", "marked.json")]:
+        assert by_combination(read_failure_model(tmp_path / saved, nodes), nodes) == \
+            by_combination(read_failure_model(tmp_path / plain, nodes), nodes)
+    assert by_combination(read_failure_model(tmp_path / "excel.csv", nodes), nodes)[False, True] == 0.2
+
+
 def test_independent_is_the_paper_semantics():
     model = Independent({"fog": 0.85, "edge": 0.8})
     p = by_combination(model, ["fog", "edge"])

@@ -40,7 +40,7 @@ def read_failure_model(path: Path, nodes: Sequence[str]) -> FailureModel:
     `nodes`; a UserError naming the file and what is wrong."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark, as spreadsheets write, is not content
     except FileNotFoundError:
         raise UserError(f"--failure_model={path}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:
