@@ -329,6 +329,9 @@ OWN_NETWORK_MISTAKES = {
                                                    None, [], "meanings names draws: every script has that flag"),
     "NaN in its data (case 11)": ({}, mistaken_split(with_nan), [],
                                   "the array of input node sensor4 holds NaN or infinite values"),
+    "an output node without the classifier": (
+        {"layers": lambda n: {**n.layers, "cloud": lambda: [__import__("keras").layers.Dense(32, activation="relu")]}},
+        None, [], "the output node cloud gives 32 values per sample, but the data has 4 classes"),
 }
 
 

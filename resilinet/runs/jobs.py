@@ -25,7 +25,7 @@ from resilinet.core.evaluation import (
 from resilinet.core.failure_models import Independent, draw_combinations, estimate_from
 from resilinet.core.kinds import ModelOptions
 from resilinet.core.splits import Data, Split
-from resilinet.data.definition import DatasetDefinition
+from resilinet.data.definition import DatasetDefinition, shown_path
 from resilinet.runs.distribute import distribution_scope
 from resilinet.runs.results import RunFiles
 from resilinet.runs.training import (
@@ -80,6 +80,7 @@ def job_model(dataset: DatasetDefinition, config, data: Data, job: Job, seed: in
     options = model_options(dataset, job.variant, config, job.iteration)
     with distribution_scope(weights.distribute):
         model = dataset.build_model(kind, config, options)
+        check_classifier(dataset, model, data.num_classes)
         action = "loaded"
         if weights.train is None:
             load_weights(model, weights.path)
@@ -92,6 +93,17 @@ def job_model(dataset: DatasetDefinition, config, data: Data, job: Job, seed: in
     elif no_path is None:
         no_path = no_path_guess_score(data.train.y, data.test.y, dataset.metric, config.no_path_guess, seed)
     return JobModel(model, options, skip_mask, no_path, action)
+
+
+def check_classifier(dataset: DatasetDefinition, model: keras.Model, num_classes: int) -> None:
+    """A UserError, before any training, when the output node does not give one value per class of the data (a
+    network of your own whose last layer is not its classifier)."""
+    width = model.output_shape[-1]
+    if width != num_classes:
+        where = shown_path(dataset.constants_file) if dataset.constants_file else dataset.name
+        raise UserError(f"{where}: the output node {dataset.topology.output} gives {width} values per sample, but "
+                        f"the data has {num_classes} classes: its last layer must be the classifier, one softmax "
+                        f"output per class (keras.layers.Dense({num_classes}, activation=\"softmax\"))")
 
 
 @dataclass(frozen=True)
