@@ -226,6 +226,33 @@ def test_the_report_under_a_trace_writes_its_numbers_and_the_score_over_time(tmp
     assert "camera_average_accuracy_under_camera_trace_24h_over_time.png" in markdown
 
 
+def test_a_group_of_one_model_per_setting_has_a_row_per_model_under_a_failure_model(tmp_path, report_cli):
+    """Variable failout trains one model per reliability setting. The paper's settings score each under its own
+    setting, so they share a row there; a failure model scores all three under the same failures, so each model has
+    its row, over its own 5 iterations, beside the one setting it was evaluated under."""
+    failout_run = REPO / "reproduction/camera/results/camera_failout_rate_20261126-192026.json.gz"
+    feed = MODELS / "camera_fog_power_feed.json"
+    code, stdout, err = report_cli(failout_run, f"--failure_model={feed}", f"--out={tmp_path}")
+    assert code == 0, err
+    (run,) = load_runs([failout_run])
+    model = read_failure_model(feed, run.failable_nodes)
+    written = json.loads((tmp_path / "camera_failout_rate_under_camera_fog_power_feed.json").read_text())
+    for setting in ("normal", "poor", "hazardous"):
+        label = f"ResiliNet variable failout, trained for {setting}"
+        records = [r for r in run.records if r["variant"] == f"ResiliNet_variable_failout_{setting}"]
+        expected = [expected_score(model, run.failable_nodes,
+                                   [tuple(c["alive"][n] for n in run.failable_nodes) for c in r["combinations"]],
+                                   [c["micro_f1"] for c in r["combinations"]]) for r in records]
+        assert len(expected) == 5 and written["models"][label]["n"] == 5
+        assert [r["expected"] for r in written["models"][label]["records"]] == pytest.approx(expected, abs=1e-12)
+        own = [r["average"][setting] for r in records]
+        cells = [f"{np.mean(own):.4f} ± {np.std(own, ddof=1):.4f}" if s == setting else "n/a" for s in run.settings]
+        assert (f"| {label} | {' | '.join(cells)} | **{np.mean(expected):.4f} ± {np.std(expected, ddof=1):.4f}** |"
+                in stdout.splitlines())
+    assert "ResiliNet variable failout" not in written["models"]
+    assert written["models"]["ResiliNet failout 0.9"]["n"] == 5
+
+
 NODES_JSON = '{"kind": "independent", "survival": {"fog1": 0.9}}'
 
 

@@ -29,8 +29,8 @@ from resilinet.report.pooled import Run, Stats, statistics
 
 @dataclass(frozen=True)
 class UnderModel:
-    """A run's scores under one failure model: per group, the expected score of each of its records, the same per
-    record in the run's order, and (with draws) each record's sampled estimate."""
+    """A run's scores under one failure model: per trained model (`Run.models`), the expected score of each of its
+    records, the same per record in the run's order, and (with draws) each record's sampled estimate."""
 
     path: Path
     model: FailureModel
@@ -38,8 +38,8 @@ class UnderModel:
     per_record: list[float]
     sampled: dict[str, list[Estimate]]
 
-    def stats(self, group: str) -> Stats:
-        return statistics(self.expected[group])
+    def stats(self, model: str) -> Stats:
+        return statistics(self.expected[model])
 
 
 def describe(model: FailureModel, nodes: Sequence[str]) -> str:
@@ -72,9 +72,9 @@ def record_combinations(run: Run, record: dict[str, Any], source: Path) -> tuple
 def under_model(run: Run, path: Path, model: FailureModel, draws: int = 0, seed: int = 0) -> UnderModel:
     """The expected score of every record of `run` under `model`; with `draws`, also an estimate from that many
     combinations drawn from it (seeded by `seed` and the record's place in the run)."""
-    expected: dict[str, list[float]] = {group: [] for group in run.groups}
+    expected: dict[str, list[float]] = {model: [] for model in run.models}
     per_record: list[float] = []
-    sampled: dict[str, list[Estimate]] = {group: [] for group in run.groups}
+    sampled: dict[str, list[Estimate]] = {model: [] for model in run.models}
     probabilities: dict[tuple[Combination, ...], np.ndarray] = {}  # records share their combinations' order
     for index, (record, source) in enumerate(zip(run.records, run.sources)):
         combinations, scores = record_combinations(run, record, source)
@@ -82,28 +82,28 @@ def under_model(run: Run, path: Path, model: FailureModel, draws: int = 0, seed:
         if key not in probabilities:
             probabilities[key] = model.probabilities(run.failable_nodes, combinations)
         per_record.append(expected_value(probabilities[key], scores))
-        expected[record["group"]].append(per_record[-1])
+        expected[run.model_label(record)].append(per_record[-1])
         if draws:
             score_of = dict(zip(combinations, scores)).__getitem__
             rng = np.random.default_rng([seed, index])
-            sampled[record["group"]].append(sampled_estimate(model, run.failable_nodes, score_of, draws, rng))
+            sampled[run.model_label(record)].append(sampled_estimate(model, run.failable_nodes, score_of, draws, rng))
     return UnderModel(Path(path), model, expected, per_record, sampled)
 
 
 def as_document(run: Run, under: UnderModel) -> dict[str, Any]:
     """What the JSON beside the tables holds: per model, the statistics and each record's expected score."""
     models = {}
-    for group in run.groups:
-        stats = under.stats(group)
-        records = [r for r in run.records if r["group"] == group]
-        models[group] = {
+    for label in run.models:
+        stats = under.stats(label)
+        records = [r for r in run.records if run.model_label(r) == label]
+        models[label] = {
             "mean": stats.mean, "std": stats.std, "n": stats.n,
-            "paper": {s: run.group_stats(group, s).mean for s in run.settings if run.group_stats(group, s)},
+            "paper": {s: run.model_stats(label, s).mean for s in run.settings if run.model_stats(label, s)},
             "records": [{"iteration": r["iteration"], "variant": r["variant"], "expected": value}
-                        for r, value in zip(records, under.expected[group])],
+                        for r, value in zip(records, under.expected[label])],
         }
-        if under.sampled[group]:
-            models[group]["sampled"] = [vars(e) for e in under.sampled[group]]
+        if under.sampled[label]:
+            models[label]["sampled"] = [vars(e) for e in under.sampled[label]]
     return {"experiment": run.experiment, "metric": run.metric, "failure_model": str(under.path),
             "description": describe(under.model, run.failable_nodes), "failable_nodes": run.failable_nodes,
             "results_files": [str(p) for p in run.paths], "models": models}
@@ -117,13 +117,13 @@ def trace_figure(run: Run, trace: OutageTrace, name: str, path: Path) -> Path:
     segments = trace.segments(nodes)
     figure, axes = plt.subplots(figsize=(9.0, 4.5))
     hours = [(start - trace.start) / 3600 for start, _, _ in segments] + [(trace.end - trace.start) / 3600]
-    for group in run.groups:
+    for label in run.models:
         per_combination: dict[Combination, list[float]] = {}
-        for record in (r for r in run.records if r["group"] == group):
+        for record in (r for r in run.records if run.model_label(r) == label):
             for c in record["combinations"]:
                 per_combination.setdefault(tuple(bool(c["alive"][n]) for n in nodes), []).append(c[run.metric])
         levels = [float(np.mean(per_combination[alive])) for _, _, alive in segments]
-        axes.step(hours, levels + levels[-1:], where="post", label=group)
+        axes.step(hours, levels + levels[-1:], where="post", label=label)
     axes.set_xlabel("hours since the window's start")
     axes.set_ylabel(run.metric_name)
     axes.grid(alpha=0.3)

@@ -67,6 +67,23 @@ class Run:
         """Row labels in the order the scripts ran them."""
         return list(dict.fromkeys(record["group"] for record in self.records))
 
+    @staticmethod
+    def model_label(record: dict[str, Any]) -> str:
+        """The trained model a record belongs to: its group, and in a group with one model per reliability setting
+        (variable failout, weight schemes 2 and 3) the setting the model was trained for."""
+        setting = record["model"].get("setting")
+        return record["group"] if setting is None else f"{record['group']}, trained for {setting}"
+
+    @property
+    def models(self) -> list[str]:
+        """The trained models in run order (`model_label`). The paper's settings score each model of a per-setting
+        group under its own setting only, so its table has a row per group; a failure model scores every model
+        under the same failures, so its table has a row per model."""
+        return list(dict.fromkeys(self.model_label(record) for record in self.records))
+
+    def model_stats(self, model: str, setting: str) -> Stats | None:
+        return self.setting_stats(setting, lambda record: self.model_label(record) == model)
+
     def model_of(self, group: str) -> dict[str, Any]:
         """What the models of a group are (a record's `model` fields; they are the same in a group)."""
         return next(r["model"] for r in self.records if r["group"] == group)
@@ -115,7 +132,11 @@ class Run:
         self.commands.append(list(document.get("commands", [])))
 
     def group_stats(self, group: str, setting: str) -> Stats | None:
-        values = [r["average"][setting] for r in self.records if r["group"] == group and setting in r["average"]]
+        return self.setting_stats(setting, lambda record: record["group"] == group)
+
+    def setting_stats(self, setting: str, chosen: Callable[[dict[str, Any]], bool]) -> Stats | None:
+        """Statistics of the expected score under `setting` of the chosen records that were evaluated under it."""
+        values = [r["average"][setting] for r in self.records if chosen(r) and setting in r["average"]]
         return statistics(values) if values else None
 
     def paired_difference(self, group: str, baseline: str, score: Callable[[int], float | None]) -> Stats | None:

@@ -91,17 +91,17 @@ def step_table(run: Run, columns: Mapping[str, Callable[[int], float | None]]) -
 
 
 def failure_model_section(run: Run, under: UnderModel) -> list[str]:
-    """The markdown section of a run under a failure model: a row per model, the paper's settings, then the model
-    (and its sampled estimate)."""
+    """The markdown section of a run under a failure model: a row per trained model (`Run.models`), the paper's
+    settings, then the failure model (and its sampled estimate)."""
     name = under.path.name
-    estimates = [e for group in run.groups for e in under.sampled[group]]
+    estimates = [e for model in run.models for e in under.sampled[model]]
     header = ["model", *run.settings, f"`{name}`"] + ([f"`{name}`, sampled"] if estimates else [])
     rows = []
-    for group in run.groups:
-        row = [group, *(mean_std(run.group_stats(group, s)) for s in run.settings),
-               f"**{mean_std(under.stats(group))}**"]
+    for model in run.models:
+        row = [model, *(mean_std(run.model_stats(model, s)) for s in run.settings),
+               f"**{mean_std(under.stats(model))}**"]
         if estimates:
-            mine = under.sampled[group]
+            mine = under.sampled[model]
             half = sum(e.high - e.low for e in mine) / (2 * len(mine))
             row.append(f"{mean_std(statistics([e.mean for e in mine]))} (95% interval of one iteration: "
                        f"± {number(half)})")
