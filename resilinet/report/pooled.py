@@ -85,7 +85,8 @@ class Run:
         return self.setting_stats(setting, lambda record: self.model_label(record) == model)
 
     def model_of(self, group: str) -> dict[str, Any]:
-        """What the models of a group are (a record's `model` fields; they are the same in a group)."""
+        """What the models of a group are (its first record's `model` fields: the same in a group but for `setting`
+        and the survival rates of variable failout, which differ between the models of a per-setting group)."""
         return next(r["model"] for r in self.records if r["group"] == group)
 
     @property
