@@ -4,7 +4,8 @@
 # with at least one finished model). With --with-state, also the saved state of the training in
 # progress (state/, ~170 MB for ResNet-18), so that run.sh on a new machine continues at its epoch; the
 # states of finished models are not stored again. gzip -n: the same content gives the same bytes.
-# Safe to call while a run trains.
+# Safe to call while a run trains. A snapshot that adds records changes the scores that README.md and
+# docs/results.md show: `python -m pytest -q tests/test_results_page.py` says which cells to bring up to date.
 #   usage: bash reproduction/cifar/snapshot.sh [WORK_DIR] [--with-state]
 set -u
 repository=$(cd "$(dirname "$0")/../.." && pwd)
