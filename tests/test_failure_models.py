@@ -266,6 +266,8 @@ NODES_JSON = '{"kind": "independent", "survival": {"fog1": 0.9}}'
      "survival.fog1: a probability must be a number in [0, 1], got 1.5"),
     ("nan.json", '{"kind": "independent", "survival": {"fog1": NaN}}',
      "survival.fog1: a probability must be a number in [0, 1], got NaN"),
+    ("twice.json", '{"kind": "independent", "survival": {"fog1": 0.9, "fog2": 0.8, "fog1": 0.5}}',
+     "fog1: given twice in one object (JSON would keep only the last value)"),
     ("domain.json", '{"kind": "shared_domains", "domains": {"feed": {"nodes": ["fog1", "cam"], "down": 0.1}}}',
      "domains.feed.nodes: cam is not a failable node"),
     ("negative.json", '{"kind": "shared_domains", "domains": {"feed": {"nodes": ["fog1"], "down": -0.1}}}',

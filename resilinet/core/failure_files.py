@@ -52,11 +52,26 @@ def read_failure_model(path: Path, nodes: Sequence[str]) -> FailureModel:
     return read_json_model(path, text, nodes)
 
 
+class RepeatedKey(ValueError):
+    """A key given twice in one JSON object, which `json.loads` would keep only the last value of."""
+
+
+def without_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    repeated = next((key for key in keys if keys.count(key) > 1), None)
+    if repeated is not None:
+        raise RepeatedKey(repeated)
+    return dict(pairs)
+
+
 def read_json_model(path: Path, text: str, nodes: Sequence[str]) -> FailureModel:
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=without_repeated_keys)
     except json.JSONDecodeError as error:
         raise UserError(f"{path}: line {error.lineno}: not JSON ({error.msg})") from None
+    except RepeatedKey as error:
+        raise UserError(f"{path}: {error}: given twice in one object (JSON would keep only the last value); "
+                        "give it once") from None
     if not isinstance(document, dict) or document.get("kind") not in KINDS:
         raise UserError(f"{path}: kind: must be one of {', '.join(KINDS)} (or a .csv outage trace), "
                         f"got {document.get('kind') if isinstance(document, dict) else document!r}")
