@@ -3,13 +3,13 @@ comment on the line above it, the results file(s) it comes from and what each co
 
     <!-- numbers: reproduction/cifar/results/R.json.gz | settings dead:fog model:reproduction/failure_models/F.csv - -->
 
-`settings`: one column per reliability setting of the run, in its order; `dead:<node>` (`dead:none`): the score
-with exactly that node dead (none dead); `model:<file>`: the expected score under that failure model file; `-`: a
-column without scores (a command). A row is a model (mean over its iterations, `± std` where it shows one, which it
-must for more than one iteration), `A − B` (A's score minus B's, paired by iteration; its spread may instead be the
-row below) or `the same, paired by iteration: 95% CI` (the interval of the difference above it). Every cell is
-recomputed here from the per-combination scores the files store, as the report computes it; anything after the
-number (bold, a note) is the writer's.
+`settings`: one column per reliability setting of the run, in its order; `dead:<node>` (`dead:none`): the score with
+exactly that node dead (none dead); `model:<file>`: the expected score under that failure model file; `-`: a column
+without scores (a command). A row is a model (mean over its iterations, `± std` where it shows one, which it must
+for more than one iteration; under a failure model each model of a per-setting group has its own row), `A − B` (A's
+score minus B's, paired by iteration; its spread may instead be the row below) or `the same, paired by iteration:
+95% CI` (the interval of the difference above it). Every cell is recomputed here from the per-combination scores the
+files store, as the report computes it; anything after the number (bold, a note) is the writer's.
 """
 from __future__ import annotations
 
@@ -107,8 +107,13 @@ def column_scores(table: Table, run: Run) -> list[Score | None]:
     return scores
 
 
-def model_stats(run: Run, group: str, score: Score) -> Stats | None:
-    values = [v for i, record in enumerate(run.records) if record["group"] == group and (v := score(i)) is not None]
+def row_of(run: Run, label: str, per_model: bool, record: dict) -> bool:
+    """Whether `record` is one of a row's: of that model (`Run.models`), or of that group."""
+    return (run.model_label(record) if per_model else record["group"]) == label
+
+
+def chosen_stats(run: Run, chosen: Callable[[dict], bool], score: Score) -> Stats | None:
+    values = [v for i, record in enumerate(run.records) if chosen(record) and (v := score(i)) is not None]
     return statistics(values) if values else None
 
 
@@ -134,6 +139,7 @@ def test_every_table_of_scores_names_where_they_come_from():
 def test_every_score_on_the_page_is_recomputed_from_its_results_file(table):
     run = committed_run(table.marker["files"])
     scores = column_scores(table, run)
+    under_failure_models = "model:" in table.marker["columns"]
     shown, difference = set(), None
     for number, row in enumerate(table.rows):
         label, where = row[0], f"{table.where}, row {row[0]!r}"
@@ -144,18 +150,23 @@ def test_every_score_on_the_page_is_recomputed_from_its_results_file(table):
                 assert match and stats.ci, f"{where}: {cell!r} is not an interval of several iterations"
                 assert (match["low"], match["high"]) == tuple(f"{b:+.4f}" for b in stats.ci), f"{where}: {stats}"
             continue
-        if label in run.groups:
-            stats = [None if s is None else model_stats(run, label, s) for s in scores]
-            shown.add(label)
+        if label in run.groups or label in run.models:  # a group of one model is both
+            per_model = label in run.models
+            assert per_model or not under_failure_models, \
+                f"{where}: under a failure model each model of a per-setting group has its row ({run.models})"
+            chosen = functools.partial(row_of, run, label, per_model)
+            stats = [None if s is None else chosen_stats(run, chosen, s) for s in scores]
+            shown |= {run.model_label(r) for r in run.records if chosen(r)}
         else:
             after, _, before = label.partition(" - ")
             assert {after, before} <= set(run.groups), f"{where}: neither a model of {run.experiment} nor A − B"
             stats = [None if s is None else run.paired_difference(after, before, s) for s in scores]
+        difference_row = label not in run.groups and label not in run.models
         spread_below = table.rows[number + 1:number + 2] != [] and table.rows[number + 1][0] == INTERVAL_ROW
         for cell, score, value in zip(row[1:], scores, stats):
             if score is None:
                 assert not SCORE.search(cell), f"{where}: a score in a column the marker says holds none"
             else:
-                check_score(cell, value, label not in run.groups, spread_below and label not in run.groups, where)
-        difference = None if label in run.groups else stats
-    assert shown == set(run.groups), f"{table.where}: models of {run.experiment} left out: {set(run.groups) - shown}"
+                check_score(cell, value, difference_row, spread_below and difference_row, where)
+        difference = stats if difference_row else None
+    assert shown == set(run.models), f"{table.where}: models of {run.experiment} left out: {set(run.models) - shown}"
