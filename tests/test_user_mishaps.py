@@ -329,9 +329,13 @@ OWN_NETWORK_MISTAKES = {
                                                    None, [], "meanings names draws: every script has that flag"),
     "NaN in its data (case 11)": ({}, mistaken_split(with_nan), [],
                                   "the array of input node sensor4 holds NaN or infinite values"),
-    "an output node without the classifier": (
-        {"layers": lambda n: {**n.layers, "cloud": lambda: [__import__("keras").layers.Dense(32, activation="relu")]}},
+    "a classifier over another number of classes": (
+        {"layers": lambda n: {**n.layers,
+                              "cloud": lambda: [__import__("keras").layers.Dense(32, activation="softmax")]}},
         None, [], "the output node cloud gives 32 values per sample, but the data has 4 classes"),
+    "an output node without its softmax": (
+        {"layers": lambda n: {**n.layers, "cloud": lambda: [__import__("keras").layers.Dense(4)]}},
+        None, [], "the output node cloud does not give class probabilities"),
 }
 
 

@@ -113,18 +113,26 @@ class OwnNetwork:
         return LayerStacks(self.input_shapes, self.layers)
 
     def check_layers(self, config=None) -> None:
-        """Build the network with every hyperconnection once: layers whose shapes do not meet stop the
-        program before any data is loaded."""
+        """Build the network with every hyperconnection once and predict two samples of ones: layers whose shapes
+        do not meet, or an output node whose last layer is not a softmax (outputs that are not class
+        probabilities), stop the program before any data is loaded."""
         keras = import_keras()
 
         from resilinet.core.builder import build_model
 
+        topology = self.dataset().topology
         try:
-            build_model(self.dataset().topology, self.architecture(), ModelKind.RESILINET_PLUS)
+            model = build_model(topology, self.architecture(), ModelKind.RESILINET_PLUS)
+            ones = [np.ones((2, *self.input_shapes[node]), dtype="float32") for node in topology.inputs]
+            outputs = np.asarray(model.predict_on_batch(ones if len(ones) > 1 else ones[0]), dtype="float64")
         except ValueError as error:
             raise UserError(f"{shown_path(self.file)}: {error}") from None
         finally:
             keras.backend.clear_session()
+        if not (np.all(outputs >= 0) and np.allclose(outputs.sum(axis=-1), 1.0, atol=1e-2)):
+            raise UserError(f"{shown_path(self.file)}: the output node {topology.output} does not give class "
+                            "probabilities (outputs of at least 0 that sum to 1 per sample): its last layer must be "
+                            "the softmax classifier, keras.layers.Dense(<classes>, activation=\"softmax\")")
 
     def script_defaults(self, experiment: str) -> dict[str, Any]:
         """The lists an experiment type trains over; the skip sensitivity tries every skip alone,
