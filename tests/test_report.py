@@ -264,6 +264,9 @@ def test_help_and_no_files(tmp_path, report_cli):
     assert code == 0 and "--out" in stdout and "--readme" in stdout
     code, _, stderr = report_cli()
     assert code == 2 and "give at least one results file" in stderr
+    code, _, stderr = report_cli(tmp_path)
+    assert code == 2 and stderr.strip().endswith(f"{tmp_path} is a folder: give the results files in it, e.g. "
+                                                 f"{tmp_path / '*.json'}")
 
 
 def test_the_script_imports_no_keras_and_prints_no_traceback(tmp_path):

@@ -41,6 +41,8 @@ def read_document(path: Path) -> Any:
         return json.loads(gzip.decompress(data) if path.suffix == ".gz" else data)
     except FileNotFoundError:
         raise UserError(f"{path}: no such results file") from None
+    except IsADirectoryError:
+        raise UserError(f"{path} is a folder: give the results files in it, e.g. {path / '*.json'}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, EOFError, gzip.BadGzipFile) as error:
         raise UserError(f"{path} is not a readable results file (truncated or not JSON: {error})") from None
 
