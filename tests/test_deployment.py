@@ -172,14 +172,20 @@ def fake_run(folder, config):
     return folder / weights_dir
 
 
-def test_script_refuses_the_weights_of_another_configuration(tmp_path, capsys):
+def test_script_takes_the_constants_of_the_weights_and_refuses_a_flag_that_differs(tmp_path, capsys):
     fake_run(tmp_path, {"partition_setting": 2, "epochs": 9})
     with pytest.raises(SystemExit) as exit_info:
-        run_script("health_deployment.py", "--model=DFG", cwd=tmp_path)
+        run_script("health_deployment.py", "--model=DFG", "--partition_setting=1", cwd=tmp_path)
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
     assert ("--saved_run: the weights of results/health_average_accuracy_20200101-000000.json were made with other "
             "constants (partition_setting: 2 there, 1 here)") in error
+    with pytest.raises(SystemExit) as exit_info:  # no flag: the run's 2 is taken (epochs: not the deployment's)
+        run_script("health_deployment.py", "--model=DFG", cwd=tmp_path)
+    out, error = capsys.readouterr()
+    assert exit_info.value.code == 2 and "--model=DFG --iteration=1: no weights at" in error
+    assert out.splitlines()[-1] == ("--saved_run: taken from results/health_average_accuracy_20200101-000000.json, "
+                                    "as no flag gives them here: partition_setting=2")
 
 
 def test_script_bad_fail_flag_is_a_user_error(tmp_path, capsys):

@@ -64,15 +64,18 @@ def test_killed_run_resumes_to_the_uninterrupted_records(tmp_path, data_flag, pl
     assert len(list(models.glob("*_iter*.weights.h5"))) == 6
 
 
-def test_finished_weights_without_record_are_evaluated_not_retrained(tmp_path, data_flag, plain, capsys):
+def test_finished_weights_without_record_are_evaluated_not_retrained_with_the_logged_constants(tmp_path, data_flag,
+                                                                                            plain, capsys):
     path = copy_run(plain[0], tmp_path)
     document = json.loads(path.read_text())
     document["records"] = document["records"][:4]  # killed while evaluating (2, DFG)
     path.write_text(json.dumps(document))
     (run_weights(tmp_path, "health_average_accuracy") / "ResiliNet_iter2.weights.h5").unlink()  # killed in training
     capsys.readouterr()
-    resumed = run_script(SCRIPT, data_flag, *FAST, f"--resume={path}", cwd=tmp_path)
+    resumed = run_script(SCRIPT, data_flag, "--verbose=0", f"--resume={path}", cwd=tmp_path)  # FAST's flags left out
     out = capsys.readouterr().out
+    (taken,) = [line for line in out.splitlines() if line.startswith(f"--resume: taken from {path}, as no flag gives")]
+    assert all(flag.removeprefix("--") in taken for flag in FAST if flag != "--verbose=0"), taken
     assert "iteration 2/2 DFG (loaded" in out
     assert "iteration 2/2 ResiliNet (trained" in out, "a model without finished weights is trained"
     assert scores(resumed) == scores(plain[1])
@@ -93,7 +96,7 @@ def test_resume_with_other_constants_names_each_key(tmp_path, data_flag, plain, 
                    "--resume=latest", cwd=tmp_path)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert "epochs: logged 2, now 3" in err and "seed: logged 0, now 4" in err
+    assert "epochs: logged 2, given 3" in err and "seed: logged 0, given 4" in err
     assert "verbose" not in err and "iterations" not in err
 
 

@@ -1,5 +1,6 @@
 """One declaration per setting: a setting added with a role is taken by the scripts, compared on resume, by
 --evaluate_saved, by the report's pooling and by a deployment exactly as its role says; nothing else is edited."""
+import dataclasses
 import itertools
 import json
 from pathlib import Path
@@ -93,7 +94,7 @@ def test_a_new_setting_is_taken_and_compared_as_its_role_says(role, health, monk
         if on_resume:
             with pytest.raises(SystemExit) as stop:
                 experiment_main(health, "average_accuracy", resume)
-            assert stop.value.code == 2 and "knob: logged 1, now 2" in capsys.readouterr().err
+            assert stop.value.code == 2 and "knob: logged 1, given 2" in capsys.readouterr().err
         else:
             experiment_main(health, "average_accuracy", resume)
             assert "nothing to do" in capsys.readouterr().out
@@ -118,6 +119,37 @@ def test_a_new_setting_is_taken_and_compared_as_its_role_says(role, health, monk
         assert "no weights at" in error
 
 
+@pytest.mark.parametrize("role", list(Role))
+def test_a_run_using_another_takes_its_logged_value_where_no_flag_gives_one(role, health, monkeypatch, tmp_path,
+                                                                             capsys):
+    in_experiments, in_deployment, on_resume, on_evaluate_saved, _, on_deploy = EXPECTED[role]
+    add_knob(monkeypatch, role)
+    logged = complete_run(tmp_path, health, seed=0, knob=1 if in_experiments else None)  # iterations=1
+    monkeypatch.setitem(settings.SETTINGS, "knob", dataclasses.replace(settings.SETTINGS["knob"], default=2))
+    folders = [f"--results_dir={tmp_path / 'results'}", f"--models_dir={tmp_path / 'models'}"]
+
+    def taken(out: str) -> str:
+        lines = [line for line in out.splitlines() if "as no flag gives them here: " in line]
+        return lines[0].split(": ")[-1] if lines else ""
+
+    if in_experiments:  # no --knob, no --iterations (the script's is 10): the run goes on as it was logged
+        experiment_main(health, "average_accuracy", [f"--resume={logged}", *folders])
+        out = capsys.readouterr().out
+        assert "nothing to do" in out
+        assert taken(out) == ("knob=1, iterations=1" if on_resume else "iterations=1")
+        with pytest.raises(SystemExit) as stop:  # this made-up run saved no weights
+            experiment_main(health, "average_accuracy", ["--evaluate_saved=true", f"--saved_run={logged}", *folders])
+        out, err = capsys.readouterr()
+        assert stop.value.code == 2 and "Vanilla_iter1.weights.h5" in err, err
+        assert taken(out) == ("knob=1, iterations=1" if on_evaluate_saved else "iterations=1")
+    if in_deployment:
+        with pytest.raises(SystemExit) as stop:
+            deployment_main(health, [f"--saved_run={logged}", f"--results_dir={tmp_path / 'deployed'}"])
+        out, err = capsys.readouterr()
+        assert stop.value.code == 2 and "no weights at" in err, err
+        assert taken(out) == ("knob=1" if on_deploy and in_experiments else "")
+
+
 def test_a_file_written_before_a_setting_existed_reads_as_its_absent_value(health, monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(settings.SETTINGS, "knob", Setting(int, "a later setting", Role.NETWORK, default=1,
                                                            absent_means=1))
@@ -128,7 +160,7 @@ def test_a_file_written_before_a_setting_existed_reads_as_its_absent_value(healt
     assert "nothing to do" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         experiment_main(health, "average_accuracy", [*flags, "--knob=2"])
-    assert "knob: logged None, now 2" in capsys.readouterr().err
+    assert "knob: logged None, given 2" in capsys.readouterr().err
 
 
 def test_every_setting_is_declared_with_a_default_of_its_type():

@@ -3,14 +3,18 @@ loads, then the deployment (`resilinet.deployment.run.deploy`)."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from resilinet.base.folders import check_writable_directory
+from resilinet.base.settings import Check
+from resilinet.cli.logged_constants import with_logged_constants
 from resilinet.cli.parser import parse_flags
 from resilinet.cli.program import run_program
 from resilinet.data.definition import DatasetDefinition
-from resilinet.deployment.run import deploy, render, write_results
+from resilinet.deployment.run import checked_flags, deploy, render, write_results
+from resilinet.runs.driver import resolve_run
 from resilinet.runs.settings import deployment_defaults, settings_of
 
 
@@ -20,9 +24,18 @@ def main(dataset: DatasetDefinition, argv: Sequence[str] | None = None, descript
     defaults = deployment_defaults(dataset)
     argv = list(sys.argv[1:] if argv is None else argv)
 
+    def parse(logged: Mapping[str, Any], logged_in: str) -> Any:
+        origins = {**dataset.origins(), **{key: (logged_in, f"the logged {key}") for key in logged}}
+        return parse_flags({**defaults, **logged}, argv, description, program,
+                           settings_of(dataset, defaults, defaults), origins)
+
     def body() -> dict[str, Any]:
-        config = parse_flags(defaults, argv, description, program, settings_of(dataset, defaults, defaults),
-                             dataset.origins())
+        config = parse({}, "")
+        checked_flags(dataset, config)  # what needs no run first
+        experiment = f"{dataset.name}_average_accuracy"  # the run whose weights are deployed, with its constants
+        saved_run = resolve_run(config.saved_run, "saved_run", Path(config.results_dir), experiment)
+        config = with_logged_constants(config, "saved_run", saved_run, experiment, Check.DEPLOY,
+                                       settings_of(dataset, defaults, defaults), parse)
         check_writable_directory(config.results_dir, "results_dir")
         document = deploy(dataset, config, argv)
         json_path = write_results(document, config.results_dir)

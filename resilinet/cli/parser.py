@@ -67,7 +67,8 @@ def _check(key: str, value: Any, spec: Setting) -> None:
             raise UserError(f"{each}--{key} must be {spec.range}, got {item!r}")
 
 
-def _format(value: Any) -> str:
+def flag_text(value: Any) -> str:
+    """A value as a flag is written (true, 0.5, a,b)."""
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, tuple):
@@ -85,10 +86,10 @@ def describe(spec: Setting) -> str:
 def usage(defaults: Mapping[str, Any], description: str, program: str, specs: Mapping[str, Setting]) -> str:
     lines = [f"usage: python {program} [--key=value ...]", "", description.strip(), "",
              "flags (--key=default: meaning):"]
-    width = min(max(len(f"{key}={_format(value)}") for key, value in defaults.items()), 32) + 1
+    width = min(max(len(f"{key}={flag_text(value)}") for key, value in defaults.items()), 32) + 1
     for key, value in defaults.items():
         spec = specs.get(key)
-        lines.append(f"  --{f'{key}={_format(value)}':<{width}} {describe(spec) if spec else ''}".rstrip())
+        lines.append(f"  --{f'{key}={flag_text(value)}':<{width}} {describe(spec) if spec else ''}".rstrip())
     return "\n".join(lines)
 
 

@@ -53,9 +53,9 @@ def resolve_run(value: str, flag: str, results_dir: Path, experiment: str, evalu
 
 # How a refusal of another run's weights is worded, by the check that refuses them: the flag, and what to do.
 SAVED_RUN_ADVICE = {
-    Check.EVALUATE_SAVED: ("--evaluate_saved=true",
-                           "evaluate them with its constants, or name another run with --saved_run"),
-    Check.DEPLOY: ("--saved_run", "deploy with its constants, or name another run"),
+    Check.EVALUATE_SAVED: ("--evaluate_saved=true", "leave those flags out to evaluate them with its constants, or "
+                                                    "name another run with --saved_run"),
+    Check.DEPLOY: ("--saved_run", "leave those flags out to deploy them with its constants, or name another run"),
 }
 
 

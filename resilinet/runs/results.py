@@ -281,9 +281,9 @@ class ResultsLog:
                             if evaluated else "trained its models: resume it without --evaluate_saved=true"))
         differing = differing_keys(document["config"], config, experiment, Check.RESUME)
         if differing:
-            shown = "; ".join(f"{k}: logged {document['config'].get(k)!r}, now {config.get(k)!r}" for k in differing)
-            raise UserError(f"--resume: {json_path} was run with other constants ({shown}); resume with the "
-                            f"logged values or start a new run")
+            shown = "; ".join(f"{k}: logged {document['config'].get(k)!r}, given {config.get(k)!r}" for k in differing)
+            raise UserError(f"--resume: {json_path} was run with other constants ({shown}); leave those flags out "
+                            f"to go on with the logged values, or start a new run")
         files = run_files_of(document, json_path, experiment, None if evaluated else config.get("models_dir"))
         for line in moved_from(document, files):
             print(f"--resume: {line}", flush=True)

@@ -81,11 +81,13 @@ SETTINGS: dict[str, Setting] = {
                           range=AT_LEAST_1),
     "evaluate_saved": Setting(bool, "evaluate the weights of the run --saved_run names instead of training", OUTPUT,
                               default=False),
-    "saved_run": Setting(str, "the run whose saved weights --evaluate_saved=true (or a deployment) uses: its results "
-                              ".json, or latest (the newest of the script in --results_dir)", OUTPUT,
+    "saved_run": Setting(str, "the run whose saved weights --evaluate_saved=true (or a deployment) uses, with the "
+                              "constants it logged (flags given must match): its results .json, or latest (the "
+                              "newest of the script in --results_dir)", OUTPUT,
                          default="latest", not_empty=True, deployment=True),
-    "resume": Setting(str, "continue an interrupted run: its results .json, or latest (the newest of this script in "
-                           "--results_dir); empty: a new run", OUTPUT, default=""),
+    "resume": Setting(str, "continue an interrupted run with the constants it logged (flags given must match): its "
+                           "results .json, or latest (the newest of this script in --results_dir); empty: a new run",
+                      OUTPUT, default=""),
     "checkpoint_seconds": Setting(float, "save the state of a training in progress after an epoch when this many "
                                          "seconds have passed since the last save (0: every epoch); a kill loses at "
                                          "most that, or one epoch if longer", OUTPUT, default=60.0,
