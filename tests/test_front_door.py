@@ -11,6 +11,7 @@ from conftest import EXPERIMENT_DIR, REPO, write_mhealth_logs
 from test_camera import slice_dir  # noqa: F401  (fixture: a slice of the real camera data)
 
 from resilinet.base.progress import Progress
+from resilinet.runs.driver import report_program
 
 START_UP_NOISE = re.compile(r"^(I0000|W0000|WARNING: All log messages)|oneDNN|cpu_feature_guard", re.MULTILINE)
 SCRIPTS = sorted(p.name for p in EXPERIMENT_DIR.glob("*.py") if "__main__" in p.read_text())
@@ -145,3 +146,10 @@ def test_the_readmes_first_run_works_as_written_without_network(tmp_path):
     assert written == ["sensor_field_average_accuracy.md", "sensor_field_average_accuracy_combinations.png",
                        "sensor_field_average_accuracy_expected.png",
                        "sensor_field_average_accuracy_learning_curves.png"]
+
+
+def test_the_report_command_a_run_prints_works_where_it_was_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    assert report_program() == "Experiment/report.py"
+    monkeypatch.chdir(tmp_path)  # a run started elsewhere (python /path/to/Experiment/...) is told the whole path
+    assert report_program() == str(REPO / "Experiment" / "report.py")

@@ -141,7 +141,17 @@ def run_missing_jobs(dataset: DatasetDefinition, experiment: str, config, varian
                           f"continue with --resume=latest") from None
     print(f"results: {log.text_path} and {log.json_path}", flush=True)
     print(f"training logs: {log.files.log_dir}/", flush=True)
-    print(f"tables and figures: python Experiment/report.py {log.json_path}", flush=True)
+    print(f"tables and figures: python {report_program()} {log.json_path}", flush=True)
+
+
+def report_program() -> str:
+    """The report's script as this shell reaches it: Experiment/report.py where the working folder is the
+    repository's root (as the docs say to run), its absolute path elsewhere."""
+    report = Path(__file__).resolve().parents[2] / "Experiment" / "report.py"
+    here = Path("Experiment") / "report.py"
+    if not report.is_file() or (here.is_file() and here.samefile(report)):
+        return str(here)
+    return str(report)
 
 
 def check_saved_weights(files: RunFiles, jobs: Sequence) -> None:
