@@ -141,7 +141,7 @@ def run_missing_jobs(dataset: DatasetDefinition, experiment: str, config, varian
                           f"continue with --resume=latest") from None
     print(f"results: {log.text_path} and {log.json_path}", flush=True)
     print(f"training logs: {log.files.log_dir}/", flush=True)
-    print(f"tables and figures: python {report_program()} {log.json_path}", flush=True)
+    print(f"tables and figures: {shlex.join(['python', report_program(), str(log.json_path)])}", flush=True)
 
 
 def report_program() -> str:
