@@ -31,12 +31,12 @@ def main(dataset: DatasetDefinition, argv: Sequence[str] | None = None, descript
 
     def body() -> dict[str, Any]:
         config = parse({}, "")
-        checked_flags(dataset, config)  # what needs no run first
+        check_writable_directory(config.results_dir, "results_dir")  # what needs no run first
+        checked_flags(dataset, config)
         experiment = f"{dataset.name}_average_accuracy"  # the run whose weights are deployed, with its constants
         saved_run = resolve_run(config.saved_run, "saved_run", Path(config.results_dir), experiment)
         config = with_logged_constants(config, "saved_run", saved_run, experiment, Check.DEPLOY,
                                        settings_of(dataset, defaults, defaults), parse)
-        check_writable_directory(config.results_dir, "results_dir")
         document = deploy(dataset, config, argv)
         json_path = write_results(document, config.results_dir)
         print(render(document) + f"results: {json_path.with_suffix('.txt')} and {json_path}", flush=True)
