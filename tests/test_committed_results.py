@@ -4,6 +4,7 @@ import dataclasses
 import gzip
 import runpy
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -40,14 +41,18 @@ def test_a_committed_run_resumes_with_its_own_command_today(path, tmp_path):
     assert differing_keys(document["config"], config, document["experiment"], Check.POOL) == []
 
 
-def test_the_committed_camera_reports_regenerate_unchanged(tmp_path, monkeypatch):
-    files = [p for p in COMMITTED if p.name.startswith("camera_")]
+@pytest.mark.parametrize("folder", ["camera", "camera_resilinet_plus"])
+def test_the_committed_camera_reports_regenerate_unchanged(folder, tmp_path, monkeypatch):
+    files = sorted((REPO / "reproduction" / folder / "results").glob("camera_*.json.gz"))
     if not files:
-        pytest.skip("no committed camera results")
+        pytest.skip(f"no committed results in reproduction/{folder}")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "results").mkdir()
     names = [str(unpacked(p, tmp_path / "results").relative_to(tmp_path)) for p in files]
+    for logs in (path.with_name(path.name.removesuffix(".json.gz")) for path in files):
+        if logs.is_dir():  # the training logs, where they were committed
+            shutil.copytree(logs, tmp_path / "results" / logs.name)
     report_main([*names, "--out=report"])  # as reproduction/camera/run.sh made them
     for report in sorted((tmp_path / "report").glob("*.md")):
-        assert report.read_text() == (REPO / "reproduction" / "camera" / report.name).read_text(), report.name
+        assert report.read_text() == (REPO / "reproduction" / folder / report.name).read_text(), report.name
     assert len(list((tmp_path / "report").glob("*.md"))) == len(files)

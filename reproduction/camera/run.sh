@@ -13,11 +13,12 @@ work=${2:-$repository/reproduction/camera/work}
 shift $(( $# < 2 ? $# : 2 ))
 flags=("$@")
 mkdir -p "$work" && cd "$work" || exit 2
-phase() {  # experiment iterations
+phase() {  # experiment iterations [FLAG ...]
   local resume=""
   ls results/camera_$1_*.json >/dev/null 2>&1 && resume=--resume=latest
-  echo "=== $(date -u +%FT%TZ) camera_$1 --iterations=$2 $resume"
-  python "$repository/Experiment/camera_$1.py" --data_dir="$data_dir" --verbose=0 --iterations="$2" $resume "${flags[@]}" || exit $?
+  echo "=== $(date -u +%FT%TZ) camera_$1 --iterations=$2 ${*:3} $resume"
+  python "$repository/Experiment/camera_$1.py" --data_dir="$data_dir" --verbose=0 --iterations="$2" "${@:3}" $resume \
+    "${flags[@]}" || exit $?
 }
 phase average_accuracy 10
 phase failout_rate 2
@@ -29,3 +30,8 @@ for iterations in 3 4 5; do
 done
 phase hyperconnection_weight 3
 python "$repository/Experiment/report.py" results/camera_*.json --out="$repository/reproduction/camera"
+# ResiliNet+ (failout, with weighted sums where ResiliNet has multiplexers) beside Vanilla and DFG: a run of its own,
+# in a work folder of its own (its results are not pooled with the runs above), reported in a folder of its own
+mkdir -p "$work/resilinet_plus" && cd "$work/resilinet_plus" || exit 2
+phase average_accuracy 5 --resilinet_plus=true
+python "$repository/Experiment/report.py" results/camera_*.json --out="$repository/reproduction/camera_resilinet_plus"
