@@ -126,6 +126,8 @@ SPECS = {"epochs": Setting(int, "", Role.TRAINING, range=Range(1)),
     ("--schemes=1,x", "--schemes takes integers separated by commas, got '1,x'"),
     ("--schemes=", "--schemes takes integers separated by commas, got ''"),
     ("--schemes=1,7", "each value of --schemes must be one of 1, 2, 3, got 7"),
+    ("--rates=0.9,0.5,0.90", "--rates gives 0.9 twice: give each value once"),
+    ("--schemes=2,2", "--schemes gives 2 twice: give each value once"),
 ])
 def test_bad_values_name_the_flag_and_what_it_takes(flag, message):
     with pytest.raises(UserError) as error:
@@ -158,6 +160,9 @@ def test_an_edited_constant_is_named_with_its_file_before_keras_loads(capsys):
     ("failout_rate", {"failout_survival_rates": (0.9, 1.5)}, "FAILOUT_SURVIVAL_RATES = (0.9, 1.5) "
      "(Experiment/health_failout_rate.py or --failout_survival_rates): each value of --failout_survival_rates must "
      "be in (0, 1], got 1.5"),
+    ("failout_rate", {"failout_survival_rates": (0.9, 0.5, 0.9)}, "FAILOUT_SURVIVAL_RATES = (0.9, 0.5, 0.9) "
+     "(Experiment/health_failout_rate.py or --failout_survival_rates): --failout_survival_rates gives 0.9 twice: "
+     "give each value once"),
 ])
 def test_a_constant_set_in_a_file_is_checked_like_its_flag(experiment_type, edit, message, capsys):
     from health_common import DATASET

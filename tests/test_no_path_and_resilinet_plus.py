@@ -51,6 +51,25 @@ def test_no_path_scores_the_exact_guess_by_default_and_one_draw_by_flag(tmp_path
     assert draw != pytest.approx(expected_guess_score(data.train.y, data.test.y)), "a draw is not the expectation"
 
 
+def test_resilinet_and_resilinet_plus_are_one_network_under_resilinet_plus():
+    """Both would train and save one model twice (the second would load the first's weights): refused."""
+    from types import SimpleNamespace
+
+    import health_common
+
+    from resilinet.base.errors import UserError
+    from resilinet.runs.variants import hyperconnection_weight_variants
+
+    config = SimpleNamespace(model_kinds=("DFG", "ResiliNet", "ResiliNet+"), weight_schemes=(1,), resilinet_plus=True)
+    with pytest.raises(UserError) as error:
+        hyperconnection_weight_variants(health_common.DATASET, config)
+    assert str(error.value) == ("--model_kinds: ResiliNet and ResiliNet+ name one network, ResiliNet+ (ResiliNet is "
+                                "ResiliNet+ with --resilinet_plus=true)")
+    plain = hyperconnection_weight_variants(health_common.DATASET, SimpleNamespace(**{**vars(config),
+                                                                                      "resilinet_plus": False}))
+    assert [v.name for v in plain] == ["DFG_weight_scheme1", "ResiliNet_weight_scheme1", "ResiliNetPlus_weight_scheme1"]
+
+
 def test_hyperconnection_weight_trains_resilinet_plus_when_asked(tmp_path, data_dir):
     document = run_script("health_hyperconnection_weight.py", f"--data_dir={data_dir}", *FAST, "--weight_schemes=1",
                           "--model_kinds=DFG,ResiliNet", "--resilinet_plus=true", cwd=tmp_path)

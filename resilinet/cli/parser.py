@@ -58,6 +58,10 @@ def _check(key: str, value: Any, spec: Setting) -> None:
         raise UserError(f"--{key} takes {noun}{' separated by commas' if spec.is_list else ''}, got {value!r}")
     if spec.not_empty and isinstance(value, str) and not value.strip():
         raise UserError(f"--{key} is empty (an unset shell variable?): give a path")
+    if isinstance(value, tuple):
+        repeated = next((item for i, item in enumerate(value) if item in value[:i]), None)
+        if repeated is not None:
+            raise UserError(f"--{key} gives {flag_text(repeated)} twice: give each value once")
     each = "each value of " if isinstance(value, tuple) else ""
     for item in value if isinstance(value, tuple) else (value,):
         if spec.choices and item not in spec.choices:
@@ -99,8 +103,8 @@ def parse_flags(defaults: Mapping[str, Any], argv: Sequence[str], description: s
     """Return the defaults with `--key=value` overrides applied.
 
     Values are parsed to the setting's declared type in `specs` (or, for a setting declared nowhere, its default's):
-    bool accepts true/false, float rejects nan and inf, a list takes comma-separated items; and checked against its
-    choices and range. The result is a frozen, typed configuration (`resilinet.base.settings.make_config`).
+    bool accepts true/false, float rejects nan and inf, a list takes comma-separated items, each once; and checked
+    against its choices and range. The result is a frozen, typed configuration (`resilinet.base.settings.make_config`).
     Unknown keys and bad values raise UserError naming the flag. A default that no flag overrides is checked the
     same way when `origins` names the file and constant that set it, (file, NAME); the message then names them. A
     flag whose spec names an environment variable takes that variable's value, where set and not empty, over the

@@ -82,12 +82,25 @@ def read_json_model(path: Path, text: str, nodes: Sequence[str]) -> FailureModel
                         f"(its keys: {', '.join(sorted(expected))})")
     survival = probabilities_of(path, "survival", document.get("survival", {}), nodes)
     if document["kind"] == "independent":
+        if not survival:
+            raise UserError(f"{path}: survival: names no node, so none can fail (a node not named never fails); "
+                            'give each failable node\'s probability of being alive, {"NODE": PROBABILITY, ...}')
+        refuse_the_no_failure_setting(path, survival, ())
         return Independent(survival)
     domains = document.get("domains")
     if not isinstance(domains, dict) or not domains:
         raise UserError(f"{path}: domains: give at least one domain as "
                         '{"NAME": {"nodes": [...], "down": PROBABILITY}}')
-    return SharedDomains(survival, tuple(read_domain(path, name, entry, nodes) for name, entry in domains.items()))
+    read_domains = tuple(read_domain(path, name, entry, nodes) for name, entry in domains.items())
+    refuse_the_no_failure_setting(path, survival, read_domains)
+    return SharedDomains(survival, read_domains)
+
+
+def refuse_the_no_failure_setting(path: Path, survival: dict[str, float], domains: Sequence[Domain]) -> None:
+    """A model under which no node can fail is the report's "no failure" column: a mistake, not a model."""
+    if all(p == 1.0 for p in survival.values()) and all(domain.down == 0.0 for domain in domains):
+        given = "every survival is 1" + (" and every domain's down is 0" if domains else "")
+        raise UserError(f"{path}: no node can fail under this model ({given}): that is the no-failure setting")
 
 
 def read_domain(path: Path, name: str, entry: Any, nodes: Sequence[str]) -> Domain:

@@ -55,7 +55,7 @@ def average_accuracy_variants(dataset: DatasetDefinition, config) -> list[Varian
 def hyperconnection_weight_variants(dataset: DatasetDefinition, config) -> list[Variant]:
     """DFG and ResiliNet (ResiliNet+ when `resilinet_plus` is set) under each weight scheme."""
     settings = tuple(dataset.reliability_settings)
-    variants = []
+    variants, named = [], {}
     for name in config.model_kinds:
         kind = ModelKind.named(name)
         if kind is None:
@@ -64,6 +64,10 @@ def hyperconnection_weight_variants(dataset: DatasetDefinition, config) -> list[
             raise UserError("--model_kinds: Vanilla has no hyperconnections to weigh")
         if kind is ModelKind.RESILINET:
             kind = _resilinet_kind(config)
+        if kind in named:
+            plus = " (ResiliNet is ResiliNet+ with --resilinet_plus=true)" if config.resilinet_plus else ""
+            raise UserError(f"--model_kinds: {named[kind]} and {name} name one network, {kind.value}{plus}")
+        named[kind] = name
         for scheme in config.weight_schemes:
             if scheme not in WEIGHT_SCHEMES:
                 raise UserError(f"--weight_schemes: unknown scheme {scheme}; known: {sorted(WEIGHT_SCHEMES)}")
