@@ -7,8 +7,8 @@
 # DATA: cifar10-jpg.tar.gz or its unpacked folder (give the same path every time: resuming checks it);
 # WORK_DIR (default reproduction/cifar/work): where results/ and models/ go;
 # FLAGs go to every script (flags that change results are refused on resume).
-# On a new machine (WORK_DIR without results), what snapshot.sh stored is put back where the run had
-# it: each results file and its training logs, and the state of the training in progress (state/),
+# On a new machine (WORK_DIR without results, any path), restore.sh first puts back what snapshot.sh stored:
+# each results file and its training logs, and the state of the training in progress (state/),
 # so the run continues at the epoch of the last snapshot --with-state.
 set -u
 repository=$(cd "$(dirname "$0")/../.." && pwd)
@@ -16,26 +16,8 @@ data=$1
 work=${2:-$repository/reproduction/cifar/work}
 shift $(( $# < 2 ? $# : 2 ))
 flags=("$@")
-mkdir -p "$work" && cd "$work" || exit 2
-restore() {  # the stored runs, into the folders their results files name
-  local stored name json weights_dir logs state target
-  for stored in "$repository"/reproduction/cifar/results/cifar_*.json.gz; do
-    [ -e "$stored" ] || continue
-    name=$(basename "$stored" .json.gz)
-    [ -e "results/$name.json" ] && continue
-    mkdir -p results && gunzip -c "$stored" > "results/$name.json"
-    json="results/$name.json"
-    weights_dir=$(python -c "import json; print(json.load(open('$json'))['run']['weights_dir'])")
-    logs=$(python -c "import json; print(json.load(open('$json'))['run']['training_logs'])")
-    mkdir -p "$weights_dir" "$logs" && cp -rn "$repository/reproduction/cifar/results/$name/." "$logs/" 2>/dev/null
-    for state in "$repository/reproduction/cifar/state/$name"/*.training.npz.gz; do
-      target=$weights_dir/$(basename "$state" .gz)
-      [ -e "$state" ] && [ ! -e "$target" ] && gunzip -c "$state" > "$target.partial" && mv "$target.partial" "$target"
-    done
-    echo "restored $name from reproduction/cifar/"
-  done
-}
-restore
+mkdir -p "$work" && work=$(cd "$work" && pwd) && cd "$work" || exit 2
+bash "$repository/reproduction/cifar/restore.sh" "$work" || exit 2
 phase() {  # script iterations
   local resume=""
   ls results/$1_*.json >/dev/null 2>&1 && resume=--resume=latest

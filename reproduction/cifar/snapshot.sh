@@ -17,11 +17,16 @@ reportable=()
 for json in "$work"/results/cifar_*.json; do
   [ -e "$json" ] || continue
   name=$(basename "$json" .json)
-  gzip -n -c "$json" > "$out/results/$name.json.gz"
-  rm -rf "$out/results/$name" && cp -r "$work/results/$name" "$out/results/$name" 2>/dev/null
+  # each file whole or not at all: written beside, then renamed
+  gzip -n -c "$json" > "$out/results/$name.json.gz.partial" && mv "$out/results/$name.json.gz.partial" "$out/results/$name.json.gz"
+  if [ -d "$work/results/$name" ]; then
+    rm -rf "$out/results/$name.partial" && cp -r "$work/results/$name" "$out/results/$name.partial" \
+      && rm -rf "$out/results/$name" && mv "$out/results/$name.partial" "$out/results/$name"
+  fi
   python -c "import json, sys; sys.exit(0 if json.load(open('$json'))['records'] else 1)" && reportable+=("$json")
   if [ "$with_state" = --with-state ]; then
-    weights_dir=$(python -c "import json; print(json.load(open('$json'))['run']['weights_dir'])")
+    folders=$(python "$repository/reproduction/cifar/run_folders.py" "$json" "$work") || exit 2
+    weights_dir=${folders%%$'\n'*}
     # States stored before are kept (a finished model's is then unused: its record is in the results):
     # deleting a stored state would count its size again against a submission's diff limit.
     for state in "$weights_dir"/*.training.npz; do

@@ -134,6 +134,11 @@ def run_id(json_path: Path, experiment: str) -> str:
     return Path(json_path).stem.removeprefix(f"{experiment}_")
 
 
+def own_weights_dir(models_dir: Path | str, json_path: Path, experiment: str) -> Path:
+    """The weights folder a run creates for itself: <models_dir>/<experiment>/<run id>."""
+    return Path(models_dir) / experiment / run_id(json_path, experiment)
+
+
 def run_order(path: Path, experiment: str) -> tuple:
     """Sort key of results files by start time, then by their -N suffix."""
     match = re.fullmatch(r"(.*?)(?:-(\d+))?", run_id(path, experiment))
@@ -175,7 +180,7 @@ def run_files_of(document: Mapping[str, Any], json_path: Path, experiment: str,
     relative = run.get("relative_to_results") or {}
     logged_weights = Path(run.get("weights_dir") or Path(document["config"].get("models_dir", "models")) / experiment)
     logged_logs = Path(run.get("training_logs") or json_path.with_suffix(""))
-    here = {"weights_dir": Path(models_dir) / experiment / run_id(json_path, experiment) if models_dir else None,
+    here = {"weights_dir": own_weights_dir(models_dir, json_path, experiment) if models_dir else None,
             "training_logs": json_path.with_suffix("")}
 
     def located(key: str, logged: Path) -> Path:
@@ -250,7 +255,7 @@ class ResultsLog:
             json_path = new_results_path(Path(results_dir), experiment)
             if saved is not None:
                 break
-            own = Path(models_dir) / experiment / run_id(json_path, experiment)
+            own = own_weights_dir(models_dir, json_path, experiment)
             try:
                 own.mkdir(parents=True)
                 break
