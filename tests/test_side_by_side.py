@@ -360,8 +360,12 @@ def test_6_a_ctrl_c_where_python_drops_exceptions_is_not_printed_and_raised_at_t
     assert not quiet.pressed and [type(d.exc_value) for d in dropped] == [ZeroDivisionError]
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_6_ctrl_c_says_what_was_kept_and_resumes_exactly(tmp_path, logs, finished, workers):
+@pytest.mark.parametrize("workers, stop", [("1", signal.SIGINT), ("2", signal.SIGINT), ("1", signal.SIGTERM),
+                                           ("2", signal.SIGTERM)],
+                         ids=["ctrl_c", "ctrl_c_ray", "sigterm", "sigterm_ray"])
+def test_6_ctrl_c_or_sigterm_says_what_was_kept_and_resumes_exactly(tmp_path, logs, finished, workers, stop):
+    """SIGTERM (`kill`, `timeout`, a cluster's scheduler) stops a run as Ctrl-C does, Ray's own handler (a stack dump,
+    then exit) put aside."""
     if workers != "1":
         pytest.importorskip("ray")
     flags = [f"--data_dir={logs}", *QUICK, f"--workers={workers}"]
@@ -373,14 +377,14 @@ def test_6_ctrl_c_says_what_was_kept_and_resumes_exactly(tmp_path, logs, finishe
             break
         time.sleep(0.05)
     assert process.poll() is None, "the run ended before Ctrl-C"
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err[-2000:]
     (path,) = (tmp_path / "results").glob("*.json")
     kept = len(json.loads(path.read_text())["records"])
     assert err.strip().splitlines()[-1] == (f"Experiment/{SCRIPT}: interrupted: {kept} record(s) kept in "
                                             f"results/{path.name}; continue with --resume=latest")
-    assert "Traceback" not in err and not partial_files(tmp_path)
+    assert "Traceback" not in err and "SIGTERM received" not in err and not partial_files(tmp_path)
     code, out, err = run_here(tmp_path, *flags, "--resume=latest")
     assert code == 0, err[-2000:]
     assert scores(json.loads(path.read_text())) == scores(finished[1])

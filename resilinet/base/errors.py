@@ -77,6 +77,44 @@ def watch_ctrl_c(on_repeat: Callable[[], None] | None = None) -> Iterator[Simple
             sys.settrace(_dropped_interrupt.tracer)
 
 
+@contextmanager
+def sigterm_as_ctrl_c() -> Iterator[None]:
+    """Take a SIGTERM (`kill`, `timeout`, a cluster's scheduler ending a job) as a Ctrl-C: the SIGINT handler of the
+    moment runs, so a run stops as from Ctrl-C, where Ctrl-C would, saying what it kept. Outside the main thread
+    the block runs unchanged."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def as_ctrl_c(signum, frame):
+        handler = signal.getsignal(signal.SIGINT)
+        if not callable(handler):  # SIGINT ignored or left to the system: stop all the same
+            raise KeyboardInterrupt
+        handler(signal.SIGINT, frame)
+
+    previous = signal.signal(signal.SIGTERM, as_ctrl_c)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def signal_handlers_kept(*signals: signal.Signals) -> Iterator[None]:
+    """Put back the Python handlers of `signals` after the block, which installs its own (Ray's `ray.init` makes
+    SIGTERM exit the process, after a C++ stack dump)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handlers = {number: signal.getsignal(number) for number in signals}
+    try:
+        yield
+    finally:
+        for number, handler in handlers.items():
+            if handler is not None:
+                signal.signal(number, handler)
+
+
 _held = SimpleNamespace(active=False, pressed=False, outside=None)  # the state of `ctrl_c_at_safe_points`
 
 

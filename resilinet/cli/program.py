@@ -6,19 +6,22 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
-from resilinet.base.errors import Interrupted, UserError, watch_ctrl_c
+from resilinet.base.errors import Interrupted, UserError, sigterm_as_ctrl_c, watch_ctrl_c
 
 T = TypeVar("T")
 
 
 def run_program(program: str, body: Callable[[], T]) -> T:
-    """Run a program's `body`: bad input (UserError) exits 2 and Ctrl-C exits 130, each with one line on
-    stderr that names the program, and no traceback. A Ctrl-C anywhere in `body` (importing Keras, loading
+    """Run a program's `body`: bad input (UserError) exits 2 and Ctrl-C (or SIGTERM) exits 130, each with one line
+    on stderr that names the program, and no traceback. A Ctrl-C anywhere in `body` (importing Keras, loading
     data, training, a deployment) counts, even where a library turned it into another exception or swallowed
     it; a second Ctrl-C while the first one's clean-up runs ends the process at once, with the same line. A
     closed stdout (the program piped into `head`) ends it quietly with exit 0."""
+    def stop_at_once() -> None:
+        _exit_interrupted(program, "interrupted again: stopped at once")
+
     try:
-        with watch_ctrl_c(on_repeat=lambda: _exit_interrupted(program, "interrupted again: stopped at once")) as ctrl_c:
+        with watch_ctrl_c(on_repeat=stop_at_once) as ctrl_c, sigterm_as_ctrl_c():
             try:
                 result = body()
             except (UserError, Interrupted):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 from collections.abc import Sequence
 from pathlib import Path
 
-from resilinet.base.errors import UserError
+from resilinet.base.errors import UserError, signal_handlers_kept
 from resilinet.base.keras_import import keras_backend
 
 REPOSITORY = Path(__file__).resolve().parents[2]  # the checkout that holds the resilinet package
@@ -38,11 +39,13 @@ def start_ray(address: str = "", num_cpus: int | None = None) -> bool:
         return False
     quiet = dict(include_dashboard=False, log_to_driver=False, configure_logging=True, logging_level=logging.ERROR)
     if not address:
-        ray.init(address="local", num_cpus=num_cpus, **quiet)
+        with signal_handlers_kept(signal.SIGTERM):  # a SIGTERM stops the run as Ctrl-C does
+            ray.init(address="local", num_cpus=num_cpus, **quiet)
         return True
     check_reachable(address)
     try:
-        ray.init(address=address, **quiet)
+        with signal_handlers_kept(signal.SIGTERM):
+            ray.init(address=address, **quiet)
     except (ConnectionError, ValueError, RuntimeError) as error:
         raise UserError(f"--ray_address={address}: cannot connect to a Ray cluster ({error}); {HOW_TO_START}") from None
     return True
