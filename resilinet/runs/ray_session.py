@@ -13,6 +13,9 @@ from resilinet.base.errors import UserError, signal_handlers_kept
 from resilinet.base.keras_import import keras_backend
 
 REPOSITORY = Path(__file__).resolve().parents[2]  # the checkout that holds the resilinet package
+# Deployed node actors outnumber the CPUs by design (--node_cpus=0.1): a local instance starts their worker processes
+# this many at a time, not one per CPU, so Ray does not warn on the console that more workers started than CPUs.
+LOCAL_WORKER_STARTUP_CONCURRENCY = 64
 HOW_TO_START = ("start one with `ray start --head` and pass the address it prints, or use --ray_address=auto on a "
                 "machine that joined a cluster")
 
@@ -40,7 +43,8 @@ def start_ray(address: str = "", num_cpus: int | None = None) -> bool:
     quiet = dict(include_dashboard=False, log_to_driver=False, configure_logging=True, logging_level=logging.ERROR)
     if not address:
         with signal_handlers_kept(signal.SIGTERM):  # a SIGTERM stops the run as Ctrl-C does
-            ray.init(address="local", num_cpus=num_cpus, **quiet)
+            ray.init(address="local", num_cpus=num_cpus, **quiet,
+                     _system_config={"worker_maximum_startup_concurrency": LOCAL_WORKER_STARTUP_CONCURRENCY})
         return True
     check_reachable(address)
     try:
