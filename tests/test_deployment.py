@@ -358,6 +358,50 @@ def test_script_deadlines_record_each_one_and_the_report_draws_them(ray_instance
     assert (tmp_path / "report" / "health_deployment_deadlines.png").stat().st_size > 0
 
 
+def test_script_replays_an_outage_trace_in_time_order_and_scores_the_simulation_under_it(ray_instance, tmp_path):
+    """Five windows of two requests (37 test rows in requests of 4) at the middles of the trace's five fifths (10, 30,
+    50, 70, 90 s): fog2, down from 20 to 60 s, is down in the second and third, killed once and restarted once (one
+    request in flight at a time, so none is caught by the kill)."""
+    data = untrained_health_run(tmp_path, ModelKind.RESILINET, 7)
+    trace = tmp_path / "trace.csv"
+    trace.write_text("node,down_from,down_until\nwindow,0,100\nfog2,20,60\n")
+    document = run_script("health_deployment.py", f"--failure_model={trace}", "--request_size=4", "--window=2",
+                          "--in_flight=1", "--timeout_ms=60000", data, "--verify_checksums=false", cwd=tmp_path)
+    by_alive = {tuple(c["alive"].values()): c["requests"] for c in document["combinations"]}
+    assert by_alive == {(True, True, True): 6, (True, False, True): 4}
+    assert (document["kills"], document["restarts"]) == (1, 1) and document["all_same_predictions"]
+    model = document["failure_model"]
+    assert model["file"] == str(trace)
+    assert model["description"] == "an outage trace over 0.02778 h with 1 outage(s); never failing: fog1, edge"
+    text = next((tmp_path / "results").glob("health_deployment_*.txt")).read_text()
+    assert f"simulated expected accuracy under {trace} (an outage trace" in text
+    assert f"{model['simulated_expected']:.4f}" in text
+
+
+def test_a_setting_draws_per_window_as_the_independent_model_of_its_reliabilities():
+    """--setting is the independent failure model of the setting: the same draws per window, seed for seed, as
+    drawing each window's nodes alive with their reliabilities, one window after the other."""
+    from resilinet.core.failure_models import Independent, window_states
+
+    reliability = (0.85, 0.85, 0.8)
+    model = Independent(dict(zip(HEALTH.failable, reliability)))
+    rng = np.random.default_rng(11)
+    one_by_one = np.array([rng.random(3) < np.asarray(reliability) for _ in range(40)])
+    np.testing.assert_array_equal(window_states(model, HEALTH.failable, 40, np.random.default_rng(11)), one_by_one)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--setting=poor", "--failure_model=x.json"], "--fail, --setting and --failure_model exclude each other"),
+    (["--failure_model=missing.json"], "--failure_model=missing.json: no such file"),
+])
+def test_script_bad_failure_model_flags_are_user_errors(tmp_path, capsys, flags, message):
+    fake_run(tmp_path, {})
+    with pytest.raises(SystemExit) as exit_info:
+        run_script("health_deployment.py", *flags, cwd=tmp_path)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 def test_script_bad_slow_flag_is_a_user_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         run_script("health_deployment.py", "--slow=cloud:500", cwd=tmp_path)

@@ -114,14 +114,41 @@ class OutageTrace:
 
     def draw(self, nodes: Sequence[str], count: int, rng: np.random.Generator) -> np.ndarray:
         """The combinations in force at `count` moments drawn uniformly over the window."""
+        return self.alive_at(nodes, rng.uniform(self.start, self.end, size=count))
+
+    def alive_at(self, nodes: Sequence[str], moments: np.ndarray) -> np.ndarray:
+        """The combination in force at each of `moments` (seconds in the window), one row each."""
         segments = self.segments(nodes)
         ends = np.array([end for _, end, _ in segments])
-        moments = rng.uniform(self.start, self.end, size=count)
         index = np.minimum(np.searchsorted(ends, moments, side="right"), len(segments) - 1)
-        return np.array([segments[i][2] for i in index], dtype=bool).reshape(count, len(nodes))
+        return np.array([segments[i][2] for i in index], dtype=bool).reshape(len(moments), len(nodes))
 
 
 FailureModel = Independent | SharedDomains | OutageTrace
+
+
+def describe(model: FailureModel, nodes: Sequence[str]) -> str:
+    """The failure model in words, naming the nodes that never fail under it."""
+    if isinstance(model, OutageTrace):
+        named = {o.node for o in model.outages}
+        words = (f"an outage trace over {(model.end - model.start) / 3600:.4g} h with {len(model.outages)} "
+                 f"outage(s)")
+    else:
+        domains = model.domains if isinstance(model, SharedDomains) else ()
+        named = set(model.survival) | {node for domain in domains for node in domain.nodes}
+        words = "independent failures" if isinstance(model, Independent) else "shared failure domains: " + "; ".join(
+            f"{d.name} ({', '.join(d.nodes)}) down with probability {d.down:g}" for d in domains)
+    never = [node for node in nodes if node not in named]
+    return words + (f"; never failing: {', '.join(never)}" if never else "")
+
+
+def window_states(model: FailureModel, nodes: Sequence[str], windows: int, rng: np.random.Generator) -> np.ndarray:
+    """Which of `nodes` are alive in each of `windows` consecutive stretches of time, one row each: drawn from
+    `model` independently per stretch, or, for an outage trace, replayed in time order (stretch k at the middle of
+    its k-th share of the observation window)."""
+    if isinstance(model, OutageTrace):
+        return model.alive_at(nodes, model.start + (np.arange(windows) + 0.5) * (model.end - model.start) / windows)
+    return model.draw(nodes, windows, rng)
 
 
 def expected_score(model: FailureModel, nodes: Sequence[str], combinations: Sequence[Combination],

@@ -18,6 +18,8 @@ from resilinet.base.errors import UserError, ctrl_c_at_safe_points
 from resilinet.base.files import write_text_atomically
 from resilinet.base.keras_import import import_keras
 from resilinet.base.settings import Check, as_dict
+from resilinet.core.failure_files import read_failure_model
+from resilinet.core.failure_models import FailureModel, Independent, describe, expected_score, window_states
 from resilinet.core.kinds import ModelKind
 from resilinet.core.splits import Split
 from resilinet.data.definition import DatasetDefinition
@@ -58,8 +60,9 @@ def checked_flags(dataset: DatasetDefinition, config) -> Any:
         raise UserError(f"--fail: {', '.join(unknown)} cannot fail; failable nodes: {', '.join(topology.failable)}")
     if config.setting and config.setting not in dataset.reliability_settings:
         raise UserError(f"--setting must be one of {', '.join(dataset.reliability_settings)}, got {config.setting!r}")
-    if config.setting and config.fail:
-        raise UserError("--fail and --setting exclude each other: fixed failures, or failures drawn per window")
+    if sum(map(bool, (config.fail, config.setting, config.failure_model))) > 1:
+        raise UserError("--fail, --setting and --failure_model exclude each other: fixed failures, or failures drawn "
+                        "per window from a reliability setting or from a failure model")
     placement_of(config, topology)
     slowed(config, topology)
     return config
@@ -145,13 +148,27 @@ def percentiles(seconds: Sequence[float]) -> dict[str, float | int | None]:
     return {"requests": len(seconds), **dict(zip(("p50_ms", "p95_ms", "p99_ms"), ms))}
 
 
-def stream(network, test: Split, config, topology, reliability,
+def requests_in_stream(test: Split, size: int, count: int) -> int:
+    """How many requests `request_batches` yields: `count`, or those of one pass over the test set."""
+    if count:
+        return count
+    if not test.is_streamed:
+        return -(-len(test.y) // size)
+    batch = test.x.batch_size  # a streamed split's batches hold batch_size samples, the last one the rest
+    return sum(-(-min(batch, len(test.y) - start) // size) for start in range(0, len(test.y), batch))
+
+
+def stream(network, test: Split, config, topology, failures: FailureModel | None,
            deadline_s: float | None = None) -> list[dict[str, Any]]:
-    """Send the requests, `in_flight` at a time (under a deadline per hop, if given). Under a setting, every `window`
-    requests draw which nodes are down: those are killed while earlier requests are still in flight, and once
-    those are answered the others are restarted if dead; the window's requests go out when the
-    restarted nodes have rejoined (restart time is no request's latency)."""
-    rng = np.random.default_rng(config.seed)
+    """Send the requests, `in_flight` at a time (under a deadline per hop, if given). Under `failures` (a reliability
+    setting's or a failure model's), every `window` requests take which nodes are down from it (`window_states`: an
+    outage trace replayed in time order): those are killed while earlier requests are still in flight, and once
+    those are answered the others are restarted if dead; the window's requests go out when the restarted nodes have
+    rejoined (restart time is no request's latency)."""
+    states = None
+    if failures is not None:
+        windows = -(-requests_in_stream(test, config.request_size, config.requests) // config.window)
+        states = window_states(failures, topology.failable, windows, np.random.default_rng(config.seed))
     for node in config.fail:
         network.kill(node)
     in_flight: deque = deque()
@@ -168,8 +185,8 @@ def stream(network, test: Split, config, topology, reliability,
                            "latency_class": latency_class(answer, network, request), "seconds": answer.seconds})
 
     for index, (inputs, labels) in enumerate(request_batches(test, config.request_size, config.requests)):
-        if reliability is not None and index % config.window == 0:
-            draw = rng.random(len(topology.failable)) < np.asarray(reliability)
+        if states is not None and index % config.window == 0:
+            draw = states[min(index // config.window, len(states) - 1)]
             for node in (n for n, up in zip(topology.failable, draw) if not up):
                 network.kill(node)
             finish()
@@ -224,21 +241,21 @@ def compare(model, topology, skip_mask, served, metric: str, no_path_score: floa
 def deploy(dataset: DatasetDefinition, config, argv: Sequence[str] = ()) -> dict[str, Any]:
     """Deploy, stream, compare; returns the results document (its command ends with the flags `argv`)."""
     config = checked_flags(dataset, config)
+    topology = dataset.topology
+    failures = failures_of(dataset, config)
     dataset.validate(config)
     kind = ModelKind.named(config.model)
     path = weights_file(dataset, config, kind)
     import_keras()
 
-    from resilinet.core.evaluation import evaluate_combinations, expected_score
+    from resilinet.core.evaluation import evaluate_combinations
     from resilinet.runs.jobs import WeightSource, job_model
     from resilinet.runs.variants import Job, average_accuracy_variant
 
-    topology = dataset.topology
     data = dataset.load_data(config)
     built = job_model(dataset, config, data, Job(config.iteration, average_accuracy_variant(dataset, kind)),
                       config.seed, WeightSource(path))
-    reliability = dataset.reliability_settings[config.setting] if config.setting else None
-    streams, actors = serve(dataset, config, built, data, reliability)
+    streams, actors = serve(dataset, config, built, data, failures)
     document = {
         "experiment": f"{dataset.name}_deployment", "metric": dataset.metric, "model": kind.value,
         "weights": str(path), "failable_nodes": list(topology.failable), "config": as_dict(config),
@@ -249,13 +266,29 @@ def deploy(dataset: DatasetDefinition, config, argv: Sequence[str] = ()) -> dict
         document["deadlines"] = [{"deadline_ms": deadline, **m} for deadline, m in zip(config.deadline_ms, measured)]
     else:
         document.update(measured[0])
-    if reliability is not None:
+    if failures is not None:
         results = evaluate_combinations(built.model, topology, built.skip_mask,
                                         built.scoring(data.test, dataset.metric, config.batch_size),
                                         node_by_node=config.node_by_node)
-        document["setting"] = {"name": config.setting, "reliability": list(reliability),
-                               "simulated_expected": expected_score(results, reliability)}
+        simulated = expected_score(failures, topology.failable, [r.alive for r in results], [r.score for r in results])
+        if config.setting:
+            document["setting"] = {"name": config.setting, "reliability": list(dataset.reliability_settings[
+                config.setting]), "simulated_expected": simulated}
+        else:
+            document["failure_model"] = {"file": config.failure_model,
+                                         "description": describe(failures, topology.failable),
+                                         "simulated_expected": simulated}
     return document
+
+
+def failures_of(dataset: DatasetDefinition, config) -> FailureModel | None:
+    """What draws the dead nodes per window: the reliability setting --setting names (independent failures), the
+    file --failure_model names (read and checked here, before Keras loads), or nothing."""
+    if config.setting:
+        return Independent(dict(zip(dataset.topology.failable, dataset.reliability_settings[config.setting])))
+    if config.failure_model:
+        return read_failure_model(Path(config.failure_model), dataset.topology.failable)
+    return None
 
 
 def measure(built, topology, served: list[dict[str, Any]], metric: str) -> dict[str, Any]:
@@ -276,7 +309,7 @@ def measure(built, topology, served: list[dict[str, Any]], metric: str) -> dict[
 
 
 def serve(dataset: DatasetDefinition, config, built, data,
-          reliability) -> tuple[list[list[dict[str, Any]]], dict[str, Any]]:
+          failures: FailureModel | None) -> tuple[list[list[dict[str, Any]]], dict[str, Any]]:
     """Start one actor per node, slow down the nodes --slow names, stream the requests through them (`stream`: once,
     or once per deadline) and shut them down: the requests served per stream, and what happened to the actors
     (start time, kills, restarts, deaths, placement)."""
@@ -303,7 +336,7 @@ def serve(dataset: DatasetDefinition, config, built, data,
         print(f"{len(topology.nodes)} actors started in {start_seconds:.1f} s; streaming the requests", flush=True)
         try:
             deadlines = [deadline_ms / 1000.0 for deadline_ms in config.deadline_ms] or [None]
-            served = [stream(network, data.test, config, topology, reliability, deadline) for deadline in deadlines]
+            served = [stream(network, data.test, config, topology, failures, deadline) for deadline in deadlines]
         except NodeFailure as failure:
             raise UserError(f"node {failure.node}: {failure.message} (an error of the node's own code, not a node "
                             "failure: the deployment stops)") from None
@@ -333,6 +366,10 @@ def render(document: dict[str, Any]) -> str:
     if "setting" in document:
         s = document["setting"]
         lines.append(f"simulated expected {metric} under {s['name']} {s['reliability']}: {s['simulated_expected']:.4f}")
+    if "failure_model" in document:
+        f = document["failure_model"]
+        lines.append(f"simulated expected {metric} under {f['file']} ({f['description']}): "
+                     f"{f['simulated_expected']:.4f}")
     return "\n".join(lines) + "\n"
 
 

@@ -5,7 +5,6 @@ Nothing is trained or evaluated again."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,8 @@ from resilinet.core.failure_models import (
     Combination,
     Estimate,
     FailureModel,
-    Independent,
     OutageTrace,
-    SharedDomains,
+    describe,
     sampled_estimate,
 )
 from resilinet.core.topology import expected_value
@@ -40,21 +38,6 @@ class UnderModel:
 
     def stats(self, model: str) -> Stats:
         return statistics(self.expected[model])
-
-
-def describe(model: FailureModel, nodes: Sequence[str]) -> str:
-    """The failure model in words, naming the nodes that never fail under it."""
-    if isinstance(model, OutageTrace):
-        named = {o.node for o in model.outages}
-        words = (f"an outage trace over {(model.end - model.start) / 3600:.4g} h with {len(model.outages)} "
-                 f"outage(s)")
-    else:
-        domains = model.domains if isinstance(model, SharedDomains) else ()
-        named = set(model.survival) | {node for domain in domains for node in domain.nodes}
-        words = "independent failures" if isinstance(model, Independent) else "shared failure domains: " + "; ".join(
-            f"{d.name} ({', '.join(d.nodes)}) down with probability {d.down:g}" for d in domains)
-    never = [node for node in nodes if node not in named]
-    return words + (f"; never failing: {', '.join(never)}" if never else "")
 
 
 def record_combinations(run: Run, record: dict[str, Any], source: Path) -> tuple[list[Combination], list[float]]:

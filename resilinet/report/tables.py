@@ -10,7 +10,8 @@ from typing import Any
 
 from resilinet.base.errors import UserError
 from resilinet.base.files import write_text_atomically
-from resilinet.report.failures import UnderModel, describe, write_under_model
+from resilinet.core.failure_models import describe
+from resilinet.report.failures import UnderModel, write_under_model
 from resilinet.report.pooled import Curves, Run, Stats, learning_curves, statistics
 
 DIGITS = 4

@@ -120,8 +120,11 @@ SETTINGS: dict[str, Setting] = {
     "requests": Setting(int, "requests to send, cycling through the test set; 0: one pass", DEPLOYMENT, default=0,
                         range=NOT_NEGATIVE),
     "request_size": Setting(int, "test samples per request", DEPLOYMENT, default=1, range=AT_LEAST_1),
-    "window": Setting(int, "requests between two draws of the dead nodes under --setting", DEPLOYMENT, default=25,
-                      range=AT_LEAST_1),
+    "failure_model": Setting(str, "a failure model file (JSON: independent or shared_domains; CSV: an outage trace; "
+                                  "docs/failure-models.md) that draws the dead nodes every --window requests, a trace "
+                                  "replayed in time order over the requests; empty: none", DEPLOYMENT, default=""),
+    "window": Setting(int, "requests between two draws of the dead nodes under --setting or --failure_model",
+                      DEPLOYMENT, default=25, range=AT_LEAST_1),
     "in_flight": Setting(int, "requests sent before the oldest answer is awaited", DEPLOYMENT, default=4,
                          range=AT_LEAST_1),
     "timeout_ms": Setting(float, "a node takes a sender's missing output as zeros after this wait (ms)", DEPLOYMENT,
