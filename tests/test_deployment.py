@@ -378,6 +378,30 @@ def test_script_replays_an_outage_trace_in_time_order_and_scores_the_simulation_
     assert f"{model['simulated_expected']:.4f}" in text
 
 
+class Batches(keras.utils.PyDataset):
+    """37 samples streamed in batches of 8, as a streamed test split (ImageNet's) gives them."""
+
+    batch_size = 8
+
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, index):
+        rows = np.arange(37)[index * 8:(index + 1) * 8]
+        return rows[:, None].astype(np.float32), rows
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["in_memory", "streamed"])
+def test_the_windows_of_a_stream_are_counted_from_the_requests_it_sends(streamed):
+    """An outage trace is spread over the stream's windows, so their number must be that of the requests sent."""
+    from resilinet.core.splits import Split
+    from resilinet.deployment.run import request_batches, requests_in_stream
+
+    test = Split(Batches(), np.arange(37)) if streamed else Split(np.zeros((37, 2), np.float32), np.arange(37))
+    for size, count in ((1, 0), (3, 0), (4, 0), (37, 0), (50, 0), (3, 20)):
+        assert requests_in_stream(test, size, count) == len(list(request_batches(test, size, count))), (size, count)
+
+
 def test_a_setting_draws_per_window_as_the_independent_model_of_its_reliabilities():
     """--setting is the independent failure model of the setting: the same draws per window, seed for seed, as
     drawing each window's nodes alive with their reliabilities, one window after the other."""
