@@ -10,7 +10,10 @@ import io
 import json
 import os
 import runpy
+import shlex
 import shutil
+import signal
+import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -292,6 +295,27 @@ def task_processes(root_pid):
         return False
 
     return [pid for pid, title in titles.items() if title.startswith(b"ray::run_job_task") and under_root(pid)]
+
+
+def ended_within(process: subprocess.Popen, seconds: float) -> tuple[str | None, str | None]:
+    """(stdout, stderr) of `process` once it has ended. One still running `seconds` on is stopped with SIGABRT, so
+    that Python's fault handler (on in the tests' processes) prints where each of its threads was, then killed
+    with its process group, and the test fails with that: a stuck program never runs on beside the suite."""
+    try:
+        return process.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        leads_its_group = os.getpgid(process.pid) == process.pid
+        process.send_signal(signal.SIGABRT)
+        try:
+            _, err = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            err = None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL) if leads_its_group else process.kill()
+        if err is None:
+            _, err = process.communicate()
+        pytest.fail(f"{shlex.join(map(str, process.args))} still ran {seconds:g} s on: stopped; its stderr ends "
+                    f"{(err or '')[-6000:]}", pytrace=False)
 
 
 def glob_while_running(folder: Path, pattern: str) -> list[Path]:

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from conftest import (
     EXPERIMENT_DIR,
     REPO,
     copy_run,
+    ended_within,
     glob_while_running,
     run_in_process,
     run_script,
@@ -59,7 +61,7 @@ def run_here(folder, *flags, script=SCRIPT):
 
 def run(folder, *flags, script=SCRIPT, **extra):
     process = start(folder, *flags, script=script, **extra)
-    out, err = process.communicate(timeout=600)
+    out, err = ended_within(process, 600)
     return process.returncode, out, err
 
 
@@ -77,7 +79,7 @@ def partial_files(folder):
 def test_1_two_runs_started_at_once_keep_their_own_results_and_weights(tmp_path, logs):
     processes = {seed: start(tmp_path, f"--data_dir={logs}", *QUICK, f"--seed={seed}") for seed in (5, 7)}
     for process in processes.values():
-        out, err = process.communicate(timeout=600)
+        out, err = ended_within(process, 600)
         assert process.returncode == 0, err[-2000:]
     documents = {}
     for path in (tmp_path / "results").glob("health_average_accuracy_*.json"):
@@ -360,6 +362,67 @@ def test_6_a_ctrl_c_where_python_drops_exceptions_is_not_printed_and_raised_at_t
     assert not quiet.pressed and [type(d.exc_value) for d in dropped] == [ZeroDivisionError]
 
 
+STUCK_AFTER_CTRL_C = {
+    # The CI once saw a deployment never end after a Ctrl-C: wherever it stuck, the program ends all the same.
+    "a clean-up stuck in C code": """
+try:
+    signal.raise_signal(signal.SIGINT)
+finally:
+    ctypes.CDLL(None).sleep(600)  # Ray's C++ waiting for a process that is gone
+""",
+    "the Ctrl-C swallowed by a library": """
+try:
+    signal.raise_signal(signal.SIGINT)
+except KeyboardInterrupt:
+    pass
+while True:
+    time.sleep(0.1)  # the work goes on as if no Ctrl-C had come
+""",
+    "held, with no safe point coming": """
+with ctrl_c_at_safe_points():
+    signal.raise_signal(signal.SIGINT)
+    ctypes.CDLL(None).sleep(600)  # TensorFlow building a graph for ever
+""",
+}
+
+
+def run_stuck(stuck: str, fault_handler: bool) -> subprocess.CompletedProcess:
+    """A program whose body is `STUCK_AFTER_CTRL_C[stuck]`, run with a bound on stopping of 2 s."""
+    body = textwrap.indent(STUCK_AFTER_CTRL_C[stuck].strip(), "    ")
+    source = f"""
+import ctypes, signal, time
+import resilinet.cli.program as program
+from resilinet.base.errors import ctrl_c_at_safe_points
+
+program.STOP_SECONDS = 2
+
+def body():
+{body}
+
+program.run_program("stuck.py", body)
+"""
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, timeout=60,
+                          env=environment(PYTHONFAULTHANDLER="1" if fault_handler else ""))
+    assert done.returncode == 130 and done.stdout == "", done.stderr[-2000:]
+    assert time.monotonic() - started < 30  # 2 s after the Ctrl-C, whatever the interpreter's start takes
+    return done
+
+
+@pytest.mark.parametrize("stuck", STUCK_AFTER_CTRL_C)
+def test_6_a_program_that_has_not_stopped_a_while_after_a_ctrl_c_stops_at_once_with_its_line(stuck):
+    line = "stuck.py: interrupted: still stopping 2 s later: stopped at once\n"
+    assert run_stuck(stuck, fault_handler=False).stderr == line
+
+
+def test_6_with_pythons_fault_handler_on_a_program_stuck_after_a_ctrl_c_says_where_it_stuck():
+    lines = run_stuck("a clean-up stuck in C code", fault_handler=True).stderr.splitlines()
+    assert lines[-1] == "stuck.py: interrupted: still stopping 2 s later: stopped at once"
+    main = lines.index(next(line for line in lines if line.startswith("Thread ")))  # after the bound's own thread
+    assert lines[0].startswith("Current thread") and lines[main + 1] == '  File "<string>", line 12 in body'
+
+
+
 @pytest.mark.parametrize("workers, stop", [("1", signal.SIGINT), ("2", signal.SIGINT), ("1", signal.SIGTERM),
                                            ("2", signal.SIGTERM)],
                          ids=["ctrl_c", "ctrl_c_ray", "sigterm", "sigterm_ray"])
@@ -378,7 +441,7 @@ def test_6_ctrl_c_or_sigterm_says_what_was_kept_and_resumes_exactly(tmp_path, lo
         time.sleep(0.05)
     assert process.poll() is None, "the run ended before Ctrl-C"
     process.send_signal(stop)
-    out, err = process.communicate(timeout=120)
+    out, err = ended_within(process, 120)
     assert process.returncode == 130, err[-2000:]
     (path,) = (tmp_path / "results").glob("*.json")
     kept = len(json.loads(path.read_text())["records"])

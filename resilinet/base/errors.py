@@ -1,10 +1,11 @@
-"""The error types the scripts turn into a clear exit, the Ctrl-C watch that makes one of them, and the hold that
-lets a Ctrl-C through only at safe points."""
+"""The error types the scripts turn into a clear exit, the Ctrl-C watch that makes one of them, the hold that
+lets a Ctrl-C through only at safe points, and the bound on the time a program takes to stop after one."""
 from __future__ import annotations
 
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
@@ -45,6 +46,7 @@ def watch_ctrl_c(on_repeat: Callable[[], None] | None = None) -> Iterator[Simple
             on_repeat()
             return
         noted.pressed = True
+        _begin_stopping()
         if callable(previous):
             previous(signum, frame)
         raise KeyboardInterrupt
@@ -75,6 +77,41 @@ def watch_ctrl_c(on_repeat: Callable[[], None] | None = None) -> Iterator[Simple
         sys.unraisablehook, sys.excepthook = previous_unraisablehook, previous_excepthook
         if sys.gettrace() is _raise_keyboard_interrupt:
             sys.settrace(_dropped_interrupt.tracer)
+
+
+_stopping = SimpleNamespace(active=False, begun=None)  # `ends_within`: a block runs; when its first Ctrl-C came
+
+
+@contextmanager
+def ends_within(seconds: float, overrun: Callable[[], None]) -> Iterator[None]:
+    """Bound the time the block takes to stop: once a Ctrl-C is pressed inside it (noted by `watch_ctrl_c` or
+    held by `ctrl_c_at_safe_points`), a daemon thread calls `overrun` if the block has not ended `seconds` later.
+    `overrun` ends the process: the main thread may be stuck in a library's C++ code, where no handler of Python
+    runs."""
+    ended = threading.Event()
+    outer = _stopping.active, _stopping.begun
+    _stopping.active, _stopping.begun = True, None
+
+    def watch() -> None:
+        while not ended.wait(0.5):
+            begun = _stopping.begun
+            if begun is not None and time.monotonic() - begun > seconds:
+                overrun()
+                return
+
+    threading.Thread(target=watch, name="stop-bound", daemon=True).start()
+    try:
+        yield
+    finally:
+        ended.set()
+        _stopping.active, _stopping.begun = outer
+
+
+def _begin_stopping() -> None:
+    """Start the clock of `ends_within`, if a block of it is running, at the first Ctrl-C (in a signal handler:
+    plain assignments only)."""
+    if _stopping.active and _stopping.begun is None:
+        _stopping.begun = time.monotonic()
 
 
 @contextmanager
@@ -134,6 +171,7 @@ def ctrl_c_at_safe_points() -> Iterator[None]:
     def hold(signum, frame):
         if not _held.pressed:
             _held.pressed = True
+            _begin_stopping()
             return
         _held.pressed = False
         _let_through(outside)
