@@ -187,10 +187,16 @@ def test_5_ctrl_c_during_a_deployment_is_one_line_and_stops_the_actors(tmp_path,
         one_line(err, "Experiment/health_deployment.py", "interrupted")
     assert "Traceback" not in log.read_text()
     assert not list((tmp_path / "run" / "results").glob("health_deployment_*")), "nothing half-written"
-    time.sleep(2)
-    left = [p for p in os.listdir("/proc") if p.isdigit() and os.path.exists(f"/proc/{p}/stat")
-            and _session(p) == process.pid]
-    assert not left, "the Ray actors and processes of the deployment are stopped"
+    deadline = time.monotonic() + 10
+    while _in_session(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _in_session(process.pid), "the Ray actors and processes of the deployment are stopped"
+
+
+def _in_session(session):
+    """The processes of the session `session` still running."""
+    return [p for p in os.listdir("/proc")
+            if p.isdigit() and os.path.exists(f"/proc/{p}/stat") and _session(p) == session]
 
 
 def _session(pid):
