@@ -386,27 +386,46 @@ with ctrl_c_at_safe_points():
 }
 
 
-def run_stuck(stuck: str, fault_handler: bool) -> subprocess.CompletedProcess:
-    """A program whose body is `STUCK_AFTER_CTRL_C[stuck]`, run with a bound on stopping of 2 s."""
-    body = textwrap.indent(STUCK_AFTER_CTRL_C[stuck].strip(), "    ")
-    source = f"""
+def program_source(body: str, stop_seconds: float) -> str:
+    """A program run by `run_program` whose body is `body`, with a bound on stopping of `stop_seconds`."""
+    return f"""
 import ctypes, signal, time
 import resilinet.cli.program as program
 from resilinet.base.errors import ctrl_c_at_safe_points
 
-program.STOP_SECONDS = 2
+program.STOP_SECONDS = {stop_seconds}
 
 def body():
-{body}
+{textwrap.indent(body.strip(), "    ")}
 
 program.run_program("stuck.py", body)
 """
+
+
+def run_stuck(stuck: str, fault_handler: bool) -> subprocess.CompletedProcess:
+    """A program whose body is `STUCK_AFTER_CTRL_C[stuck]`, run with a bound on stopping of 2 s."""
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, timeout=60,
-                          env=environment(PYTHONFAULTHANDLER="1" if fault_handler else ""))
+    done = subprocess.run([sys.executable, "-c", program_source(STUCK_AFTER_CTRL_C[stuck], 2)], capture_output=True,
+                          text=True, timeout=60, env=environment(PYTHONFAULTHANDLER="1" if fault_handler else ""))
     assert done.returncode == 130 and done.stdout == "", done.stderr[-2000:]
     assert time.monotonic() - started < 30  # 2 s after the Ctrl-C, whatever the interpreter's start takes
     return done
+
+
+def test_6_a_second_ctrl_c_while_the_clean_up_runs_stops_at_once_with_its_line():
+    body = """
+try:
+    signal.raise_signal(signal.SIGINT)
+finally:
+    print("cleaning up", flush=True)
+    ctypes.CDLL(None).sleep(600)
+"""
+    process = subprocess.Popen([sys.executable, "-c", program_source(body, 600)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=environment(PYTHONFAULTHANDLER=""))
+    assert process.stdout.readline() == "cleaning up\n"
+    process.send_signal(signal.SIGINT)
+    _, err = ended_within(process, 30)
+    assert process.returncode == 130 and err == "stuck.py: interrupted again: stopped at once\n"
 
 
 @pytest.mark.parametrize("stuck", STUCK_AFTER_CTRL_C)

@@ -55,5 +55,7 @@ def run_program(program: str, body: Callable[[], T]) -> T:
 
 
 def _exit_interrupted(program: str, message: str) -> None:
-    print(f"{program}: {message}", file=sys.stderr, flush=True)
+    """Say `message` and end the process now. Written to file descriptor 2 directly: the main thread may be stuck,
+    or interrupted, inside a write to sys.stderr, whose buffer a second writer would wait for or refuse."""
+    os.write(2, f"{program}: {message}\n".encode())
     os._exit(130)
