@@ -26,7 +26,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-from conftest import EXPERIMENT_DIR, glob_while_running, write_mhealth_logs  # noqa: E402
+from conftest import EXPERIMENT_DIR, glob_while_running, session_processes, write_mhealth_logs  # noqa: E402
 
 from resilinet.cli.parser import parse_flags  # noqa: E402
 
@@ -82,17 +82,10 @@ def one_deployment(folder: Path, logs: Path, delay_s: float) -> tuple[int | None
         return process.wait(), process.communicate()[1] + "\nstill running 120 s after the Ctrl-C", 120.0
     waited = time.monotonic() - pressed
     time.sleep(5)
-    left = [p for p in os.listdir("/proc") if p.isdigit() and _session(p) == process.pid]
+    left = session_processes(process.pid)
     if left:
-        stderr += f"\nprocesses of its group left 5 s after its exit: {', '.join(left)}"
+        stderr += f"\nprocesses of its group left 5 s after its exit: {', '.join(map(str, left))}"
     return process.returncode, stderr, waited
-
-
-def _session(pid: str) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[3])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 def clean(code: int | None, stderr: str) -> bool:

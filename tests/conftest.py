@@ -297,6 +297,19 @@ def task_processes(root_pid):
     return [pid for pid, title in titles.items() if title.startswith(b"ray::run_job_task") and under_root(pid)]
 
 
+def session_processes(session: int) -> list[int]:
+    """Pids of the processes still running in the session `session` (a program started with start_new_session,
+    as a terminal starts a job: the program and what it started, Ray's processes included)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[3]) == session:
+                found.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
 def ended_within(process: subprocess.Popen, seconds: float) -> tuple[str | None, str | None]:
     """(stdout, stderr) of `process` once it has ended. One still running `seconds` on is stopped with SIGABRT, so
     that Python's fault handler (on in the tests' processes) prints where each of its threads was, then killed

@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import EXPERIMENT_DIR, REPO, copy_run, ended_within, run_in_process, run_script
+from conftest import EXPERIMENT_DIR, REPO, copy_run, ended_within, run_in_process, run_script, session_processes
 
 from resilinet.base.errors import UserError
 from resilinet.base.files import write_text_atomically
@@ -188,22 +188,9 @@ def test_5_ctrl_c_during_a_deployment_is_one_line_and_stops_the_actors(tmp_path,
     assert "Traceback" not in log.read_text()
     assert not list((tmp_path / "run" / "results").glob("health_deployment_*")), "nothing half-written"
     deadline = time.monotonic() + 10
-    while _in_session(process.pid) and time.monotonic() < deadline:
+    while session_processes(process.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not _in_session(process.pid), "the Ray actors and processes of the deployment are stopped"
-
-
-def _in_session(session):
-    """The processes of the session `session` still running."""
-    return [p for p in os.listdir("/proc")
-            if p.isdigit() and os.path.exists(f"/proc/{p}/stat") and _session(p) == session]
-
-
-def _session(pid):
-    try:
-        return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[3])
-    except (OSError, IndexError, ValueError):
-        return None
+    assert not session_processes(process.pid), "the Ray actors and processes of the deployment are stopped"
 
 
 def test_6_two_runs_unpacking_one_archive_at_once_read_one_whole_copy(tmp_path, monkeypatch):
