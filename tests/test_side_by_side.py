@@ -25,9 +25,10 @@ from conftest import (
     write_mhealth_logs,
 )
 
+from resilinet.base import files
 from resilinet.base.errors import UserError, ctrl_c_at_safe_points, safe_point, watch_ctrl_c
-from resilinet.base.files import write_text_atomically
-from resilinet.runs.results import new_results_path
+from resilinet.base.files import publish_new, write_text_atomically
+from resilinet.runs.results import claim_results_name
 
 SCRIPT = "health_average_accuracy.py"
 QUICK = ["--epochs=2", "--iterations=1", "--batch_size=64", "--verbose=0", "--verify_checksums=false"]
@@ -101,12 +102,58 @@ def test_1_two_runs_started_at_once_keep_their_own_results_and_weights(tmp_path,
     assert code == 2 and "were made with other constants (seed: 5 there, 7 here)" in err
 
 
+def publish_results(folder, data=b"{}"):
+    return claim_results_name(folder, "x_average_accuracy", lambda path: path if publish_new(path, data) else None)
+
+
 def test_1_results_names_started_in_the_same_second_never_collide(tmp_path):
-    paths = [new_results_path(tmp_path, "x_average_accuracy") for _ in range(3)]
+    paths = [publish_results(tmp_path) for _ in range(3)]
     stems = [p.stem.removeprefix("x_average_accuracy_") for p in paths]
     assert len(set(paths)) == 3 and all(p.exists() for p in paths)
     if stems[0] == stems[2].removesuffix("-3"):  # all three in one second
         assert stems[1:] == [f"{stems[0]}-2", f"{stems[0]}-3"]
+
+
+@pytest.mark.parametrize("links", ["hard links", "no hard links"])
+def test_1_a_new_file_is_published_whole_and_only_once(tmp_path, monkeypatch, links):
+    if links == "no hard links":
+        def refuse(source, target):
+            raise OSError(errno.EPERM, "Operation not permitted")
+
+        monkeypatch.setattr(files.os, "link", refuse)
+    path = tmp_path / "x.json"
+    assert publish_new(path, b"first") and path.read_bytes() == b"first"
+    assert not publish_new(path, b"second") and path.read_bytes() == b"first", "a taken name is left as it is"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"], "no partial file is left"
+
+
+def test_1_a_results_file_is_never_seen_empty_or_cut_short(tmp_path):
+    """Another process publishes results files one after another while this one reads each as soon as its name
+    appears (how a reporter, a resume or a test sees a starting run): every read is the whole document."""
+    document = json.dumps({"records": [], "padding": "x" * 200_000})
+    (tmp_path / "document").write_text(document)
+    writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import sys
+        from pathlib import Path
+        from resilinet.base.files import publish_new
+        from resilinet.runs.results import claim_results_name
+        data = Path(sys.argv[1]).read_bytes()
+        for _ in range(150):
+            claim_results_name(Path(sys.argv[2]), "x_average_accuracy",
+                               lambda path: path if publish_new(path, data) else None)
+        """), str(tmp_path / "document"), str(tmp_path / "results")], env={**os.environ, "PYTHONPATH": str(REPO)})
+    seen, wrong = set(), []
+    while writer.poll() is None or len(seen) < 150:
+        for path in (tmp_path / "results").glob("*.json"):
+            if path not in seen:
+                seen.add(path)
+                text = path.read_text()
+                if text != document:
+                    wrong.append(f"{path.name}: {len(text)} of {len(document)} characters")
+        if writer.poll() not in (None, 0):
+            break
+    assert writer.wait() == 0 and len(seen) == 150
+    assert not wrong, wrong[:5]
 
 
 # 2. --resume with a hand-edited results file

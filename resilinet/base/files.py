@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,11 +59,42 @@ def check_room(path: Path, size: int) -> None:
         raise full_disk_error(path)
 
 
-def create_new(path: Path) -> bool:
-    """Create the empty file `path` if no file has that name yet (atomically: of two runs trying the
-    same name, one gets it); return whether this call created it."""
+def publish_new(path: Path, data: bytes) -> bool:
+    """Write `data` as the new file `path` if no file has that name yet, and return whether this call wrote it.
+    Exclusive (of two processes trying the same name, one gets it) and whole: the name appears with all of
+    `data` in it, so a reader, or a kill at any moment, never meets the file empty or cut short."""
+    path = Path(path)
+    partial = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.partial")
+    try:
+        partial.write_bytes(data)
+        try:
+            os.link(partial, path)  # fails, leaving `path` as it is, where the name is taken
+        except FileExistsError:
+            return False
+        except OSError as error:
+            if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
+                raise
+            return _publish_new_without_links(path, data)  # a file system without hard links
+        return True
+    except OSError as error:
+        raise unwritable_error(path, error) from None
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _publish_new_without_links(path: Path, data: bytes) -> bool:
+    """`publish_new` on a file system without hard links: the name is taken empty, then filled atomically (a reader
+    may meet it empty for that moment)."""
     try:
         with open(path, "x"):
-            return True
+            pass
     except FileExistsError:
         return False
+    except OSError as error:
+        raise unwritable_error(path, error) from None
+    try:
+        write_bytes_atomically(path, data)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return True

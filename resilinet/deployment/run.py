@@ -3,7 +3,6 @@ the test set through them and compare with the in-process simulation (`deploy`),
 (`write_results`). Its command line: cli/deployment_script.py."""
 from __future__ import annotations
 
-import json
 import shlex
 import time
 from collections import deque
@@ -15,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from resilinet.base.errors import UserError, ctrl_c_at_safe_points
-from resilinet.base.files import write_text_atomically
+from resilinet.base.files import publish_new, write_text_atomically
 from resilinet.base.keras_import import import_keras
 from resilinet.base.settings import Check, as_dict
 from resilinet.core.failure_files import read_failure_model
@@ -23,7 +22,7 @@ from resilinet.core.failure_models import FailureModel, Independent, describe, e
 from resilinet.core.kinds import ModelKind
 from resilinet.core.splits import Split
 from resilinet.data.definition import DatasetDefinition
-from resilinet.runs.results import new_results_path
+from resilinet.runs.results import claim_results_name, document_text
 
 LATENCY_CLASSES = ("no failure", "node known dead", "node died mid-request", "node late")
 
@@ -395,7 +394,8 @@ def stream_lines(entry: dict[str, Any], metric: str) -> list[str]:
 
 def write_results(document: dict[str, Any], results_dir: Path) -> Path:
     """Write a deployment's results document and its text (`render`) into `results_dir`; the .json's path."""
-    json_path = new_results_path(Path(results_dir), document["experiment"])
-    write_text_atomically(json_path, json.dumps(document, indent=1, default=str) + "\n")
+    data = document_text(document).encode()
+    json_path = claim_results_name(Path(results_dir), document["experiment"],
+                                   lambda path: path if publish_new(path, data) else None)
     write_text_atomically(json_path.with_suffix(".txt"), render(document))
     return json_path

@@ -12,16 +12,23 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from resilinet.base.errors import UserError
-from resilinet.base.files import create_new, write_text_atomically
+from resilinet.base.files import publish_new, write_text_atomically
 from resilinet.base.settings import Check
 from resilinet.core.topology import Topology
 from resilinet.runs.settings import absent_values, compared
+
+T = TypeVar("T")
+
+
+def document_text(document: Mapping[str, Any]) -> str:
+    """The text of a results file (.json): indented, one value per line, ending in a newline."""
+    return json.dumps(document, indent=1, default=str) + "\n"
 
 
 def mean_and_std(values: Sequence[float]) -> tuple[float, float | None]:
@@ -157,15 +164,16 @@ def lock_path(json_path: Path) -> Path:
     return Path(json_path).with_suffix(".lock")
 
 
-def new_results_path(results_dir: Path, experiment: str) -> Path:
-    """Create and return the empty results file <experiment>_<start time>.json, with -2, -3, ...
-    after the time when another run started in the same second took the name."""
+def claim_results_name(results_dir: Path, experiment: str, claim: Callable[[Path], T | None]) -> T:
+    """Give `claim` the results file names <experiment>_<start time>.json, then with -2, -3, ... after the time,
+    skipping names that exist, until it takes one (returns what it made of it, not None): `claim` writes the file
+    with `publish_new`, so that of two runs started in the same second each gets its own name."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     Path(results_dir).mkdir(parents=True, exist_ok=True)
     for n in itertools.count(1):
         path = Path(results_dir) / f"{experiment}_{stamp if n == 1 else f'{stamp}-{n}'}.json"
-        if create_new(path):
-            return path
+        if not path.exists() and (claimed := claim(path)) is not None:
+            return claimed
 
 
 def run_files_of(document: Mapping[str, Any], json_path: Path, experiment: str,
@@ -247,30 +255,27 @@ class ResultsLog:
     @classmethod
     def create(cls, results_dir: Path, models_dir: Path | None, run: RunDescription, command: str = "",
                saved: RunFiles | None = None) -> ResultsLog:
-        """A new run: its results file under a name no other run has (created exclusively) and its own
-        weights folder <models_dir>/<experiment>/<run id>/ (or the files of the run whose `saved`
-        weights it evaluates), written at once with no record yet."""
-        taken, experiment = [], run.experiment  # names whose weights folder a run writing its results elsewhere holds
-        while True:
-            json_path = new_results_path(Path(results_dir), experiment)
-            if saved is not None:
-                break
-            own = own_weights_dir(models_dir, json_path, experiment)
+        """A new run: its results file, written whole with no record yet under a name no other run has, and its own
+        weights folder <models_dir>/<experiment>/<run id>/ (or the files of the run whose `saved` weights it
+        evaluates)."""
+        def claim(json_path: Path) -> ResultsLog | None:
+            own = None if saved is not None else own_weights_dir(models_dir, json_path, run.experiment)
             try:
-                own.mkdir(parents=True)
-                break
+                if own is not None:
+                    own.mkdir(parents=True)
             except FileExistsError:
-                taken.append(json_path)
-        for path in taken:
-            path.unlink()
-        log = cls(json_path, run, saved or RunFiles(own, json_path.with_suffix("")), [command] if command else [])
-        log.owns_weights = saved is None
-        try:
-            log.write()
-        except BaseException:
-            json_path.unlink(missing_ok=True)
-            raise
-        return log
+                return None  # a run writing its results elsewhere holds the weights folder of this name
+            log = cls(json_path, run, saved or RunFiles(own, json_path.with_suffix("")), [command] if command else [])
+            log.owns_weights = own is not None
+            published = False
+            try:
+                published = log.publish()
+            finally:
+                if own is not None and not published:
+                    own.rmdir()
+            return log if published else None
+
+        return claim_results_name(Path(results_dir), run.experiment, claim)
 
     @classmethod
     def resume(cls, json_path: Path, run: RunDescription, command: str = "") -> ResultsLog:
@@ -348,19 +353,32 @@ class ResultsLog:
                     rows[-1]["sampled_within"] = max((e["high"] - e["low"]) / 2 for e in estimates)
         return rows
 
+    def document(self) -> dict[str, Any]:
+        return {"experiment": self.experiment, "experiment_type": self.experiment_type, "metric": self.metric,
+                "config": self.config, "commands": self.commands,
+                "run": {"weights_dir": str(self.files.weights_dir), "training_logs": str(self.files.log_dir),
+                        "relative_to_results": {  # where a moved run's folders are looked for
+                            "weights_dir": os.path.relpath(self.files.weights_dir, self.json_path.parent),
+                            "training_logs": os.path.relpath(self.files.log_dir, self.json_path.parent)}},
+                "failable_nodes": list(self.topology.failable),
+                "skip_order": [list(skip) for skip in self.topology.skips],  # the order of a record's skip bits
+                "reliability_settings": self.settings, "variants": self.variant_order, "records": self.records,
+                "summary": self.summary()}
+
     def write(self) -> None:
-        document = {"experiment": self.experiment, "experiment_type": self.experiment_type, "metric": self.metric,
-                    "config": self.config, "commands": self.commands,
-                    "run": {"weights_dir": str(self.files.weights_dir), "training_logs": str(self.files.log_dir),
-                            "relative_to_results": {  # where a moved run's folders are looked for
-                                "weights_dir": os.path.relpath(self.files.weights_dir, self.json_path.parent),
-                                "training_logs": os.path.relpath(self.files.log_dir, self.json_path.parent)}},
-                    "failable_nodes": list(self.topology.failable),
-                    "skip_order": [list(skip) for skip in self.topology.skips],  # the order of a record's skip bits
-                    "reliability_settings": self.settings, "variants": self.variant_order, "records": self.records,
-                    "summary": self.summary()}
-        write_text_atomically(self.json_path, json.dumps(document, indent=1, default=str) + "\n")
+        write_text_atomically(self.json_path, document_text(self.document()))
         write_text_atomically(self.text_path, self.render())
+
+    def publish(self) -> bool:
+        """Write the files of a new run under its name, unless another run took the name first (False)."""
+        if not publish_new(self.json_path, document_text(self.document()).encode()):
+            return False
+        try:
+            write_text_atomically(self.text_path, self.render())
+        except BaseException:
+            self.json_path.unlink(missing_ok=True)
+            raise
+        return True
 
     def render(self) -> str:
         metric = self.metric.replace("_", "-")
