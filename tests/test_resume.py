@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import EXPERIMENT_DIR, REPO, TWO_ITERATIONS, copy_run, run_script, run_weights
+from conftest import EXPERIMENT_DIR, REPO, TWO_ITERATIONS, copy_run, glob_while_running, run_script, run_weights
 
 FAST = list(TWO_ITERATIONS)
 SCRIPT = "health_average_accuracy.py"
@@ -42,7 +42,7 @@ def test_killed_run_resumes_to_the_uninterrupted_records(tmp_path, data_flag, pl
     deadline = time.monotonic() + 300
     try:
         while time.monotonic() < deadline and process.poll() is None:
-            logs = list((tmp_path / "results").glob("*.json"))
+            logs = glob_while_running(tmp_path / "results", "*.json")
             if logs and json.loads(logs[0].read_text())["records"]:
                 break
             time.sleep(0.05)
