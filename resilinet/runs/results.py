@@ -260,11 +260,11 @@ class ResultsLog:
         evaluates)."""
         def claim(json_path: Path) -> ResultsLog | None:
             own = None if saved is not None else own_weights_dir(models_dir, json_path, run.experiment)
-            try:
-                if own is not None:
+            if own is not None:
+                try:
                     own.mkdir(parents=True)
-            except FileExistsError:
-                return None  # a run writing its results elsewhere holds the weights folder of this name
+                except FileExistsError:
+                    return None  # a run writing its results elsewhere holds the weights folder of this name
             log = cls(json_path, run, saved or RunFiles(own, json_path.with_suffix("")), [command] if command else [])
             log.owns_weights = own is not None
             published = False
@@ -354,6 +354,7 @@ class ResultsLog:
         return rows
 
     def document(self) -> dict[str, Any]:
+        """What the results .json holds: the run's constants, commands and folders, its records and summary."""
         return {"experiment": self.experiment, "experiment_type": self.experiment_type, "metric": self.metric,
                 "config": self.config, "commands": self.commands,
                 "run": {"weights_dir": str(self.files.weights_dir), "training_logs": str(self.files.log_dir),
