@@ -81,6 +81,25 @@ def test_finished_weights_without_record_are_evaluated_not_retrained_with_the_lo
     assert scores(resumed) == scores(plain[1])
 
 
+def test_a_finished_run_given_more_iterations_keeps_its_records_and_adds_the_uninterrupted_runs(tmp_path, data_flag,
+                                                                                                plain, capsys):
+    # As reproduction/cifar/run.sh extends its one-iteration ResNet-18 run to three: `--resume=latest --iterations=N`.
+    one_iteration = [flag for flag in FAST if not flag.startswith("--iterations=")] + ["--iterations=1"]
+    first = run_script(SCRIPT, data_flag, *one_iteration, cwd=tmp_path)
+    path = only_json(tmp_path)
+    kept = run_weights(tmp_path, "health_average_accuracy") / "Vanilla_iter1.weights.h5"
+    kept_bytes = kept.read_bytes()
+    capsys.readouterr()
+    extended = run_script(SCRIPT, data_flag, "--verbose=0", "--resume=latest", "--iterations=2", cwd=tmp_path)
+    out = capsys.readouterr().out
+    assert only_json(tmp_path) == path, "the run's own file goes on, no second one"
+    assert extended["records"][:3] == first["records"], "iteration 1 is kept as it was"
+    assert "iteration 1/2" not in out and "iteration 2/2 Vanilla (trained" in out
+    assert scores(extended) == scores(plain[1]) and extended["summary"] == plain[1]["summary"]
+    assert extended["config"]["iterations"] == 2
+    assert kept.read_bytes() == kept_bytes, "iteration 1's weights are not written again"
+
+
 def test_resuming_a_finished_run_does_nothing(tmp_path, data_flag, plain, capsys):
     before = copy_run(plain[0], tmp_path).read_text()
     capsys.readouterr()
