@@ -39,6 +39,27 @@ def test_a_run_with_verbose_0_prints_only_its_own_lines(tmp_path, request, datas
     assert not START_UP_NOISE.search(done.stdout), done.stdout
 
 
+RETRACING_CODE = """
+import tensorflow as tf
+from resilinet.base.keras_import import import_keras
+import_keras()
+def new_function():  # as each model trained in a process gets its own training function
+    return tf.function(lambda x: x * 2)
+for size in range(1, 12):
+    new_function()(tf.zeros([size]))
+tf.get_logger().warning("another warning of tensorflow's")
+"""
+
+
+def test_tensorflows_retracing_hint_is_not_printed_and_its_other_warnings_are():
+    pytest.importorskip("tensorflow")
+    done = subprocess.run([sys.executable, "-c", RETRACING_CODE], env={**environment(), "KERAS_BACKEND": "tensorflow"},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "retracing" not in done.stderr, done.stderr
+    assert "another warning of tensorflow's" in done.stderr, done.stderr
+
+
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_help_piped_into_head_ends_quietly(script):
     command = f"{sys.executable} {EXPERIMENT_DIR / script} --help | head -1"

@@ -3,10 +3,14 @@
 `import_keras` imports it without TensorFlow's C++ start-up lines: absl's "All log messages before
 absl::InitializeLog()" warning, the oneDNN and CPU-feature notes (`I0000 ... port.cc`, `cpu_feature_guard`).
 TF_CPP_MIN_LOG_LEVEL does not hide all of them, so while Keras imports, stderr goes to a file and only the other lines
-are passed on. A user who set TF_CPP_MIN_LOG_LEVEL sees what TensorFlow prints."""
+are passed on. A user who set TF_CPP_MIN_LOG_LEVEL sees what TensorFlow prints. TensorFlow's Python warning that a
+tf.function "triggered tf.function retracing" is dropped whatever the variables say: every model a process trains gets
+its own training and prediction functions, which TensorFlow's heuristic takes for one function traced again and again
+(in a run of few batches, as a first try on a small data folder, it warns from the third model on)."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -17,10 +21,27 @@ from types import ModuleType
 
 START_UP_LINE = re.compile(r"^(?:[IW]\d{4} \d\d:\d\d:|WARNING: All log messages before absl::InitializeLog\(\)"
                            r"|To enable the following instructions: )")
+RETRACING_WARNING = "triggered tf.function retracing"
+
+
+class DropRetracingWarning(logging.Filter):
+    """Drops TensorFlow's warning that a tf.function was traced again (see the module's docstring)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return RETRACING_WARNING not in record.getMessage()
+
+
+def drop_retracing_warnings() -> None:
+    """Put DropRetracingWarning on TensorFlow's Python logger, once."""
+    logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, DropRetracingWarning) for f in logger.filters):
+        logger.addFilter(DropRetracingWarning())
 
 
 def import_keras() -> ModuleType:
-    """The keras module, imported (the first time) with TensorFlow's start-up lines kept off stderr."""
+    """The keras module, imported (the first time) with TensorFlow's start-up lines kept off stderr, and TensorFlow's
+    retracing warning dropped."""
+    drop_retracing_warnings()
     if "keras" in sys.modules or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
         import keras
 
