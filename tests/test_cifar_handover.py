@@ -2,6 +2,7 @@
 logs and the state of the training in progress under reproduction/cifar/, and restore.sh (run.sh's first step)
 puts them back into a work folder at any path, where the resume looks for them."""
 import gzip
+import io
 import json
 import os
 import shutil
@@ -9,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import REPO
 
@@ -17,7 +19,7 @@ from resilinet.runs.results import run_files_of
 EXPERIMENT = "cifar_mobilenet_average_accuracy"
 NAME = f"{EXPERIMENT}_20260101-000000"
 STATE = f"models/{EXPERIMENT}/20260101-000000/ResiliNet_iter1.training.npz"
-SCRIPTS = ("snapshot.sh", "restore.sh", "run_folders.py")
+SCRIPTS = ("snapshot.sh", "restore.sh", "run_folders.py", "stored_ahead.py")
 
 
 @pytest.fixture
@@ -84,3 +86,83 @@ def test_a_restore_cut_short_is_done_again_whole(repository, tmp_path):
     assert restored.returncode == 0, restored.stderr
     assert state.read_bytes() == files[STATE]
     assert (work / f"results/{NAME}.json").read_bytes() == files[f"results/{NAME}.json"]
+
+
+def state_after(epoch: int) -> bytes:
+    """A training state as the training saves it (meta names its last finished epoch), with weights to tell it by."""
+    buffer = io.BytesIO()
+    np.savez(buffer, meta=np.array(json.dumps({"epoch": epoch, "best_value": 0.5, "best_epoch": epoch})),
+             fingerprint=np.array("job"), **{"weights/0": np.full(4, epoch, dtype=np.float32)})
+    return buffer.getvalue()
+
+
+def earlier_session(work: Path, records: list, state: bytes | None, log_rows: int) -> None:
+    """The run as a session before left it in `work` on this machine."""
+    work_folder(work)
+    path = work / f"results/{NAME}.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "records": records}))
+    rows = "".join(f"{epoch},2\n" for epoch in range(1, log_rows + 1))
+    (work / f"results/{NAME}/ResiliNet_iter1.csv").write_text("epoch,loss\n" + rows)
+    (work / STATE).unlink()
+    if state is not None:
+        (work / STATE).write_bytes(state)
+
+
+def store(repository: Path, work: Path) -> None:
+    """What snapshot.sh --with-state stores of `work`'s run (by hand: its records are not ones a report can read)."""
+    stored = repository / "reproduction/cifar"
+    (stored / "results").mkdir(exist_ok=True)
+    (stored / f"results/{NAME}.json.gz").write_bytes(gzip.compress((work / f"results/{NAME}.json").read_bytes()))
+    shutil.copytree(work / f"results/{NAME}", stored / f"results/{NAME}")
+    (stored / f"state/{NAME}").mkdir(parents=True)
+    (stored / f"state/{NAME}/ResiliNet_iter1.training.npz.gz").write_bytes(gzip.compress((work / STATE).read_bytes()))
+
+
+VANILLA = {"iteration": 1, "variant": "Vanilla"}
+
+
+AHEAD_BY_ITS_STATE = "its state of ResiliNet_iter1.training.npz is after epoch 3, the work folder's "
+
+
+@pytest.mark.parametrize("state, records, ahead", [
+    (state_after(1), [VANILLA], AHEAD_BY_ITS_STATE + "after epoch 1"),
+    (None, [VANILLA], AHEAD_BY_ITS_STATE + "missing"),
+    (b"cut short", [VANILLA], AHEAD_BY_ITS_STATE + "after epoch 0"),
+    (state_after(3), [], f"it holds 1 record(s) that WORK/results/{NAME}.json lacks"),
+    (state_after(3), [VANILLA], None),
+    (state_after(5), [VANILLA], None),
+    (state_after(1), [VANILLA, {"iteration": 1, "variant": "DFG"}], None),
+], ids=["an earlier epoch", "no state yet", "a damaged state", "a record fewer", "the same", "a later epoch",
+        "a record more"])
+def test_an_earlier_sessions_copy_of_the_run_is_replaced_by_a_stored_run_that_went_further(repository, tmp_path,
+                                                                                           state, records, ahead):
+    earlier_session(tmp_path / "session1", [VANILLA], state_after(3), log_rows=3)
+    store(repository, tmp_path / "session1")
+    work = tmp_path / "machine" / "work"
+    earlier_session(work, records, state, log_rows=1)
+    before = {path: path.read_bytes() for path in work.rglob("*") if path.is_file()}
+    restored = run(repository / "reproduction/cifar/restore.sh", work)
+    assert restored.returncode == 0, restored.stderr
+    if ahead is None:
+        assert restored.stdout == "", "a copy as far as the stored run, or further, is left as it is"
+        assert {path: path.read_bytes() for path in work.rglob("*") if path.is_file()} == before
+        return
+    assert restored.stdout == (f"{NAME}: the run stored under reproduction/cifar/ is ahead of {work}'s "
+                               f"({ahead.replace('WORK', str(work))}): putting it back\n"
+                               f"restored {NAME} from reproduction/cifar/\n")
+    for path in (STATE, f"results/{NAME}.json", f"results/{NAME}/ResiliNet_iter1.csv"):
+        assert (work / path).read_bytes() == (tmp_path / "session1" / path).read_bytes(), path
+    assert not list(work.rglob("*.partial"))
+    again = run(repository / "reproduction/cifar/restore.sh", work)
+    assert again.returncode == 0 and again.stdout == "", "put back once"
+
+
+def test_a_finished_models_stored_state_does_not_make_the_stored_run_ahead(repository, tmp_path):
+    # snapshot.sh keeps the state a model had while it trained; once finished, its work folder holds none
+    earlier_session(tmp_path / "session1", [VANILLA, {"iteration": 1, "variant": "ResiliNet"}], state_after(3), 3)
+    store(repository, tmp_path / "session1")
+    work = tmp_path / "work"
+    earlier_session(work, [VANILLA, {"iteration": 1, "variant": "ResiliNet"}], None, log_rows=3)
+    restored = run(repository / "reproduction/cifar/restore.sh", work)
+    assert restored.returncode == 0 and restored.stdout == "", restored
+    assert not (work / STATE).exists()

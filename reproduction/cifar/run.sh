@@ -9,7 +9,8 @@
 # FLAGs go to every script (flags that change results are refused on resume).
 # On a new machine (WORK_DIR without results, any path), restore.sh first puts back what snapshot.sh stored:
 # each results file and its training logs, and the state of the training in progress (state/),
-# so the run continues at the epoch of the last snapshot --with-state.
+# so the run continues at the epoch of the last snapshot --with-state; it does the same over a WORK_DIR that an
+# earlier session left behind where the stored run has gone further (stored_ahead.py).
 set -u
 repository=$(cd "$(dirname "$0")/../.." && pwd)
 data=$1
