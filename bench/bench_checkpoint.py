@@ -29,14 +29,8 @@ from cifar_common import CIFAR_MOBILENET  # noqa: E402
 from resilinet.cli.parser import parse_flags  # noqa: E402
 from resilinet.core.kinds import ModelKind  # noqa: E402
 from resilinet.core.splits import Data, Split  # noqa: E402
-from resilinet.runs.training import (  # noqa: E402
-    TrainingPlan,
-    TrainingState,
-    compile_model,
-    fingerprint_of,
-    save_state,
-    train,
-)
+from resilinet.runs.training import TrainingPlan, compile_model, fingerprint_of, train  # noqa: E402
+from resilinet.runs.training_state import TrainingState, save_state  # noqa: E402
 from resilinet.runs.variants import average_accuracy_variants, model_options  # noqa: E402
 
 DEFAULTS = {"samples": 1024, "epochs": 3, "repeats": 3}

@@ -2,12 +2,12 @@
 logs and the state of the training in progress under reproduction/cifar/, and restore.sh (run.sh's first step)
 puts them back into a work folder at any path, where the resume looks for them."""
 import gzip
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +15,7 @@ import pytest
 from conftest import REPO
 
 from resilinet.runs.results import run_files_of
+from resilinet.runs.training_state import TrainingState, save_state
 
 EXPERIMENT = "cifar_mobilenet_average_accuracy"
 NAME = f"{EXPERIMENT}_20260101-000000"
@@ -89,11 +90,11 @@ def test_a_restore_cut_short_is_done_again_whole(repository, tmp_path):
 
 
 def state_after(epoch: int) -> bytes:
-    """A training state as the training saves it (meta names its last finished epoch), with weights to tell it by."""
-    buffer = io.BytesIO()
-    np.savez(buffer, meta=np.array(json.dumps({"epoch": epoch, "best_value": 0.5, "best_epoch": epoch})),
-             fingerprint=np.array("job"), **{"weights/0": np.full(4, epoch, dtype=np.float32)})
-    return buffer.getvalue()
+    """A training state saved by the training after `epoch`, with weights to tell it by."""
+    weights = [np.full(4, epoch, dtype=np.float32)]
+    with tempfile.TemporaryDirectory() as folder:
+        save_state(Path(folder) / "state.npz", TrainingState(epoch, 0.5, epoch, weights, weights, [], "job"))
+        return (Path(folder) / "state.npz").read_bytes()
 
 
 def earlier_session(work: Path, records: list, state: bytes | None, log_rows: int) -> None:
@@ -155,6 +156,19 @@ def test_an_earlier_sessions_copy_of_the_run_is_replaced_by_a_stored_run_that_we
     assert not list(work.rglob("*.partial"))
     again = run(repository / "reproduction/cifar/restore.sh", work)
     assert again.returncode == 0 and again.stdout == "", "put back once"
+
+
+def test_a_damaged_stored_state_leaves_an_earlier_sessions_copy_as_it_is(repository, tmp_path):
+    earlier_session(tmp_path / "session1", [VANILLA], state_after(3), log_rows=3)
+    store(repository, tmp_path / "session1")
+    stored_state = repository / f"reproduction/cifar/state/{NAME}/ResiliNet_iter1.training.npz.gz"
+    stored_state.write_bytes(stored_state.read_bytes()[:100])
+    work = tmp_path / "machine" / "work"
+    earlier_session(work, [VANILLA], state_after(1), log_rows=1)
+    before = {path: path.read_bytes() for path in work.rglob("*") if path.is_file()}
+    restored = run(repository / "reproduction/cifar/restore.sh", work)
+    assert restored.returncode == 0 and restored.stdout == "" and restored.stderr == "", restored
+    assert {path: path.read_bytes() for path in work.rglob("*") if path.is_file()} == before
 
 
 def test_a_finished_models_stored_state_does_not_make_the_stored_run_ahead(repository, tmp_path):

@@ -23,6 +23,8 @@ from conftest import (
 )
 from test_camera import slice_dir  # noqa: F401  (fixture: a slice of the real camera data)
 
+from resilinet.runs.training_state import saved_epoch
+
 HEALTH = ["health_average_accuracy.py", "--epochs=6", "--batch_size=64", "--verbose=0", "--verify_checksums=false",
           "--iterations=1", "--checkpoint_seconds=0"]
 HEALTH_ROWS = 300  # rows a subject of the generated logs
@@ -133,11 +135,14 @@ def test_a_run_killed_mid_model_resumes_at_its_saved_epoch_and_matches_an_uninte
     epochs = epochs_of(flags)
     saved = len(open(results.with_suffix("") / f"{model}.csv").read().splitlines()) - 1
     assert 1 <= saved < epochs, "killed in the middle of a model"
+    (state,) = (tmp_path / "killed" / "models").glob(f"*/*/{model}.training.npz")
+    state_epoch = saved_epoch(state)  # what a tool reads without Keras (the CIFAR hand-over) is what training reads
+    assert 1 <= state_epoch <= saved
 
     code, out, err = run_in_process(script, *flags, "--resume=latest", cwd=tmp_path / "killed")
     assert code == 0, err[-3000:]
     variant, iteration = model.rsplit("_iter", 1)
-    assert f"iteration {iteration}/1 {variant} (trained, resumed after epoch " in out
+    assert f"iteration {iteration}/1 {variant} (trained, resumed after epoch {state_epoch}, " in out
     resumed = json.loads(results.read_text())
     assert scores(resumed) == scores(plain)
     assert_same_weights(plain_folder, tmp_path / "killed", experiment)
@@ -154,6 +159,7 @@ def test_a_damaged_epoch_checkpoint_is_named_and_that_model_trains_from_its_star
     copy_run(killed(script, *flags)[0], tmp_path / "killed")
     (state,) = (tmp_path / "killed" / "models").glob("*/*/*.training.npz")
     state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])
+    assert saved_epoch(state) == 0
     code, out, err = run_in_process(script, *flags, "--resume=latest", cwd=tmp_path / "killed")
     assert code == 0, err[-3000:]
     assert f"warning: {state.relative_to(tmp_path / 'killed')} is damaged (" in out

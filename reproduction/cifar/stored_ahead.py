@@ -7,27 +7,16 @@ a resume would otherwise train again what the stored run holds. Prints why and e
     usage: python reproduction/cifar/stored_ahead.py STORED_RESULTS_GZ WORK_DIR"""
 import gzip
 import io
-import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from resilinet.base.errors import UserError
 from resilinet.runs.results import own_weights_dir, read_document
+from resilinet.runs.training_state import saved_epoch
 
 
 def done(document) -> set[tuple[int, str]]:
     return {(record["iteration"], record["variant"]) for record in document["records"]}
-
-
-def state_epoch(data: bytes) -> int:
-    """The last finished epoch a state file (its bytes) was saved at; 0 for a damaged one."""
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as saved:
-            return int(json.loads(str(saved["meta"]))["epoch"])
-    except Exception:  # a truncated or foreign file fails in zipfile, numpy or json in many ways
-        return 0
 
 
 def why_ahead(stored: Path, work: Path) -> str:
@@ -46,8 +35,11 @@ def why_ahead(stored: Path, work: Path) -> str:
         in_progress = weights_dir / state.name.removesuffix(".gz")
         if in_progress.name in finished:  # a finished model's state, stored while it trained: never read again
             continue
-        stored_epoch = state_epoch(gzip.decompress(state.read_bytes()))
-        work_epoch = state_epoch(in_progress.read_bytes()) if in_progress.is_file() else 0
+        try:
+            stored_epoch = saved_epoch(io.BytesIO(gzip.decompress(state.read_bytes())))
+        except (OSError, EOFError):  # a damaged stored state is never put back over a training in progress
+            stored_epoch = 0
+        work_epoch = saved_epoch(in_progress) if in_progress.is_file() else 0
         if stored_epoch > work_epoch:
             return f"its state of {in_progress.name} is after epoch {stored_epoch}, the work folder's " + (
                 f"after epoch {work_epoch}" if in_progress.is_file() else "missing")

@@ -3,12 +3,11 @@
 One `fit` epoch at a time, each epoch's randomness (shuffling, the model's seed states: failout, augmentation)
 a function of (job seed, epoch) alone, so a training resumed from the state saved after epoch k goes on bit for
 bit as an uninterrupted one (same machine and backend). The state (weights, optimizer variables, epoch, best
-value, best weights, a fingerprint of model and configuration) is one `.npz` file, written atomically after an
-epoch when another epoch would take the time since the last save past `checkpoint_seconds` (a kill loses at most
-that long, or one epoch where epochs are longer)."""
+value, best weights, a fingerprint of model and configuration) is one `.npz` file (`training_state.py`), written
+atomically after an epoch when another epoch would take the time since the last save past `checkpoint_seconds`
+(a kill loses at most that long, or one epoch where epochs are longer)."""
 from __future__ import annotations
 
-import io
 import json
 import math
 import time
@@ -22,14 +21,14 @@ import keras
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
-from resilinet.base.errors import UserError, safe_point
-from resilinet.base.files import write_bytes_atomically, write_with
+from resilinet.base.errors import safe_point
+from resilinet.base.files import write_with
 from resilinet.core.safe_points import CtrlCBetweenBatches
 from resilinet.core.splits import Data
 from resilinet.runs.training_log import LOG_COLUMNS, MONITOR, read_log, write_log
+from resilinet.runs.training_state import STATE_FORMAT, TrainingState, load_state, save_state
 
 LEARNING_RATE = 1e-3
-STATE_FORMAT = 1
 
 
 def compile_model(model: keras.Model, learning_rate: float = LEARNING_RATE) -> None:
@@ -73,55 +72,11 @@ def reseed(model: keras.Model, seed: int, epoch: int) -> None:
         state.assign(np.array([derived_seed(seed, epoch, stream), 0], dtype=state.dtype))
 
 
-@dataclass
-class TrainingState:
-    epoch: int  # epochs completed
-    best_value: float
-    best_epoch: int
-    best_weights: list[np.ndarray]
-    weights: list[np.ndarray]
-    optimizer: list[np.ndarray]
-    fingerprint: str
-
-
 def fingerprint_of(model: keras.Model, identity: Mapping[str, Any]) -> str:
     """What a saved state must match: the job's identity (variant, seed, epochs, ...) and the
     model's weights (names and shapes) and optimizer variables (shapes)."""
     shapes = [[w.path, list(w.shape)] for w in model.weights] + [list(v.shape) for v in model.optimizer.variables]
     return json.dumps({"format": STATE_FORMAT, "job": identity, "shapes": shapes}, sort_keys=True, default=str)
-
-
-def save_state(path: Path, state: TrainingState) -> None:
-    meta = json.dumps({key: getattr(state, key) for key in ("epoch", "best_value", "best_epoch")})
-    arrays = {"meta": np.array(meta), "fingerprint": np.array(state.fingerprint)}
-    for prefix, values in (("weights", state.weights), ("optimizer", state.optimizer), ("best", state.best_weights)):
-        arrays.update({f"{prefix}/{i}": np.asarray(v) for i, v in enumerate(values)})
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    write_bytes_atomically(Path(path), buffer.getvalue())
-
-
-def load_state(path: Path, fingerprint: str, warn: Callable[[str], None]) -> TrainingState | None:
-    """The saved state at `path` if it is whole and made by this job; else None, after a warning
-    naming the file (a damaged or foreign state is never mixed into a model)."""
-    path = Path(path)
-    if not path.exists():
-        return None
-    if path.is_dir():
-        raise UserError(f"{path} is a folder, where this model's training state belongs: move it away, then run again")
-    try:
-        with np.load(path, allow_pickle=False) as saved:
-            if str(saved["fingerprint"]) != fingerprint:
-                warn(f"{path} is a checkpoint of another model or configuration: training this model from its start")
-                return None
-            meta = json.loads(str(saved["meta"]))
-            def arrays(prefix):
-                return [saved[f"{prefix}/{i}"] for i in range(sum(k.startswith(prefix + "/") for k in saved.files))]
-            return TrainingState(int(meta["epoch"]), float(meta["best_value"]), int(meta["best_epoch"]),
-                                 arrays("best"), arrays("weights"), arrays("optimizer"), fingerprint)
-    except Exception as error:  # a truncated or foreign file fails in zipfile, numpy or json in many ways
-        warn(f"{path} is damaged ({type(error).__name__}: {error}): training this model from its start")
-        return None
 
 
 class OneEpoch(keras.callbacks.Callback):
